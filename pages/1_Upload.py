@@ -1,0 +1,8 @@
+import streamlit as st
+
+from ui import open_workspace, require_dataset
+
+st.title("Upload".replace("_", " "))
+ws = open_workspace()
+frame = require_dataset(ws)
+st.info("This step is being built.")

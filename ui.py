@@ -1,0 +1,82 @@
+"""Small helpers shared by the Streamlit pages (the only UI module outside pages/)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import DatasetError
+from core.workspace import Workspace, default_root
+
+_ROLE_AVATARS = {"system": "⚙️", "developer": "⚙️", "user": "user", "assistant": "assistant", "tool": "🔧"}
+
+
+def open_workspace() -> Workspace:
+    """Return the workspace of this session (``session_state['workspace_root']`` or the default)."""
+    root = st.session_state.setdefault("workspace_root", str(default_root()))
+    return Workspace.open(root)
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the dataset…")
+def _load_version(root: str, version: int) -> pd.DataFrame:
+    return Workspace.open(root).load_version(version)
+
+
+def current_dataset(ws: Workspace) -> pd.DataFrame | None:
+    """Return the current dataset (cached per version), or ``None`` before an upload."""
+    version = ws.dataset_version()
+    return None if version is None else _load_version(str(ws.root), version)
+
+
+def require_dataset(ws: Workspace) -> pd.DataFrame:
+    """Return the current dataset or show what is missing and stop the page."""
+    frame = current_dataset(ws)
+    if frame is None:
+        st.info("No dataset yet: upload a file or open a bundled sample on the Upload page first.")
+        st.page_link("pages/1_Upload.py", label="Go to Upload", icon="⬆️")
+        st.stop()
+    return frame
+
+
+def stop_on_dataset_error(exc: DatasetError) -> None:
+    """Show a problem with the person's data as a clear message and stop the page."""
+    st.error(str(exc))
+    st.stop()
+
+
+def render_message(message: dict[str, Any]) -> None:
+    """Show one chat message as plain text (nothing in a dataset can inject HTML)."""
+    role = str(message.get("role", "?"))
+    with st.chat_message(_chat_role(role), avatar=_ROLE_AVATARS.get(role)):
+        st.caption(role + (f" · weight {message['weight']}" if "weight" in message else ""))
+        content = message.get("content")
+        if isinstance(content, str):
+            st.text(content)
+        elif content is not None:
+            st.code(json.dumps(content, ensure_ascii=False, indent=1), language="json")
+        for key in ("tool_calls", "function_call", "refusal"):
+            if message.get(key):
+                st.code(json.dumps(message[key], ensure_ascii=False, indent=1), language="json")
+
+
+def render_example(row: pd.Series | dict[str, Any]) -> None:
+    """Show one canonical example the way it reads: a conversation, and both sides of a preference."""
+    for message in row.get("messages") or []:
+        render_message(message)
+    if row.get("kind") == "preference":
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Chosen**")
+            for message in row.get("chosen") or []:
+                render_message(message)
+        with right:
+            st.markdown("**Rejected**")
+            for message in row.get("rejected") or []:
+                render_message(message)
+
+
+def _chat_role(role: str) -> str:
+    return role if role in ("user", "assistant") else "ai" if role == "tool" else "user"
