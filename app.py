@@ -5,12 +5,24 @@ from ui import current_dataset, open_workspace
 
 _PAGES = {
     "upload": ("pages/1_Upload.py", "⬆️", "Upload a file or open a sample; see every format error by line."),
-    "distribution": ("pages/2_Distribution.py", "📊", "Lengths, categories, difficulty, negatives, languages, drift."),
+    "distribution": (
+        "pages/2_Distribution.py",
+        "📊",
+        "Lengths, categories, difficulty, negatives, languages, drift.",
+    ),
     "labels": ("pages/3_Labels.py", "🏷️", "Inter-annotator agreement and where annotators disagree."),
     "dedup": ("pages/4_Dedup.py", "🧬", "Preview and remove exact and near duplicates."),
-    "synthetic": ("pages/5_Synthetic.py", "🧪", "Generate from seeds with a live cost meter and a hard budget."),
+    "synthetic": (
+        "pages/5_Synthetic.py",
+        "🧪",
+        "Generate from seeds with a live cost meter and a hard budget.",
+    ),
     "review": ("pages/6_Review.py", "✅", "Approve or reject a 10% sample; 90% is the bar."),
-    "split": ("pages/7_Split_and_export.py", "📦", "Stratified, leak-free splits, a locked test set, the bundle."),
+    "split": (
+        "pages/7_Split_and_export.py",
+        "📦",
+        "Stratified, leak-free splits, a locked test set, the bundle.",
+    ),
     "eval": ("pages/8_Eval_loop.py", "🔁", "Eval failures become the next round of data."),
 }
 
@@ -53,8 +65,8 @@ def _summary_text(summary: dict) -> str:
 
 
 pages = [st.Page(home, title="Home", icon="🏠", default=True)] + [
-    st.Page(path, title=title, icon=_PAGES[step][1]) for (step, title), (path, *_rest) in
-    ((item, _PAGES[item[0]]) for item in JOURNEY)
+    st.Page(path, title=title, icon=_PAGES[step][1])
+    for (step, title), (path, *_rest) in ((item, _PAGES[item[0]]) for item in JOURNEY)
 ]
 st.set_page_config(page_title="Trainset Studio", page_icon="🧰", layout="wide")
 st.navigation(pages).run()

@@ -131,7 +131,9 @@ def derive_texts(
         "prompt_text": _join(messages, _PROMPT_ROLES),
         "response_text": response,
         "rejected_text": rejected_text,
-        "n_turns": sum(1 for m in messages if isinstance(m, Mapping) and m.get("role") in ("user", "assistant"))
+        "n_turns": sum(
+            1 for m in messages if isinstance(m, Mapping) and m.get("role") in ("user", "assistant")
+        )
         + (1 if kind == "preference" and chosen else 0),
     }
 
@@ -215,11 +217,16 @@ def empty_frame() -> pd.DataFrame:
 def refresh_derived(frame: pd.DataFrame) -> pd.DataFrame:
     """Recompute ids and derived text columns after messages were edited (returns a copy)."""
     out = frame.copy()
-    derived = [derive_texts(k, m, c, r) for k, m, c, r in zip(out["kind"], out["messages"], out["chosen"], out["rejected"])]
+    derived = [
+        derive_texts(k, m, c, r)
+        for k, m, c, r in zip(out["kind"], out["messages"], out["chosen"], out["rejected"], strict=True)
+    ]
     for column in ("system_text", "prompt_text", "response_text", "rejected_text", "n_turns"):
         out[column] = [d[column] for d in derived]
     out["id"] = [
         content_id(k, m, c, r, t)
-        for k, m, c, r, t in zip(out["kind"], out["messages"], out["chosen"], out["rejected"], out["tools"])
+        for k, m, c, r, t in zip(
+            out["kind"], out["messages"], out["chosen"], out["rejected"], out["tools"], strict=True
+        )
     ]
     return out
