@@ -26,9 +26,9 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev chromium
 
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@(command -v chromium && fc-list | grep -qi "color emoji") >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium fonts-noto-color-emoji; }
 
 run: install
 	$(BIN)/python -m core open-sample

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.errors import DatasetError
 from core.workspace import Workspace, default_root
@@ -36,9 +37,17 @@ def require_dataset(ws: Workspace) -> pd.DataFrame:
     frame = current_dataset(ws)
     if frame is None:
         st.info("No dataset yet: upload a file or open a bundled sample on the Upload page first.")
-        st.page_link("pages/1_Upload.py", label="Go to Upload", icon="⬆️")
+        page_link("pages/1_Upload.py", label="Go to Upload", icon="⬆️")
         st.stop()
     return frame
+
+
+def page_link(page: str, *, label: str, icon: str | None = None) -> None:
+    """Link to another page; as plain text when the page runs on its own (tests, no navigation)."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.caption(f"→ {label} ({page})")
 
 
 def stop_on_dataset_error(exc: DatasetError) -> None:

@@ -175,7 +175,9 @@ class Workspace:
                     current.version if current else None,
                     note,
                     name if name is not None else (current.name if current else None),
-                    source_format if source_format is not None else (current.source_format if current else None),
+                    source_format
+                    if source_format is not None
+                    else (current.source_format if current else None),
                     len(frame),
                     0 if quarantine is None else len(quarantine),
                     now_iso(),
@@ -227,8 +229,12 @@ class Workspace:
         if info is None:
             raise ValueError(f"no dataset version {version}")
         folder = self._version_dir(version)
-        quarantine = _read_frame(folder / "quarantine.parquet") if (folder / "quarantine.parquet").exists() else None
-        problems = _read_frame(folder / "problems.parquet") if (folder / "problems.parquet").exists() else None
+        quarantine = (
+            _read_frame(folder / "quarantine.parquet") if (folder / "quarantine.parquet").exists() else None
+        )
+        problems = (
+            _read_frame(folder / "problems.parquet") if (folder / "problems.parquet").exists() else None
+        )
         return self.save_dataset(
             self.load_version(version),
             note=f"revert to v{version}",
@@ -308,7 +314,9 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     json_columns = [c for c in out.columns if out[c].dtype == object and _holds_nested(out[c])]
     for column in json_columns:
-        out[column] = [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in out[column]]
+        out[column] = [
+            None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in out[column]
+        ]
     for column in out.columns:
         if out[column].dtype == object and column not in json_columns and _mixed_types(out[column]):
             out[column] = [_scalar_for_parquet(v) for v in out[column]]
@@ -330,7 +338,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
     json_columns = json.loads((table.schema.metadata or {}).get(_JSON_MARK, b"[]"))
     frame = table.to_pandas()
     for column in json_columns:
-        frame[column] = [None if v is None else json.loads(v) for v in frame[column]]
+        frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
     if "source_line" in frame.columns:
         frame["source_line"] = frame["source_line"].astype("Int64")
     if set(records.CORE_COLUMNS) <= set(frame.columns) and "n_turns" in frame.columns:

@@ -1,8 +1,234 @@
+import io
+
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-from ui import open_workspace, require_dataset
+from core import formats, pricing, tokens
+from core.errors import DatasetError
+from core.ingest import SAMPLES, load_sample, store_upload
+from ui import current_dataset, open_workspace, render_example
 
-st.title("Upload".replace("_", " "))
+st.title("⬆️ Upload")
+st.caption(
+    "Upload a dataset in any common fine-tuning format, or open a bundled sample. Every problem is listed "
+    "with its line; rows with errors are kept in quarantine, never dropped."
+)
 ws = open_workspace()
-frame = require_dataset(ws)
-st.info("This step is being built.")
+try:
+    prices = pricing.load_prices(ws.root)
+except DatasetError as exc:
+    st.error(f"{exc} — fix or delete the workspace's prices.json.")
+    prices = pricing.load_prices()
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading and validating…")
+def _parse(data: bytes, filename: str, fmt: str | None, model: str, column_map: tuple | None):
+    mapping = formats.ColumnMap(**dict(column_map)) if column_map else None
+    return formats.load_dataset(data, filename, format=fmt, model=model, column_map=mapping)
+
+
+@st.cache_data(max_entries=4, show_spinner="Counting tokens…")
+def _token_counts(root: str, version: int, model: str) -> pd.DataFrame:
+    return tokens.count_frame(current_dataset(open_workspace()), model=model)
+
+
+@st.cache_data(max_entries=8)
+def _convert(root: str, version: int, target: str) -> tuple[bytes, list]:
+    return formats.write_dataset(current_dataset(open_workspace()), target)
+
+
+def _csv_mapping(data: bytes, filename: str) -> tuple | None:
+    try:
+        columns = list(pd.read_csv(io.BytesIO(data), nrows=5, compression="infer").columns)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        st.error(f"{filename}: cannot read the CSV header ({exc}).")
+        st.stop()
+    suggested = formats.suggest_column_map(columns)
+    st.markdown("**CSV column mapping**: which column is what.")
+    options = ["—", *columns]
+    cols = st.columns(4)
+    chosen = {}
+    for i, field in enumerate(
+        ("prompt", "response", "system", "category", "difficulty", "created_at", "chosen", "rejected")
+    ):
+        default = getattr(suggested, field, None) if suggested else None
+        pick = cols[i % 4].selectbox(
+            field,
+            options,
+            index=options.index(default) if default in options else 0,
+            key=f"upload_map_{field}",
+        )
+        if pick != "—":
+            chosen[field] = pick
+    if "prompt" not in chosen:
+        st.warning("Pick the prompt column to load this CSV.")
+        st.stop()
+    return tuple(sorted(chosen.items()))
+
+
+with st.container(border=True):
+    left, right = st.columns([3, 2])
+    with left:
+        uploaded = st.file_uploader(
+            "Dataset file",
+            type=["jsonl", "json", "csv", "parquet", "gz", "txt"],
+            key="upload_file",
+            help="JSONL, JSON array, CSV or Parquet, optionally gzipped.",
+        )
+    with right:
+        fmt_choice = st.selectbox("Format", ["auto-detect", *formats.FORMAT_NAMES], key="upload_format")
+        models = pricing.list_models(prices, fine_tunable=True)
+        model = st.selectbox(
+            "Target model",
+            models,
+            index=models.index("gpt-4.1-mini") if "gpt-4.1-mini" in models else 0,
+            key="upload_model",
+            help="Used for the token limit per example and the fine-tuning cost.",
+        )
+        sample_names = [s.name for s in SAMPLES]
+        sample_name = st.selectbox("Bundled sample", sample_names, key="upload_sample")
+        open_sample = st.button("Open sample", key="upload_open_sample")
+
+fmt = None if fmt_choice == "auto-detect" else fmt_choice
+try:
+    if open_sample:
+        sample = SAMPLES[sample_names.index(sample_name)]
+        result = load_sample(sample, model=model)
+        version = store_upload(ws, result, note=f"sample {sample.filename}")
+        st.success(f"Opened {sample.filename} as version {version}.")
+    elif uploaded is not None and st.session_state.get("upload_stored") != (uploaded.file_id, fmt, model):
+        data = uploaded.getvalue()
+        is_csv = uploaded.name.lower().removesuffix(".gz").endswith(".csv")
+        mapping = _csv_mapping(data, uploaded.name) if is_csv else None
+        if not is_csv or st.button("Load with this mapping", key="upload_load_csv"):
+            result = _parse(data, uploaded.name, fmt, model, mapping)
+            version = store_upload(ws, result)
+            st.session_state["upload_stored"] = (uploaded.file_id, fmt, model)
+            st.success(f"Saved {uploaded.name} as version {version}.")
+except DatasetError as exc:
+    st.error(str(exc))
+    st.stop()
+
+info = ws.dataset_info()
+frame = current_dataset(ws)
+if info is None or frame is None:
+    st.info("Nothing loaded yet: upload a file above or open the bundled sample.")
+    st.stop()
+
+problems = ws.problems()
+quarantine = ws.quarantine()
+errors = problems[problems["severity"] == "error"] if not problems.empty else problems
+warnings = problems[problems["severity"] == "warning"] if not problems.empty else problems
+
+st.subheader(f"{info.name} · {info.source_format} · v{info.version}")
+cols = st.columns(5)
+cols[0].metric("Valid examples", f"{info.rows:,}")
+cols[1].metric("Quarantined rows", f"{info.quarantined:,}")
+cols[2].metric("Errors", f"{len(errors):,}")
+cols[3].metric("Warnings", f"{len(warnings):,}")
+cols[4].metric("Kind", ", ".join(sorted(frame["kind"].dropna().unique())) or "—")
+
+tab_problems, tab_preview, tab_tokens, tab_convert, tab_versions = st.tabs(
+    ["Problems", "Preview", "Tokens & cost", "Convert & download", "Versions"]
+)
+
+with tab_problems:
+    if problems.empty:
+        st.success("No problems found: every row is valid.")
+    else:
+        codes = sorted(problems["code"].unique())
+        picked = st.multiselect("Filter by code", codes, key="upload_codes")
+        shown = problems[problems["code"].isin(picked)] if picked else problems
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_config={"line": st.column_config.NumberColumn("line", format="%d")},
+        )
+        st.download_button(
+            "Download problems (CSV)",
+            shown.to_csv(index=False).encode(),
+            "problems.csv",
+            "text/csv",
+            key="upload_download_problems",
+        )
+    if not quarantine.empty:
+        st.markdown(f"**Quarantine**: {len(quarantine):,} rows kept aside with their reasons.")
+        st.dataframe(quarantine, hide_index=True, width="stretch")
+        st.download_button(
+            "Download quarantine (CSV)",
+            quarantine.to_csv(index=False).encode(),
+            "quarantine.csv",
+            "text/csv",
+            key="upload_download_quarantine",
+        )
+
+with tab_preview:
+    if frame.empty:
+        st.info("No valid examples to preview.")
+    else:
+        position = st.number_input("Example", 1, len(frame), 1, key="upload_preview_index") - 1
+        row = frame.iloc[int(position)]
+        meta = {
+            k: row.get(k)
+            for k in ("id", "category", "difficulty", "language", "source", "created_at", "source_line")
+            if pd.notna(row.get(k))
+        }
+        st.caption(" · ".join(f"{k}: {v}" for k, v in meta.items()))
+        render_example(row)
+
+with tab_tokens:
+    counts = _token_counts(str(ws.root), info.version, model)
+    limit = tokens.token_limit(model)
+    cols = st.columns(4)
+    cols[0].metric("Total tokens", f"{int(counts['total_tokens'].sum()):,}")
+    cols[1].metric("Mean per example", f"{counts['total_tokens'].mean():,.0f}")
+    cols[2].metric("Max per example", f"{int(counts['total_tokens'].max()):,}")
+    cols[3].metric(
+        "Over the limit",
+        f"{int((counts['total_tokens'] > limit).sum()) if limit else 0:,}",
+        help=f"{model} trains on at most {limit:,} tokens per example" if limit else None,
+    )
+    fig = px.histogram(counts, x="total_tokens", nbins=50, title="Tokens per example")
+    if limit:
+        fig.add_vline(x=limit, line_dash="dash", annotation_text="limit")
+    st.plotly_chart(fig, key="upload_tokens_hist")
+    estimate = pricing.finetune_estimate(counts["total_tokens"].tolist(), model)
+    st.markdown(
+        f"**Fine-tuning {model}**: {estimate.epochs} epochs × {estimate.billable_tokens:,} billable "
+        f"tokens ≈ **${estimate.usd:,.2f}**"
+    )
+    for note in estimate.notes:
+        st.caption(note)
+
+with tab_convert:
+    kinds = sorted(frame["kind"].dropna().unique())
+    targets = formats.formats_for_kind(kinds[0]) if len(kinds) == 1 else []
+    if not targets:
+        st.info("Conversion needs a dataset of one kind (SFT, preference or RFT).")
+    else:
+        target = st.selectbox("Convert to", targets, key="upload_convert_to")
+        data, losses = _convert(str(ws.root), info.version, target)
+        if losses:
+            st.warning(f"{len(losses):,} rows lose something in {target}:")
+            st.dataframe(pd.DataFrame([vars(p) for p in losses]), hide_index=True, width="stretch")
+        else:
+            st.success(f"Nothing is lost converting to {target}.")
+        extension = "json" if target in ("alpaca", "sharegpt") else "csv" if target == "csv" else "jsonl"
+        st.download_button(
+            f"Download {target}",
+            data,
+            f"{(info.name or 'dataset').split('.')[0]}.{target}.{extension}",
+            key="upload_download_converted",
+        )
+
+with tab_versions:
+    versions = pd.DataFrame([vars(v) for v in ws.versions()])
+    st.dataframe(versions, hide_index=True, width="stretch")
+    older = [v.version for v in ws.versions() if v.version != info.version]
+    if older:
+        back = st.selectbox("Go back to version", older[::-1], key="upload_revert_version")
+        if st.button("Make it current", key="upload_revert"):
+            ws.revert_to(int(back))
+            st.rerun()

@@ -1,8 +1,258 @@
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from ui import open_workspace, require_dataset
+from core import review, synth
+from core.errors import DatasetError
+from ui import current_dataset, open_workspace, page_link, render_example, render_message
 
-st.title("Review".replace("_", " "))
+st.title("✅ Review")
+st.caption(
+    "Never train on raw synthetic output. Review a fixed 10% sample of each batch (at least 20); a batch "
+    "enters the dataset only when at least 90% of its reviewed examples pass."
+)
 ws = open_workspace()
-frame = require_dataset(ws)
-st.info("This step is being built.")
+store = review.ReviewStore(ws)
+
+batches = synth.list_batches(ws)
+if batches.empty:
+    st.info("No synthetic batches yet: generate some on the Synthetic page first.")
+    page_link("pages/5_Synthetic.py", label="Go to Synthetic", icon="🧪")
+    st.stop()
+
+
+@st.cache_data(max_entries=16, ttl=30)
+def _batch(root: str, batch_id: str) -> pd.DataFrame:
+    return synth.batch_examples(open_workspace(), batch_id, valid_only=True)
+
+
+def _reviewer() -> str:
+    return st.session_state.get("review_reviewer", "").strip()
+
+
+def _decide(batch_id: str, example_id: str, verdict: str, **extra) -> None:
+    try:
+        store.record(review.Decision(batch_id, example_id, verdict, _reviewer(), **extra))
+    except ValueError as exc:
+        st.session_state["review_error"] = str(exc)
+        return
+    ws.set_state("review.reviewer", _reviewer())
+    rate = store.pass_rate()
+    ws.mark_step("review", {"reviewed": rate.reviewed, "pass rate": f"{rate.rate:.0%}" if rate.rate else "—"})
+
+
+def _undo(batch_id: str) -> None:
+    store.undo_last(batch_id)
+
+
+st.session_state.setdefault("review_reviewer", ws.get_state("review.reviewer", ""))
+top = st.columns([2, 3, 1])
+reviewer = top[0].text_input("Reviewer", key="review_reviewer", placeholder="your name")
+labels = {
+    row.batch_id: f"{row.batch_id} · {row.mode} · {row.valid} valid · {row.created_at}"
+    for row in batches.itertuples()
+}
+batch_id = top[1].selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
+seed = top[2].number_input(
+    "Sample seed",
+    0,
+    2**31 - 1,
+    0,
+    key="review_seed",
+    help="Used once, when the batch's sample is first drawn; then the sample is fixed.",
+)
+
+frame = _batch(str(ws.root), batch_id)
+if frame.empty:
+    st.warning("This batch has no example that passed the validators: nothing to review.")
+    st.stop()
+ids = store.ensure_sample(batch_id, frame, seed=int(seed))
+decisions = store.decisions(batch_id)
+decided = set(decisions["example_id"])
+rate = store.pass_rate(batch_id)
+
+progress = rate.reviewed / max(1, rate.sample_size)
+st.progress(
+    min(1.0, progress),
+    text=f"{rate.reviewed} of {rate.sample_size} sampled examples reviewed ({len(frame)} in the batch)",
+)
+if error := st.session_state.pop("review_error", None):
+    st.error(error)
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    pending = [i for i in ids if i not in decided]
+    if not pending:
+        st.success("Every sampled example of this batch is reviewed.")
+        more = st.number_input(
+            "Extend the sample by",
+            1,
+            max(1, len(frame) - len(ids)),
+            10,
+            key="review_extend_n",
+            disabled=len(ids) >= len(frame),
+        )
+        if st.button("Extend sample", key="review_extend", disabled=len(ids) >= len(frame)):
+            store.extend_sample(batch_id, frame, int(more), seed=int(seed) + len(ids))
+            st.rerun()
+    else:
+        example = frame.set_index("id").loc[pending[0]]
+        example["id"] = pending[0]
+        st.markdown(
+            f"**Example {len(ids) - len(pending) + 1} of {len(ids)}** · "
+            f"{example.get('category') or 'no category'} · mode {example.get('mode')}"
+        )
+        render_example(example)
+        if not reviewer.strip():
+            st.warning("Type your name above: every decision records who made it.")
+        buttons = st.columns(3)
+        buttons[0].button(
+            "Approve",
+            key="review_approve",
+            type="primary",
+            disabled=not reviewer.strip(),
+            on_click=_decide,
+            args=(batch_id, pending[0], "approve"),
+            width="stretch",
+        )
+        buttons[1].button(
+            "Undo last",
+            key="review_undo",
+            on_click=_undo,
+            args=(batch_id,),
+            disabled=rate.reviewed == 0,
+            width="stretch",
+        )
+        with st.expander("Reject", expanded=True):
+            reason = st.selectbox("Reason", review.REJECT_REASONS, key="review_reason")
+            note = st.text_input("Note", key="review_note")
+            st.button(
+                "Reject",
+                key="review_reject",
+                disabled=not reviewer.strip(),
+                on_click=_decide,
+                args=(batch_id, pending[0], "reject"),
+                kwargs={"reason": reason, "note": note or None},
+            )
+        with st.expander("Edit and approve"):
+            messages = list(example["messages"] or [])
+            last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
+            if last is None or not isinstance(messages[last].get("content"), str):
+                st.caption("Only a text assistant reply can be edited here.")
+            else:
+                text = st.text_area(
+                    "Assistant reply", messages[last]["content"], key=f"review_edit_{pending[0]}"
+                )
+                edited = [*messages[:last], {**messages[last], "content": text}, *messages[last + 1 :]]
+                st.button(
+                    "Save edit and approve",
+                    key="review_edit",
+                    disabled=not reviewer.strip(),
+                    on_click=_decide,
+                    args=(batch_id, pending[0], "edit"),
+                    kwargs={"edited_messages": edited},
+                )
+with right:
+    st.markdown("**Where it came from**")
+    if pending:
+        seed_ids = list(example.get("seed_ids") or [])
+        data = current_dataset(ws)
+        seeds = data[data["id"].isin(seed_ids)] if data is not None and seed_ids else pd.DataFrame()
+        if seeds.empty:
+            st.caption("No seed example recorded for this one (gap-targeted generations have none).")
+        for _, seed_row in seeds.head(3).iterrows():
+            with st.container(border=True):
+                for message in seed_row["messages"]:
+                    if message.get("role") != "system":
+                        render_message(message)
+    if example_prompt := (
+        frame["prompt"].dropna().iloc[0] if "prompt" in frame and frame["prompt"].notna().any() else None
+    ):
+        with st.expander("Generation prompt"):
+            st.text(example_prompt)
+
+st.divider()
+st.subheader("Pass rate")
+overall = store.pass_rate()
+
+
+def _rate_text(value: review.PassRate) -> str:
+    if value.rate is None:
+        return "—"
+    low, high = value.interval
+    return f"{value.rate:.1%} (95% CI {low:.0%}–{high:.0%})"
+
+
+cols = st.columns(4)
+cols[0].metric("This batch", _rate_text(rate), help="Wilson 95% confidence interval")
+cols[1].metric("Still to review", rate.remaining)
+cols[2].metric("All batches", _rate_text(overall))
+cols[3].metric("Bar", "90%")
+if rate.rate is not None:
+    low, high = rate.interval
+    fig = go.Figure(
+        go.Bar(
+            x=[rate.rate],
+            y=["pass rate"],
+            orientation="h",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [high - rate.rate],
+                "arrayminus": [rate.rate - low],
+            },
+        )
+    )
+    fig.add_vline(x=review.PASS_BAR, line_dash="dash", annotation_text="90% bar")
+    fig.update_layout(height=160, xaxis={"range": [0, 1], "tickformat": ".0%"}, margin={"t": 10, "b": 10})
+    st.plotly_chart(fig, key="review_rate_chart")
+
+if rate.reviewed and not rate.meets_bar:
+    st.error("Below the 90% bar: fix the generation prompt first, then generate a new batch.")
+    reasons = store.rejection_reasons(batch_id)
+    st.markdown("**Top rejection reasons**")
+    st.bar_chart(reasons)
+    rejected = decisions[decisions["verdict"] == "reject"].merge(
+        frame[["id", "prompt_text", "response_text"]], left_on="example_id", right_on="id", how="left"
+    )
+    st.dataframe(
+        rejected[["example_id", "reason", "note", "prompt_text", "response_text"]].head(10),
+        hide_index=True,
+        width="stretch",
+    )
+    page_link("pages/5_Synthetic.py", label="Fix the prompt on the Synthetic page", icon="🧪")
+
+st.subheader("Gate")
+decision = review.gate(rate)
+admitted = store.gates()
+already = not admitted.empty and batch_id in set(admitted["batch_id"])
+if already:
+    st.success(f"Batch {batch_id} is in the dataset.")
+else:
+    st.write(("✅ " if decision.allowed else "⛔ ") + decision.reason)
+    override = st.text_input("Override reason (recorded in the data card)", key="review_override")
+    if st.button(
+        "Add batch to the dataset",
+        key="review_admit",
+        disabled=not (decision.allowed or override.strip()) or not reviewer.strip(),
+    ):
+        try:
+            version = review.admit_batch(
+                ws, batch_id, frame, reviewer=reviewer, override_reason=override or None
+            )
+        except DatasetError as exc:
+            st.error(str(exc))
+        else:
+            ws.mark_step("review", {"admitted batch": batch_id, "pass rate": _rate_text(rate)})
+            st.success(f"Added as dataset version {version}.")
+
+with st.expander("Audit trail (every decision: who, when, what, why)"):
+    audit = store.audit()
+    st.dataframe(audit, hide_index=True, width="stretch")
+    st.download_button(
+        "Download audit (CSV)",
+        audit.to_csv(index=False).encode(),
+        "review_audit.csv",
+        "text/csv",
+        key="review_download_audit",
+    )
