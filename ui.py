@@ -21,13 +21,16 @@ def open_workspace() -> Workspace:
     return Workspace.open(root)
 
 
-@st.cache_data(max_entries=4, show_spinner="Loading the dataset…")
+# A resource cache, not a data cache: st.cache_data would unpickle a fresh copy of a 100k-row frame on
+# every rerun (seconds), while a saved version never changes. The frame is shared: pages must not mutate
+# it (copy first, as core functions do).
+@st.cache_resource(max_entries=2, show_spinner="Loading the dataset…")
 def _load_version(root: str, version: int) -> pd.DataFrame:
     return Workspace.open(root).load_version(version)
 
 
 def current_dataset(ws: Workspace) -> pd.DataFrame | None:
-    """Return the current dataset (cached per version), or ``None`` before an upload."""
+    """Return the current dataset (shared per version: never mutate it), or ``None`` before an upload."""
     version = ws.dataset_version()
     return None if version is None else _load_version(str(ws.root), version)
 

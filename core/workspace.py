@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from core import records
@@ -314,9 +315,7 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     json_columns = [c for c in out.columns if out[c].dtype == object and _holds_nested(out[c])]
     for column in json_columns:
-        out[column] = [
-            None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in out[column]
-        ]
+        out[column] = [None if v is None else _dumps(v) for v in out[column]]
     for column in out.columns:
         if out[column].dtype == object and column not in json_columns and _mixed_types(out[column]):
             out[column] = [_scalar_for_parquet(v) for v in out[column]]
@@ -344,6 +343,13 @@ def _read_frame(path: Path) -> pd.DataFrame:
     if set(records.CORE_COLUMNS) <= set(frame.columns) and "n_turns" in frame.columns:
         frame["n_turns"] = frame["n_turns"].astype("Int64")
     return frame
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # numpy scalars, big ints, other odd values: the slow, forgiving path
+        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _holds_nested(column: pd.Series) -> bool:

@@ -129,11 +129,15 @@ cols[2].metric("Errors", f"{len(errors):,}")
 cols[3].metric("Warnings", f"{len(warnings):,}")
 cols[4].metric("Kind", ", ".join(sorted(frame["kind"].dropna().unique())) or "—")
 
-tab_problems, tab_preview, tab_tokens, tab_convert, tab_versions = st.tabs(
-    ["Problems", "Preview", "Tokens & cost", "Convert & download", "Versions"]
+# Only the chosen section is computed: on 100,000 examples, converting or counting tokens takes seconds.
+view = st.segmented_control(
+    "Show",
+    ["Problems", "Preview", "Tokens & cost", "Convert & download", "Versions"],
+    default="Problems",
+    key="upload_view",
 )
 
-with tab_problems:
+if view == "Problems":
     if problems.empty:
         st.success("No problems found: every row is valid.")
     else:
@@ -164,7 +168,7 @@ with tab_problems:
             key="upload_download_quarantine",
         )
 
-with tab_preview:
+if view == "Preview":
     if frame.empty:
         st.info("No valid examples to preview.")
     else:
@@ -178,7 +182,7 @@ with tab_preview:
         st.caption(" · ".join(f"{k}: {v}" for k, v in meta.items()))
         render_example(row)
 
-with tab_tokens:
+if view == "Tokens & cost":
     counts = _token_counts(str(ws.root), info.version, model)
     limit = tokens.token_limit(model)
     cols = st.columns(4)
@@ -202,14 +206,19 @@ with tab_tokens:
     for note in estimate.notes:
         st.caption(note)
 
-with tab_convert:
+if view == "Convert & download":
     kinds = sorted(frame["kind"].dropna().unique())
     targets = formats.formats_for_kind(kinds[0]) if len(kinds) == 1 else []
     if not targets:
         st.info("Conversion needs a dataset of one kind (SFT, preference or RFT).")
     else:
         target = st.selectbox("Convert to", targets, key="upload_convert_to")
-        data, losses = _convert(str(ws.root), info.version, target)
+        if st.session_state.get("upload_converted") != (info.version, target):
+            if not st.button(f"Convert to {target}", key="upload_convert", type="primary"):
+                st.stop()
+            st.session_state["upload_converted"] = (info.version, target)
+        with st.spinner(f"Converting {info.rows:,} examples…"):
+            data, losses = _convert(str(ws.root), info.version, target)
         if losses:
             st.warning(f"{len(losses):,} rows lose something in {target}:")
             st.dataframe(pd.DataFrame([vars(p) for p in losses]), hide_index=True, width="stretch")
@@ -223,7 +232,7 @@ with tab_convert:
             key="upload_download_converted",
         )
 
-with tab_versions:
+if view == "Versions":
     versions = pd.DataFrame([vars(v) for v in ws.versions()])
     st.dataframe(versions, hide_index=True, width="stretch")
     older = [v.version for v in ws.versions() if v.version != info.version]

@@ -37,12 +37,15 @@ def test_filter_by_code_and_refresh_keeps_everything(tmp_path):
 
 def test_convert_offers_same_kind_formats_and_reverting_makes_a_version(tmp_path):
     at = _open_sample(tmp_path / "ws")
+    at.segmented_control(key="upload_view").set_value("Convert & download").run()
     options = at.selectbox(key="upload_convert_to").options
     assert "trl-messages" in options and "sharegpt" in options and "openai-dpo" not in options
     at.selectbox(key="upload_convert_to").select("alpaca").run()
+    at.button(key="upload_convert").click().run()
     assert not at.exception
     assert any("lose something" in w.value for w in at.warning)  # multi-turn / system prompts dropped
     at.button(key="upload_open_sample").click().run()
+    at.segmented_control(key="upload_view").set_value("Versions").run()
     at.selectbox(key="upload_revert_version").select(1).run()
     at.button(key="upload_revert").click().run()
     assert not at.exception

@@ -1,0 +1,160 @@
+"""Time every page's first render and a re-render after a widget change on a 100,000-example dataset.
+
+Target (issue 9 of the journey): first render under 3 s and re-render under 1 s per page on 2 cores.
+The "obvious alternative" printed beside each re-render is the same re-render with Streamlit's caches
+cleared, i.e. what a page costs when it recomputes everything on every interaction.
+
+    python bench/pages.py [--n 100000] [--pages 1_Upload 4_Dedup ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core import records  # noqa: E402
+from core.workspace import Workspace  # noqa: E402
+
+_CATEGORIES = ("billing", "shipping", "returns", "account", "technical_support", "warranty", "gift_cards")
+_WORDS = [
+    "order",
+    "refund",
+    "parcel",
+    "invoice",
+    "card",
+    "account",
+    "password",
+    "warranty",
+    "screen",
+    "battery",
+    "charger",
+    "delivery",
+    "address",
+    "tracking",
+    "label",
+    "return",
+    "exchange",
+    "discount",
+    "coupon",
+    "receipt",
+    "laptop",
+    "phone",
+    "cable",
+]
+
+
+def make_dataset(n: int, *, seed: int) -> list[dict]:
+    """Generate ``n`` varied SFT examples with metadata."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        prompt = " ".join(rng.choice(_WORDS, size=int(rng.integers(6, 40))))
+        reply = " ".join(rng.choice(_WORDS, size=int(rng.integers(10, 120))))
+        rows.append(
+            records.make_record(
+                "sft",
+                [
+                    {"role": "system", "content": "You are a helpful support agent."},
+                    {"role": "user", "content": f"#{i} {prompt}?"},
+                    {"role": "assistant", "content": reply + "."},
+                ],
+                extra={
+                    "category": _CATEGORIES[int(rng.integers(len(_CATEGORIES)))],
+                    "difficulty": ("easy", "moderate", "hard")[int(rng.choice(3, p=[0.7, 0.25, 0.05]))],
+                    "created_at": f"2026-{rng.integers(1, 10):02d}-{rng.integers(1, 28):02d}T12:00:00Z",
+                    "source": "real",
+                },
+                source_format="openai-sft",
+                source_line=i + 1,
+            )
+        )
+    return rows
+
+
+def _change_a_widget(at) -> str:  # noqa: ANN001 - AppTest
+    """Change the first widget whose change is cheap to describe; return what was changed."""
+    for box in at.selectbox:
+        if len(box.options) > 1:
+            box.select(box.options[1])
+            return f"selectbox {box.key or box.label}"
+    for slider in at.slider:
+        slider.set_value(slider.max if slider.value != slider.max else slider.min)
+        return f"slider {slider.key or slider.label}"
+    for number in at.number_input:
+        number.set_value((number.value or 0) + 1)
+        return f"number_input {number.key or number.label}"
+    for toggle in at.toggle:
+        toggle.set_value(not toggle.value)
+        return f"toggle {toggle.key or toggle.label}"
+    return "nothing (rerun)"
+
+
+def time_page(page: Path, root: Path) -> dict:
+    """Return first-render, re-render and uncached re-render seconds of one page."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    at = AppTest.from_file(str(page), default_timeout=600)
+    at.session_state["workspace_root"] = str(root)
+    start = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - start
+    changed = _change_a_widget(at)
+    start = time.perf_counter()
+    at.run()
+    rerender = time.perf_counter() - start
+    st.cache_data.clear()
+    _change_a_widget(at)
+    start = time.perf_counter()
+    at.run()
+    uncached = time.perf_counter() - start
+    return {
+        "page": page.stem,
+        "first": first,
+        "rerender": rerender,
+        "uncached": uncached,
+        "changed": changed,
+        "error": str(at.exception[0].message)[:80] if at.exception else "",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--pages", nargs="*", help="page stems, e.g. 1_Upload (default: all)")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench_pages_"))
+    ws = Workspace.open(root)
+    start = time.perf_counter()
+    ws.save_dataset(
+        records.make_frame(make_dataset(args.n, seed=0)),
+        note="bench",
+        name="bench.jsonl",
+        source_format="openai-sft",
+    )
+    print(f"workspace with {args.n:,} examples built in {time.perf_counter() - start:.1f}s at {root}")
+    pages = sorted((ROOT / "pages").glob("*.py"))
+    if args.pages:
+        pages = [p for p in pages if p.stem in args.pages]
+    print(f"{'page':24} {'first s':>8} {'rerender s':>10} {'uncached s':>10} {'ratio':>6}  target  changed")
+    for page in pages:
+        r = time_page(page, root)
+        ok = r["first"] < 3 and r["rerender"] < 1 and not r["error"]
+        ratio = r["uncached"] / r["rerender"] if r["rerender"] else float("nan")
+        print(
+            f"{r['page']:24} {r['first']:8.2f} {r['rerender']:10.2f} {r['uncached']:10.2f} {ratio:5.1f}x"
+            f"  {'met ' if ok else 'MISS'}    {r['changed']} {r['error']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
