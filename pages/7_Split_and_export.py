@@ -1,8 +1,303 @@
+import json
+
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
-from ui import open_workspace, require_dataset
+from core import export, formats, pricing, report, review, split
+from core.errors import DatasetError
+from core.workspace import Workspace
+from ui import open_workspace, require_dataset, stop_on_dataset_error
 
-st.title("Split_and_export".replace("_", " "))
+st.title("✂️ Split & export")
+st.caption(
+    "Hold out 10-20% and never train on your test set: near-duplicates stay in one split, synthetic and "
+    "eval-derived examples go to train only, and the first export locks the test set."
+)
 ws = open_workspace()
 frame = require_dataset(ws)
-st.info("This step is being built.")
+version = ws.dataset_version()
+lock = split.get_lock(ws)
+dedup_settings = ws.get_state("dedup.settings") or {}
+
+
+@st.cache_data(max_entries=8, show_spinner="Splitting…")
+def _split(root: str, version: int, config_json: str, seed: int, lock_json: str) -> split.SplitResult:
+    data = Workspace.open(root).load_version(version)
+    config = split.SplitConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config_json).items()}
+    )
+    return split.split_frame(data, config, seed=seed, lock=json.loads(lock_json))
+
+
+@st.cache_data(max_entries=8, show_spinner="Counting tokens…")
+def _cost(root: str, version: int, config_json: str, seed: int, lock_json: str, model: str) -> dict:
+    parts = _parts(root, version, config_json, seed, lock_json)
+    return export.finetune_cost_dict(export.finetune_cost(parts["train"], model))
+
+
+def _parts(root: str, version: int, config_json: str, seed: int, lock_json: str) -> dict[str, pd.DataFrame]:
+    data = Workspace.open(root).load_version(version)
+    return _split(root, version, config_json, seed, lock_json).split(data)
+
+
+# -- settings -----------------------------------------------------------------------------------
+with st.container(border=True):
+    cols = st.columns(4)
+    val_pct = cols[0].number_input("Validation %", 0, 50, 10, key="split_val")
+    test_pct = cols[1].number_input(
+        "Test %",
+        0,
+        50,
+        10,
+        key="split_test",
+        disabled=lock is not None,
+        help="The test set is locked: it stays as it is." if lock else None,
+    )
+    seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0, key="split_seed")
+    threshold = cols[3].slider(
+        "Keep near-duplicates together at Jaccard",
+        0.5,
+        1.0,
+        float(dedup_settings.get("threshold", 0.8)),
+        0.05,
+        key="split_threshold",
+        help="Default: the threshold chosen on the Dedup page.",
+    )
+    cols = st.columns([2, 1])
+    stratify = cols[0].multiselect(
+        "Stratify by", split.STRATIFY_FIELDS, default=["category"], key="split_stratify"
+    )
+    time_based = cols[1].checkbox(
+        "Time-based hold-out", key="split_time_based", help="Test = the newest examples by created_at."
+    )
+    needs_confirm = split.holdout_needs_confirmation(val_pct / 100, test_pct / 100)
+    confirmed = False
+    if needs_confirm:
+        confirmed = st.checkbox(
+            f"I want a hold-out of {val_pct + test_pct}% (outside the usual 10-20%)",
+            key="split_confirm_holdout",
+        )
+        if not confirmed:
+            st.warning("A hold-out outside 10-20% needs your confirmation above.")
+            st.stop()
+
+try:
+    config = split.SplitConfig(
+        val=val_pct / 100,
+        test=test_pct / 100,
+        stratify=tuple(stratify),
+        cluster_threshold=float(threshold),
+        cluster_scope=str(dedup_settings.get("scope", "all")),
+        time_based=time_based,
+        confirm_holdout=confirmed,
+    )
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+config_json = json.dumps(config.__dict__)
+lock_json = json.dumps(lock)
+args = (str(ws.root), version, config_json, int(seed), lock_json)
+try:
+    result = _split(*args)
+except DatasetError as exc:
+    stop_on_dataset_error(exc)
+parts = result.split(frame)
+
+# -- preview ------------------------------------------------------------------------------------
+st.subheader("Split preview")
+counts = result.counts
+metrics = st.columns(5)
+for column, name in zip(metrics, ("train", "val", "test"), strict=False):
+    column.metric(
+        name.capitalize(), counts[name], f"{counts[name] / max(1, len(frame)):.0%}", delta_color="off"
+    )
+metrics[3].metric(
+    "Clusters kept together",
+    result.clusters_kept_together,
+    f"{result.rows_in_clusters} rows",
+    delta_color="off",
+)
+metrics[4].metric("Forced to train", len(result.forced_train), "synthetic / eval", delta_color="off")
+for warning in result.warnings:
+    st.warning(warning)
+
+table = pd.DataFrame(result.per_stratum).T.rename_axis("stratum")
+left, right = st.columns([3, 2])
+with left:
+    shown = ["train", "val", "test", "target_val", "target_test"] + (
+        ["excluded"] if counts["excluded"] else []
+    )
+    st.dataframe(table[shown], width="stretch")
+with right:
+    long = (
+        table[["train", "val", "test"]]
+        .reset_index()
+        .melt(id_vars="stratum", var_name="split", value_name="rows")
+    )
+    figure = px.bar(long, x="stratum", y="rows", color="split", barmode="group", height=300)
+    figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    st.plotly_chart(figure, width="stretch", key="split_chart")
+
+if result.forced_train or result.excluded:
+    with st.expander(
+        f"Rows forced to train ({len(result.forced_train)}) or excluded ({len(result.excluded)})"
+    ):
+        if result.forced_train:
+            st.caption("Synthetic and eval-derived examples only ever train.")
+            st.dataframe(pd.DataFrame({"id": list(result.forced_train)}), hide_index=True)
+        if result.excluded:
+            st.caption("Near-duplicates of locked test examples are kept out of train and val.")
+            st.dataframe(
+                pd.DataFrame(list(result.excluded.items()), columns=["id", "reason"]), hide_index=True
+            )
+
+# -- leakage ------------------------------------------------------------------------------------
+st.subheader("Leakage report")
+upload = st.file_uploader(
+    "External eval set (optional): is any of it in your splits?",
+    key="split_eval_upload",
+    type=["jsonl", "json", "csv", "parquet", "gz"],
+)
+leakage = result.leakage
+if upload is not None:
+    try:
+        external = formats.load_dataset(upload.getvalue(), upload.name).records
+    except DatasetError as exc:
+        st.error(str(exc))
+    else:
+        leakage = split.leakage_report(
+            {k: parts[k] for k in split.SPLITS}, threshold=float(threshold), external=external
+        )
+        st.caption(f"Checked against {len(external)} examples of {upload.name}.")
+if leakage.total == 0:
+    st.success(
+        f"✅ Leakage: 0 — no exact or near-duplicate (Jaccard ≥ {threshold:.2f}) overlap on prompts or "
+        "prompt + response."
+    )
+else:
+    st.error(f"Leakage: {leakage.total} overlapping pairs.")
+st.dataframe(pd.DataFrame(leakage.counts).T.rename_axis("between"), width="stretch")
+if leakage.total:
+    st.dataframe(leakage.pairs_frame(), hide_index=True, width="stretch")
+
+# -- lock ---------------------------------------------------------------------------------------
+st.subheader("Test lock")
+if lock is None:
+    st.info(
+        "The test set is not locked yet. Building the bundle locks it: later splits keep exactly these "
+        "examples in test, and new data never enters test."
+    )
+else:
+    st.success(f"🔒 Test set locked on {lock.get('locked_at')}: {len(lock['ids'])} examples.")
+    if result.locked_missing:
+        st.warning(f"{len(result.locked_missing)} locked test examples are no longer in the dataset.")
+    with st.expander("Unlock the test set"):
+        st.caption(
+            "Unlocking lets new data into test; results before and after are no longer comparable. "
+            f"Type {split.UNLOCK_WORD} to confirm."
+        )
+        typed = st.text_input("Confirmation", key="split_unlock_text")
+        reason = st.text_input("Why (recorded)", key="split_unlock_note")
+        if st.button("Unlock", key="split_unlock"):
+            try:
+                split.unlock(ws, typed, note=reason)
+            except DatasetError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+history = split.lock_history(ws)
+if history:
+    with st.expander("Lock history"):
+        st.dataframe(pd.DataFrame(history), hide_index=True)
+
+# -- export -------------------------------------------------------------------------------------
+st.subheader("Export bundle")
+kinds = sorted({str(k) for k in frame["kind"]})
+options = [f for f in export.EXPORT_FORMATS if all(f in export.formats_for(k) for k in kinds)]
+cols = st.columns([3, 2])
+chosen = cols[0].multiselect("Target formats", options, default=options[:1], key="split_formats")
+models = pricing.list_models(fine_tunable=True) or ["gpt-4.1-mini"]
+model = cols[1].selectbox(
+    "Target model",
+    models,
+    index=models.index("gpt-4.1-mini") if "gpt-4.1-mini" in models else 0,
+    key="split_model",
+)
+cost = _cost(*args, model)
+if cost["usd"] is not None:
+    st.metric(
+        "Fine-tuning cost estimate",
+        f"${cost['usd']:,.2f}",
+        f"{cost['charged_tokens']:,} trained tokens = {cost['billable_tokens']:,} x {cost['epochs']} epochs",
+        delta_color="off",
+    )
+else:
+    st.info(f"{cost['billable_tokens']:,} training tokens x {cost['epochs']} epochs: no per-token price.")
+for note in cost["notes"]:
+    st.caption(note)
+
+if st.button("Build bundle", key="split_build", type="primary", disabled=not chosen):
+    info = ws.dataset_info()
+    store = review.ReviewStore(ws)
+    audit = store.audit()
+    sections = report.workspace_sections(ws)
+    sections["review"] = report.review_summary(sections["review"], store.gates())
+    card = report.DataCardInputs(
+        title=(info.name if info and info.name else "Dataset"),
+        leakage=leakage.to_dict(max_pairs=0),
+        finetune_cost=cost,
+        **sections,
+    )
+    new_lock = lock or split.make_lock(
+        parts["test"], seed=int(seed), fractions=config.fractions(), dataset_version=version
+    )
+    request = export.BundleRequest(
+        formats=tuple(chosen),
+        seed=int(seed),
+        fractions=config.fractions(),
+        dataset_version=version,
+        card=card,
+        quarantine=ws.quarantine(),
+        review_audit=None if audit.empty else audit,
+        lock=new_lock,
+    )
+    try:
+        bundle = export.build_bundle({k: parts[k] for k in split.SPLITS}, request)
+    except DatasetError as exc:
+        st.error(str(exc))
+    else:
+        if lock is None:
+            split.save_lock(ws, new_lock, note=f"first export of v{version}")
+        ws.mark_step(
+            "split",
+            {
+                **bundle.manifest["counts"],
+                "leakage": leakage.total,
+                "locked": True,
+                "formats": ", ".join(chosen),
+            },
+        )
+        st.session_state["split_bundle"] = {
+            "data": bundle.data,
+            "sha256": bundle.sha256,
+            "problems": list(bundle.problems),
+            "version": version,
+        }
+        st.rerun()
+
+built = st.session_state.get("split_bundle")
+if built and built["version"] == version:
+    st.download_button(
+        "Download bundle (zip)",
+        built["data"],
+        file_name=f"trainset_v{version}.zip",
+        mime="application/zip",
+        key="split_download",
+        type="primary",
+    )
+    st.caption(f"sha256 {built['sha256']}")
+    if built["problems"]:
+        with st.expander(f"Notes from writing and checking the files ({len(built['problems'])})"):
+            for problem in built["problems"]:
+                st.text(problem)

@@ -1,0 +1,113 @@
+import pandas as pd
+import pytest
+
+from core import export, records, split
+from tests.conftest import ROOT
+from tests.pages.conftest import app_test, small_frame
+
+PAGE = ROOT / "pages" / "7_Split_and_export.py"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture
+def page(seeded_workspace):
+    return app_test(PAGE, seeded_workspace.root).run()
+
+
+def test_preview_shows_counts_and_zero_leakage(page):
+    assert not page.exception, page.exception
+    metrics = _metrics(page)
+    assert (metrics["Train"], metrics["Val"], metrics["Test"]) == ("32", "4", "4")
+    assert any("Leakage: 0" in s.value for s in page.success)
+    assert page.slider(key="split_threshold").value == pytest.approx(0.8)
+    assert "Fine-tuning cost estimate" in metrics
+
+
+def test_threshold_defaults_to_the_dedup_page(seeded_workspace):
+    seeded_workspace.set_state("dedup.settings", {"threshold": 0.9, "scope": "prompt"})
+    at = app_test(PAGE, seeded_workspace.root).run()
+    assert not at.exception
+    assert at.slider(key="split_threshold").value == pytest.approx(0.9)
+
+
+def test_unusual_holdout_needs_confirmation(page):
+    page.number_input(key="split_val").set_value(20).run()
+    page.number_input(key="split_test").set_value(20).run()
+    assert not page.exception
+    assert any("needs your confirmation" in w.value for w in page.warning)
+    page.checkbox(key="split_confirm_holdout").check().run()
+    assert not page.exception
+    assert _metrics(page)["Test"] == "8"
+
+
+def test_build_bundle_locks_the_test_set_and_marks_the_step(page, seeded_workspace):
+    page.button(key="split_build").click().run()
+    assert not page.exception, page.exception
+    assert not page.error
+    lock = split.get_lock(seeded_workspace)
+    assert lock is not None and len(lock["ids"]) == 4
+    assert seeded_workspace.steps()["split"]["summary"]["test"] == 4
+    assert [b.proto.label for b in page.get("download_button")] == ["Download bundle (zip)"]
+    assert [e["event"] for e in split.lock_history(seeded_workspace)] == ["lock"]
+
+    # new data arrives: the locked test set stays exactly as it was, and nothing new enters test
+    extra = [
+        records.make_record(
+            "sft",
+            [
+                {"role": "user", "content": f"A brand new question {i} about gadget {i * 17}?"},
+                {"role": "assistant", "content": f"A brand new answer {i}."},
+            ],
+            extra={"category": "billing", "source": "real"},
+        )
+        for i in range(20)
+    ]
+    bigger = pd.concat([small_frame(), records.make_frame(extra)], ignore_index=True)
+    seeded_workspace.save_dataset(bigger, note="more data")
+    again = app_test(PAGE, seeded_workspace.root).run()
+    assert not again.exception
+    assert _metrics(again)["Test"] == "4"
+    assert again.number_input(key="split_test").disabled
+    assert any("Test set locked" in s.value for s in again.success)
+
+
+def test_unlock_needs_the_typed_word(seeded_workspace):
+    split.save_lock(seeded_workspace, split.make_lock(small_frame().iloc[:3], seed=0, fractions={}))
+    at = app_test(PAGE, seeded_workspace.root).run()
+    at.text_input(key="split_unlock_text").input("unlock").run()
+    at.button(key="split_unlock").click().run()
+    assert any("UNLOCK" in e.value for e in at.error)
+    assert split.get_lock(seeded_workspace) is not None
+    at.text_input(key="split_unlock_text").input("UNLOCK").run()
+    at.text_input(key="split_unlock_note").input("redesigning the eval").run()
+    at.button(key="split_unlock").click().run()
+    assert not at.exception
+    assert split.get_lock(seeded_workspace) is None
+    history = split.lock_history(seeded_workspace)
+    assert [e["event"] for e in history] == ["lock", "unlock"] and history[1][
+        "note"
+    ] == "redesigning the eval"
+
+
+def test_synthetic_rows_are_shown_as_forced_to_train(seeded_workspace):
+    frame = small_frame()
+    frame.loc[:5, "source"] = "synthetic"
+    seeded_workspace.save_dataset(frame, note="with synthetic")
+    at = app_test(PAGE, seeded_workspace.root).run()
+    assert not at.exception
+    assert _metrics(at)["Forced to train"] == "6"
+
+
+def test_external_eval_set_upload_reports_overlap(page):
+    frame = small_frame()
+    parts = split.split_frame(frame, seed=0).split(frame)
+    leaked = parts["train"].iloc[:2].reset_index(drop=True)
+    data, _ = export.write_split(leaked, "openai-sft")
+    page.file_uploader(key="split_eval_upload").set_value(("eval.jsonl", data, "application/jsonl")).run()
+    assert not page.exception, page.exception
+    # two rows, each found on the prompt and on prompt + response
+    assert any("Leakage: 4 overlapping pairs" in e.value for e in page.error)
+    assert any("Checked against 2 examples of eval.jsonl" in c.value for c in page.caption)
