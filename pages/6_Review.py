@@ -84,15 +84,16 @@ with left:
     pending = [i for i in ids if i not in decided]
     if not pending:
         st.success("Every sampled example of this batch is reviewed.")
+        unsampled = len(frame) - len(ids)
         more = st.number_input(
             "Extend the sample by",
             1,
-            max(1, len(frame) - len(ids)),
-            10,
+            max(1, unsampled),
+            min(10, max(1, unsampled)),
             key="review_extend_n",
-            disabled=len(ids) >= len(frame),
+            disabled=unsampled <= 0,
         )
-        if st.button("Extend sample", key="review_extend", disabled=len(ids) >= len(frame)):
+        if st.button("Extend sample", key="review_extend", disabled=unsampled <= 0):
             store.extend_sample(batch_id, frame, int(more), seed=int(seed) + len(ids))
             st.rerun()
     else:

@@ -1,0 +1,117 @@
+from unittest.mock import patch
+
+import pandas as pd
+import pytest
+
+from core import records, review
+from core.workspace import Workspace
+from tests.conftest import ROOT
+from tests.pages.conftest import app_test
+
+PAGE = ROOT / "pages" / "6_Review.py"
+
+
+def _batch(n=25):
+    rows = []
+    for i in range(n):
+        rec = records.make_record(
+            "sft",
+            [
+                {"role": "user", "content": f"Can I return item {i}?"},
+                {"role": "assistant", "content": f"Yes, item {i} can be returned within 30 days."},
+            ],
+            extra={"category": ("returns", "billing")[i % 2]},
+        )
+        rec.update(
+            source="synthetic", batch_id="run-1", mode="variations", seed_ids=[], prompt="Write variations."
+        )
+        rows.append(rec)
+    return records.make_frame(rows)
+
+
+BATCHES = pd.DataFrame(
+    [
+        {
+            "batch_id": "run-1",
+            "created_at": "2026-11-22T10:00:00+00:00",
+            "mode": "variations",
+            "model": "smollm2",
+            "valid": 25,
+            "invalid": 0,
+        }
+    ]
+)
+
+
+@pytest.fixture
+def patched():
+    batch = _batch()
+    with (
+        patch("core.synth.list_batches", return_value=BATCHES),
+        patch("core.synth.batch_examples", return_value=batch),
+    ):
+        yield batch
+
+
+def _open(root):
+    at = app_test(PAGE, root).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_batches_says_what_to_do(tmp_path):
+    with patch("core.synth.list_batches", return_value=pd.DataFrame()):
+        at = _open(tmp_path / "ws")
+    assert any("Synthetic page" in i.value for i in at.info)
+
+
+def test_approve_reject_undo_are_saved_and_survive_a_reload(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    assert at.button(key="review_approve").disabled  # no reviewer name yet
+    at.text_input(key="review_reviewer").input("ana").run()
+    at.button(key="review_approve").click().run()
+    at.selectbox(key="review_reason").select("incorrect").run()
+    at.button(key="review_reject").click().run()
+    at.button(key="review_approve").click().run()
+    at.button(key="review_undo").click().run()
+    assert not at.exception, at.exception
+
+    store = review.ReviewStore(Workspace.open(root))
+    assert store.pass_rate("run-1") == review.PassRate(1, 1, 20)
+    audit = store.audit("run-1")
+    assert list(audit["verdict"]) == ["approve", "reject", "approve"] and list(audit["undone"]) == [0, 0, 1]
+
+    again = _open(root)  # a refresh: a new session on the same workspace
+    assert again.text_input(key="review_reviewer").value == "ana"
+    assert "2 of 20 sampled examples reviewed" in again.get("progress")[0].proto.text
+
+
+def test_passing_batch_enters_the_dataset(tmp_path, patched):
+    root = tmp_path / "ws"
+    ws = Workspace.open(root)
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    for _ in range(20):
+        at.button(key="review_approve").click().run()
+    assert not at.exception, at.exception
+    assert review.ReviewStore(ws).pass_rate("run-1").meets_bar
+    at.button(key="review_admit").click().run()
+    assert not at.exception, at.exception
+    data = ws.current_dataset()
+    assert len(data) == 25 and set(data["source"]) == {"synthetic"}
+    assert "review" in ws.steps()
+
+
+def test_below_the_bar_shows_reasons_and_blocks(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    at.selectbox(key="review_reason").select("paraphrase of a seed").run()
+    for _ in range(5):
+        at.button(key="review_reject").click().run()
+    for _ in range(15):
+        at.button(key="review_approve").click().run()
+    assert not at.exception, at.exception
+    assert any("Below the 90% bar" in e.value for e in at.error)
+    assert at.button(key="review_admit").disabled
