@@ -122,10 +122,11 @@ def review_summary(
         out["batches gated"] = len(gates)
         if "admitted" in gates.columns:
             out["batches admitted"] = int(gates["admitted"].fillna(0).astype(int).sum())
-        if "rate" in gates.columns:
+        rate_column = "pass_rate" if "pass_rate" in gates.columns else "rate"  # core.review: pass_rate
+        if rate_column in gates.columns:
             out["pass rate per batch"] = {
                 str(b): None if pd.isna(r) else round(float(r), 3)
-                for b, r in zip(gates.get("batch_id", gates.index), gates["rate"], strict=True)
+                for b, r in zip(gates.get("batch_id", gates.index), gates[rate_column], strict=True)
             }
         if "override_reason" in gates.columns:
             out["overrides"] = [str(r) for r in gates["override_reason"] if isinstance(r, str) and r.strip()]

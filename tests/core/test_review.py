@@ -184,3 +184,16 @@ def test_admit_batch_below_bar_blocks_unless_overridden(workspace):
         review.admit_batch(workspace, "b", batch, reviewer="ana")
     review.admit_batch(workspace, "b", batch, reviewer="ana", override_reason="checked by domain expert")
     assert store.gates().iloc[0]["override_reason"] == "checked by domain expert"
+
+
+def test_gate_outcomes_reach_the_data_card(workspace):
+    from core import report
+
+    batch = _batch(20)
+    store = review.ReviewStore(workspace)
+    ids = store.ensure_sample("b", batch, seed=0)
+    _review_all(store, "b", ids, rejects=3)
+    review.admit_batch(workspace, "b", batch, reviewer="ana", override_reason="expert checked")
+    section = report.review_summary({"reviewed": 20}, store.gates())
+    assert section["pass rate per batch"] == {"b": 0.85}
+    assert section["overrides"] == ["expert checked"]
