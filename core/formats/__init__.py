@@ -1,0 +1,740 @@
+"""Fine-tuning dataset formats: detect, validate, parse into the canonical table, write back.
+
+Public API (used by the Upload page and the command line):
+
+- :func:`load_dataset` reads a file (see :mod:`core.io`), detects or takes its format, checks
+  every row against the rules of FORMATS.md and returns a :class:`LoadResult`: the canonical
+  table of valid rows, the quarantine of rejected rows (never dropped) and every problem.
+- :func:`detect_format` guesses the format from the keys of the first rows.
+- :func:`write_dataset` writes a canonical table in any format of the same kind and says,
+  per row, what could not be carried over.
+
+Line numbers in :class:`Problem` are 1-based physical lines for JSONL files and 1-based data
+rows for JSON arrays, CSV (the header is not counted) and Parquet; ``None`` means the whole file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from core import io as core_io
+from core.errors import FormatError
+from core.formats import (
+    alpaca,
+    csv_table,
+    hh_rlhf,
+    openai_dpo,
+    openai_rft,
+    openai_sft,
+    sharegpt,
+    trl_messages,
+    trl_preference,
+    trl_prompt_completion,
+)
+from core.formats._base import (
+    ColumnMap,
+    Detection,
+    Problem,
+    RowContext,
+    clean,
+    is_missing,
+    metadata_of,
+    type_name,
+)
+from core.formats.codes import PROBLEM_CODES
+from core.formats.csv_table import suggest_column_map
+from core.records import content_id, make_frame
+
+__all__ = [
+    "FORMAT_NAMES",
+    "OPENAI_FORMATS",
+    "PROBLEM_CODES",
+    "ColumnMap",
+    "Detection",
+    "LoadResult",
+    "Problem",
+    "classify_row",
+    "records_of",
+    "detect_format",
+    "format_kinds",
+    "formats_for_kind",
+    "load_dataset",
+    "suggest_column_map",
+    "write_dataset",
+]
+
+FORMAT_NAMES = (
+    "openai-sft",
+    "openai-dpo",
+    "openai-rft",
+    "alpaca",
+    "sharegpt",
+    "trl-messages",
+    "trl-prompt-completion",
+    "trl-preference",
+    "hh-rlhf",
+    "csv",
+)
+OPENAI_FORMATS = ("openai-sft", "openai-dpo", "openai-rft")
+MIN_EXAMPLES = 10
+MAX_RFT_EXAMPLES = 50_000
+SAMPLE_ROWS = 50
+_MODULES: dict[str, ModuleType] = {
+    "openai-sft": openai_sft,
+    "openai-dpo": openai_dpo,
+    "openai-rft": openai_rft,
+    "alpaca": alpaca,
+    "sharegpt": sharegpt,
+    "trl-messages": trl_messages,
+    "trl-prompt-completion": trl_prompt_completion,
+    "trl-preference": trl_preference,
+    "hh-rlhf": hh_rlhf,
+    "csv": csv_table,
+}
+_FAMILY = {
+    "openai-sft": "messages",
+    "trl-messages": "messages",
+    "openai-rft": "messages",
+    "openai-dpo": "dpo",
+    "trl-preference": "chosen/rejected",
+    "hh-rlhf": "chosen/rejected",
+    "trl-prompt-completion": "prompt/completion",
+    "alpaca": "instruction/output",
+    "sharegpt": "conversations",
+    "csv": "flat",
+}
+# A row holding its family's main key fits without a closer look (the hot path).
+_MAIN_KEY = {
+    "messages": "messages",
+    "dpo": "input",
+    "chosen/rejected": "chosen",
+    "prompt/completion": "completion",
+    "instruction/output": "instruction",
+    "conversations": "conversations",
+}
+_OTHER_MAIN_KEYS = {
+    family: frozenset(k for f, k in _MAIN_KEY.items() if f != family) | {"prompt", "preferred_output"}
+    for family in (*_MAIN_KEY, "flat")
+}
+_CERTAINTY = {"openai-sft": 0.9, "trl-messages": 0.85, "openai-rft": 0.85, "csv": 0.8}
+_QUARANTINE_COLUMNS = ["line", "raw", "codes", "reason"]
+_PROBLEM_COLUMNS = ["line", "field", "code", "severity", "message", "fix"]
+
+
+def format_kinds(format: str) -> tuple[str, ...]:
+    """Return the kinds of example a format can hold (``csv`` holds all three)."""
+    _check_format_name(format)
+    return ("sft", "preference", "rft") if format == "csv" else (_MODULES[format].KIND,)
+
+
+def formats_for_kind(kind: str) -> list[str]:
+    """Return the formats a canonical table of ``kind`` can be written in.
+
+    Raises:
+        ValueError: If ``kind`` is not ``sft``, ``preference`` or ``rft``.
+    """
+    if kind not in ("sft", "preference", "rft"):
+        raise ValueError(f"kind must be sft, preference or rft, got {kind!r}")
+    return [name for name in FORMAT_NAMES if kind in format_kinds(name)]
+
+
+def _check_format_name(format: str) -> None:
+    if format not in FORMAT_NAMES:
+        raise ValueError(f"unknown format {format!r}; known formats: {', '.join(FORMAT_NAMES)}")
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def classify_row(row: Mapping[str, Any]) -> str | None:
+    """Return the format one row's keys point to, or ``None`` when they match none."""
+    if "input" in row and any(
+        k in row for k in ("preferred_output", "non_preferred_output", "preferred_completion")
+    ):
+        return "openai-dpo"
+    if "conversations" in row:
+        return "sharegpt"
+    if "instruction" in row and any(k in row for k in ("output", "input", "response", "context")):
+        return "alpaca"
+    if "chosen" in row and "rejected" in row:
+        if "prompt" not in row and hh_rlhf.looks_like_transcript(row["chosen"]):
+            return "hh-rlhf"
+        return "trl-preference"
+    if "prompt" in row and "completion" in row:
+        return "trl-prompt-completion"
+    if "messages" in row:
+        return _classify_messages(row)
+    return None
+
+
+def _classify_messages(row: Mapping[str, Any]) -> str:
+    messages = row["messages"]
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], Mapping):
+        return "openai-sft"
+    if any(_dict_arguments(m) for m in messages):
+        return "trl-messages"
+    roles = [m.get("role") for m in messages if isinstance(m, Mapping)]
+    others = [k for k in row if k not in ("messages", "tools")]
+    if roles[-1] == "user" and "assistant" not in roles[:-1] and (others or "developer" in roles):
+        return "openai-rft"
+    if roles[-1] == "user" and "developer" in roles:
+        return "openai-rft"
+    return "openai-sft"
+
+
+def _dict_arguments(message: Any) -> bool:
+    calls = message.get("tool_calls") if isinstance(message, Mapping) else None
+    if not isinstance(calls, list):
+        return False
+    return any(
+        isinstance(c, Mapping) and isinstance(c.get("function", {}).get("arguments"), dict) for c in calls
+    )
+
+
+def detect_format(rows: list[dict], filename: str | None = None) -> Detection:
+    """Guess the format of a file from the keys of its first rows.
+
+    Args:
+        rows: The first rows of the file (only the first 50 are looked at).
+        filename: Used only as a hint in the reason (e.g. ``dpo`` in the name).
+
+    Returns:
+        The format, its kind, a confidence in [0, 1] and the reason in plain English.
+
+    Raises:
+        FormatError: If no row is an object, or the keys match no supported format.
+    """
+    sample: list[Any] = [r for r in rows[:SAMPLE_ROWS] if isinstance(r, Mapping)]
+    if not sample:
+        raise FormatError(
+            f"{filename or 'the file'}: no row is a JSON object, so no format can be recognised"
+        )
+    votes = Counter(classify_row(r) for r in sample)
+    known = {name: count for name, count in votes.items() if name is not None}
+    if not known:
+        return _detect_flat(sample, filename)
+    families: Counter[str] = Counter()
+    for name, count in known.items():
+        families[_FAMILY[name]] += count
+    family, family_count = families.most_common(1)[0]
+    name = max((n for n in known if _FAMILY[n] == family), key=lambda n: known[n])
+    share = family_count / len(sample)
+    confidence = round(share * _CERTAINTY.get(name, 0.97), 3)
+    return Detection(name, _MODULES[name].KIND, confidence, _reason(name, sample, family_count, filename))
+
+
+def _reason(name: str, sample: list[Mapping[str, Any]], count: int, filename: str | None) -> str:
+    keys = Counter(k for row in sample for k in row)
+    common = ", ".join(k for k, _ in keys.most_common(5))
+    reason = f"{count} of {len(sample)} sampled rows have the keys of {name} (most common keys: {common})"
+    notes = {
+        "openai-sft": "; the same shape is TRL's conversational language-modeling format (trl-messages)",
+        "trl-messages": "; tool-call arguments are objects, as in TRL (OpenAI needs JSON strings)",
+        "openai-rft": "; rows end with a user message and carry reference fields",
+        "hh-rlhf": "; chosen/rejected are Human/Assistant transcripts",
+    }
+    reason += notes.get(name, "")
+    if name == "trl-preference" and filename and "dpo" in filename.lower():
+        reason += "; NOTE: the file name says DPO, but these are TRL keys, not OpenAI DPO keys"
+    return reason
+
+
+def _detect_flat(sample: list[Mapping[str, Any]], filename: str | None) -> Detection:
+    columns = list(dict.fromkeys(k for row in sample for k in row))
+    mapping = suggest_column_map(columns)
+    flat = all(not isinstance(v, (dict, list)) for row in sample for v in row.values())
+    if mapping is None or not flat:
+        raise FormatError(
+            f"{filename or 'the file'}: the keys {columns[:12]} match no supported format "
+            f"({', '.join(FORMAT_NAMES)}); choose the format, or map the columns for a flat table"
+        )
+    reason = f"flat rows of plain values; prompt column guessed as {mapping.prompt!r}" + (
+        f", response {mapping.response!r}" if mapping.response else ""
+    )
+    return Detection("csv", mapping.kind, _CERTAINTY["csv"], reason)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+@dataclass
+class LoadResult:
+    """What reading one file produced: valid rows, rejected rows, every problem."""
+
+    records: pd.DataFrame
+    quarantine: pd.DataFrame
+    problems: list[Problem]
+    detection: Detection
+    source_name: str
+    container: str = "jsonl"
+    column_map: ColumnMap | None = None
+    rows_read: int = 0
+    token_stats: dict[str, float] | None = None
+
+    def problems_frame(self) -> pd.DataFrame:
+        """Return the problems as a table (columns line, field, code, severity, message, fix)."""
+        frame = pd.DataFrame(
+            [(p.line, p.field, p.code, p.severity, p.message, p.fix) for p in self.problems],
+            columns=_PROBLEM_COLUMNS,
+        )
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
+
+    @property
+    def valid(self) -> int:
+        """Number of rows kept in the canonical table."""
+        return len(self.records)
+
+    @property
+    def invalid(self) -> int:
+        """Number of rows in quarantine."""
+        return len(self.quarantine)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems of severity ``error``."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems of severity ``warning``."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def load_dataset(
+    source: bytes | str | Path,
+    filename: str | None = None,
+    *,
+    format: str | None = None,
+    model: str | None = None,
+    column_map: ColumnMap | None = None,
+) -> LoadResult:
+    """Read, validate and canonicalise a dataset file.
+
+    Args:
+        source: The file's bytes or its path.
+        filename: The name shown in messages (and used to guess JSONL / JSON / CSV / Parquet).
+        format: One of :data:`FORMAT_NAMES`; detected from the first rows when ``None``.
+        model: Target model; when given, every example's tokens are counted and checked against
+            the model's limit (column ``n_tokens``).
+        column_map: Which column is what, for flat tables (CSV); guessed from the names when ``None``.
+
+    Returns:
+        A :class:`LoadResult`; rows with an error are in ``quarantine``, never dropped.
+
+    Raises:
+        FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
+    """
+    if format is not None and format not in FORMAT_NAMES:
+        raise FormatError(f"unknown format {format!r}; known formats: {', '.join(FORMAT_NAMES)}")
+    source_rows = core_io.open_rows(source, filename)
+    head = list(islice(source_rows.rows, SAMPLE_ROWS))
+    if not head:
+        raise FormatError(_no_rows_message(source_rows))
+    if len(head) == 1 and isinstance(head[0].value, dict):
+        inner = core_io.unwrap_document(head[0].value)  # one long line holding {"data": [rows]}
+        if inner is not None:
+            head = [core_io.Row(i, v) for i, v in enumerate(inner, start=1)]
+    detection, column_map = _settle_format(format, source_rows, head, column_map)
+    run = _Run(detection, column_map, explicit=format is not None)
+    run.consume(chain(head, source_rows.rows))
+    run.add_read_issues(source_rows.issues)
+    result = run.result(source_rows)
+    _file_checks(result, filename or source_rows.name)
+    if model is not None:
+        _check_tokens(result, model)
+    return result
+
+
+def _no_rows_message(source_rows: core_io.RowSource) -> str:
+    errors = [i for i in source_rows.issues if i.severity == "error"]
+    if errors:
+        return f"{source_rows.name}: no row could be read ({len(errors)} broken); first: {errors[0].message}"
+    return f"{source_rows.name}: the file holds no rows"
+
+
+def _settle_format(
+    format: str | None, source_rows: core_io.RowSource, head: list[core_io.Row], column_map: ColumnMap | None
+) -> tuple[Detection, ColumnMap | None]:
+    values = [row.value for row in head]
+    if format is None and (source_rows.container == "csv" or column_map is not None):
+        reason = "a CSV table" if source_rows.container == "csv" else "rows read through the column map given"
+        return _settle_csv(Detection("csv", "sft", 1.0, reason), source_rows, values, column_map)
+    if format is None:
+        detection = detect_format(values, source_rows.name)
+    else:
+        detection = Detection(format, _MODULES[format].KIND, 1.0, "format chosen by the person")
+    if detection.format != "csv":
+        return detection, None
+    return _settle_csv(detection, source_rows, values, column_map)
+
+
+def _settle_csv(
+    detection: Detection, source_rows: core_io.RowSource, values: list[Any], column_map: ColumnMap | None
+) -> tuple[Detection, ColumnMap]:
+    columns = source_rows.columns or list(
+        dict.fromkeys(k for v in values if isinstance(v, Mapping) for k in v)
+    )
+    column_map = column_map or suggest_column_map(columns)
+    if column_map is None:
+        raise FormatError(
+            f"{source_rows.name}: cannot tell which column is the prompt "
+            f"(columns: {', '.join(columns[:20])}); "
+            "map the columns (prompt, response, ...) first"
+        )
+    missing = [c for c in column_map.used().values() if c not in columns]
+    if missing:
+        raise FormatError(f"{source_rows.name}: the column map names columns that are not there: {missing}")
+    reason = f"{detection.reason}; columns: " + ", ".join(
+        f"{role}={col}" for role, col in column_map.used().items()
+    )
+    return Detection("csv", column_map.kind, detection.confidence, reason), column_map
+
+
+class _Run:
+    """One pass over the rows: parse, validate, sort into records and quarantine."""
+
+    def __init__(self, detection: Detection, column_map: ColumnMap | None, *, explicit: bool) -> None:
+        self.detection = detection
+        self.column_map = column_map
+        self.explicit = explicit
+        self.family = _FAMILY[detection.format]
+        module = _MODULES[detection.format]
+        self.parse: Callable[[dict, RowContext], dict | None] = (
+            csv_table.make_parser(column_map) if column_map is not None else module.parse
+        )
+        self.problems: list[Problem] = []
+        self.ctx = RowContext(self.problems)
+        self.records: list[dict[str, Any]] = []
+        self.quarantine: list[tuple[int | None, str, str, str]] = []
+        self.rows_read = 0
+
+    def consume(self, rows: Iterable[core_io.Row]) -> None:
+        ctx, records, parse, family = self.ctx, self.records, self.parse, self.family
+        for row in rows:
+            self.rows_read += 1
+            ctx.start(row.line)
+            before = len(self.problems)
+            value = row.value
+            record = None
+            if type(value) is not dict:
+                ctx.error("", "not_an_object", f"the row is a JSON {type_name(value)}, not an object")
+            elif family != "flat" and not self._fits(value):
+                pass
+            else:
+                record = parse(value, ctx)
+            if ctx.errors or record is None:
+                self._reject(row, before)
+                continue
+            record["source_line"] = row.line
+            records.append(record)
+
+    def _fits(self, value: dict) -> bool:
+        main = _MAIN_KEY.get(self.family)
+        if main in value and len(value) <= 4 and not (value.keys() & _OTHER_MAIN_KEYS[self.family]):
+            return True
+        other = classify_row(value)
+        if other is None or _FAMILY[other] == self.family:
+            return True
+        if self.detection.format == "openai-dpo" and other in ("trl-preference", "hh-rlhf"):
+            return True  # the DPO parser explains the wrong shape with its fix
+        keys = ", ".join(list(value)[:6])
+        if self.explicit:
+            self.ctx.error(
+                "",
+                "format_mismatch",
+                f"this row looks like {other} (keys: {keys}), not {self.detection.format}",
+                f"choose the format {other}, or fix the row",
+            )
+        else:
+            self.ctx.error(
+                "",
+                "mixed_formats",
+                f"this row looks like {other} (keys: {keys}) but the file is {self.detection.format}",
+                "keep one format per file: convert or move this row",
+            )
+        return False
+
+    def _reject(self, row: core_io.Row, before: int) -> None:
+        errors = [p for p in self.problems[before:] if p.severity == "error"]
+        if not errors:
+            self.ctx.error("", "unreadable_row", "the row could not be read as this format")
+            errors = self.problems[-1:]
+        raw = row.text if row.text is not None else _dump(row.value)
+        codes = ",".join(dict.fromkeys(p.code for p in errors))
+        reason = "; ".join(f"{p.field + ': ' if p.field else ''}{p.message}" for p in errors)
+        self.quarantine.append((row.line, core_io.truncate_raw(raw), codes, reason))
+
+    def add_read_issues(self, issues: list[core_io.ReadIssue]) -> None:
+        for issue in issues:
+            self.problems.append(
+                Problem(issue.line, "", issue.code, issue.message, issue.severity, issue.fix)
+            )
+            if issue.severity == "error":
+                self.quarantine.append((issue.line, issue.raw or "", issue.code, issue.message))
+
+    def result(self, source_rows: core_io.RowSource) -> LoadResult:
+        quarantine = pd.DataFrame(
+            sorted(self.quarantine, key=lambda q: (q[0] is None, q[0] or 0)), columns=_QUARANTINE_COLUMNS
+        )
+        quarantine["line"] = quarantine["line"].astype("Int64")
+        self.problems.sort(key=lambda p: (p.line is None, p.line or 0))
+        return LoadResult(
+            records=make_frame(self.records),
+            quarantine=quarantine,
+            problems=self.problems,
+            detection=self.detection,
+            source_name=source_rows.name,
+            container=source_rows.container,
+            column_map=self.column_map,
+            rows_read=self.rows_read + sum(1 for i in source_rows.issues if i.severity == "error" and i.line),
+        )
+
+
+def _dump(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=str).decode("utf-8")
+    except TypeError:
+        return repr(value)
+
+
+def _file_checks(result: LoadResult, name: str) -> None:
+    fmt = result.detection.format
+    total = result.valid + result.invalid
+    if total < MIN_EXAMPLES:
+        severity = "error" if fmt in OPENAI_FORMATS else "warning"
+        result.problems.append(
+            Problem(
+                None,
+                "",
+                "too_few_examples",
+                f"{name} holds {total} examples; OpenAI needs at least {MIN_EXAMPLES} (50+ recommended)",
+                severity,
+                "add examples",
+            )
+        )
+    if fmt == "openai-rft" and total > MAX_RFT_EXAMPLES:
+        result.problems.append(
+            Problem(
+                None,
+                "",
+                "too_many_examples",
+                f"{total} examples; an RFT training file holds at most 50,000",
+                "warning",
+            )
+        )
+    if result.container == "json" and name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson")):
+        result.problems.append(
+            Problem(
+                None,
+                "",
+                "json_array_not_jsonl",
+                f"{name} is a JSON array, not JSON Lines; it was read as an array",
+                "warning",
+                "export as JSONL (one object per line)",
+            )
+        )
+    elif result.container == "json" and fmt in OPENAI_FORMATS:
+        result.problems.append(
+            Problem(
+                None,
+                "",
+                "not_jsonl",
+                "OpenAI needs a .jsonl file (one object per line), this is a JSON array",
+                "warning",
+                "export as JSONL",
+            )
+        )
+    if fmt == "trl-preference" and "dpo" in name.lower():
+        result.problems.append(
+            Problem(
+                None,
+                "",
+                "dpo_wrong_shape",
+                "the file name says DPO but the rows use TRL's prompt/chosen/rejected: "
+                "OpenAI's DPO would reject it",
+                "warning",
+                openai_dpo.WRONG_SHAPE_FIX,
+            )
+        )
+
+
+def _check_tokens(result: LoadResult, model: str) -> None:
+    """Count every valid example's training tokens (column ``n_tokens``) and flag those over the limit."""
+    try:
+        from core import tokens
+
+        limit = tokens.token_limit(model)
+        counted = _count_tokens(tokens, result.records, model)
+    except (ImportError, AttributeError) as exc:
+        result.problems.append(
+            Problem(None, "", "token_check_skipped", f"token counts are not available ({exc})", "warning")
+        )
+        return
+    frame = result.records
+    frame["n_tokens"] = pd.array(counted, dtype="Int64")
+    if counted:
+        total = int(sum(counted))
+        result.token_stats = {"total": total, "max": int(max(counted)), "mean": total / len(counted)}
+    if limit is None:
+        return
+    for line, n in zip(frame["source_line"], counted, strict=True):
+        if n > limit:
+            result.problems.append(
+                Problem(
+                    None if is_missing(line) else int(line),
+                    "",
+                    "too_many_tokens",
+                    f"{n} tokens, over the {limit} a {model} training example may hold: it will be truncated",
+                    "warning",
+                    "shorten or split the example",
+                )
+            )
+
+
+def _count_tokens(tokens: ModuleType, frame: pd.DataFrame, model: str) -> list[int]:
+    """Training tokens per row: the batch counter when there is one, else one call per row."""
+    if len(frame) and hasattr(tokens, "count_training_tokens"):
+        return [int(n) for n in tokens.count_training_tokens(frame, model=model)]
+    count = tokens.count_messages_tokens
+    return [_example_tokens(count, m, c, r, t, model) for m, c, r, t in _nested(frame)]
+
+
+def _nested(frame: pd.DataFrame) -> Iterator[tuple[Any, Any, Any, Any]]:
+    return zip(frame["messages"], frame["chosen"], frame["rejected"], frame["tools"], strict=True)
+
+
+def _example_tokens(
+    count: Callable[..., int], messages: Any, chosen: Any, rejected: Any, tools: Any, model: str
+) -> int:
+    tools = tools if isinstance(tools, list) and tools else None
+    base = list(messages or [])
+    if isinstance(chosen, list):
+        return max(
+            count(base + chosen, tools, model=model), count(base + list(rejected or []), tools, model=model)
+        )
+    return count(base, tools, model=model)
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_dataset(
+    frame: pd.DataFrame, format: str, *, column_map: ColumnMap | None = None
+) -> tuple[bytes, list[Problem]]:
+    """Write a canonical table in ``format`` and say, per row, what could not be carried over.
+
+    A row read from ``format`` and not changed since is written from its original row
+    (lossless); every other row is built from its canonical columns.
+
+    Args:
+        frame: A canonical table (see :mod:`core.records`).
+        format: One of :data:`FORMAT_NAMES`.
+        column_map: For ``csv``: the column names to write (e.g. the map the table was read with,
+            so CSV -> CSV keeps its header); default ``prompt``, ``response``, ``category``, ...
+
+    Returns:
+        The file's bytes and one ``conversion_loss`` problem per row that lost something
+        (severity ``error`` when the row could not be written at all).
+
+    Raises:
+        ValueError: If ``format`` is unknown.
+    """
+    _check_format_name(format)
+    module = _MODULES[format]
+    rows: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for record in frame.to_dict("records"):
+        line = None if is_missing(record.get("source_line")) else int(record["source_line"])
+        out, losses = _row_out(record, format, module)
+        if out is not None:
+            rows.append(out)
+        if losses:
+            severity = "warning" if out is not None else "error"
+            message = "; ".join(dict.fromkeys(losses))
+            problems.append(Problem(line, "", "conversion_loss", message, severity))
+    if format == "csv" and column_map is not None:
+        names = column_map.used()
+        rows = [{names.get(key, key): value for key, value in row.items()} for row in rows]
+    return _serialise(rows, module.CONTAINER), problems
+
+
+def _row_out(
+    record: dict[str, Any], format: str, module: ModuleType
+) -> tuple[dict[str, Any] | None, list[str]]:
+    kind = record.get("kind")
+    if kind not in format_kinds(format):
+        return None, [f"row left out: a {kind} example cannot be written as {format}"]
+    raw = record.get("raw")
+    if record.get("source_format") == format and isinstance(raw, Mapping) and format != "csv":
+        raw = clean(raw)
+        if _unchanged(record, raw, module):
+            return _from_raw(record, raw, format)
+    return module.build(record)
+
+
+def _unchanged(record: dict[str, Any], raw: dict[str, Any], module: ModuleType) -> bool:
+    current = [clean(record.get(k)) for k in ("messages", "chosen", "rejected", "tools")]
+    direct = _direct_content(raw, module.NAME)
+    if direct is not None:
+        return [v or None for v in current] == [v or None for v in direct]
+    parsed = module.parse(raw, RowContext([]))
+    if parsed is None:
+        return False
+    return content_id(record["kind"], *current) == parsed["id"]
+
+
+def _direct_content(raw: dict[str, Any], format: str) -> list[Any] | None:
+    """The canonical content of an OpenAI row without parsing it again (their canonical form is the row)."""
+    if format in ("openai-sft", "openai-rft"):
+        return [raw.get("messages"), None, None, raw.get("tools")]
+    inner = raw.get("input")
+    if format == "openai-dpo" and isinstance(inner, dict):
+        return [
+            inner.get("messages"),
+            raw.get("preferred_output"),
+            raw.get("non_preferred_output"),
+            inner.get("tools"),
+        ]
+    return None
+
+
+def _from_raw(record: dict[str, Any], raw: dict[str, Any], format: str) -> tuple[dict[str, Any], list[str]]:
+    module = _MODULES[format]
+    if format in ("openai-sft", "openai-dpo"):
+        out = {k: v for k, v in raw.items() if k in module.RESERVED}
+        dropped = [k for k in raw if k not in module.RESERVED]
+        losses = [f"metadata left out (OpenAI rejects unknown keys): {', '.join(dropped)}"] if dropped else []
+        return out, losses
+    out = dict(raw)
+    reserved = set(getattr(module, "RESERVED", ()))
+    for key, value in metadata_of(record).items():
+        if key not in reserved:
+            out[key] = value
+    return out, []
+
+
+def _serialise(rows: list[dict[str, Any]], container: str) -> bytes:
+    if container == "json":
+        return core_io.dumps_json_array(rows)
+    if container == "csv":
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        return core_io.dumps_csv(rows, columns)
+    return core_io.dumps_jsonl(rows)
+
+
+def records_of(
+    rows: Iterable[dict[str, Any]], format: str, *, column_map: ColumnMap | None = None
+) -> LoadResult:
+    """Parse rows already in memory (e.g. generated ones) as ``format``; same checks as a file."""
+    payload = core_io.dumps_jsonl(rows)
+    return load_dataset(payload, "rows.jsonl", format=format, column_map=column_map)

@@ -1,0 +1,113 @@
+"""Every problem code ``load_dataset`` / ``write_dataset`` can report, with what it means.
+
+Codes are stable: pages filter by them and scripts match them. Severity is per code except
+``too_few_examples`` (error for OpenAI formats, warning otherwise) and
+``mixed_standard_conversational`` (warning for a string prompt beside conversational pairs).
+"""
+
+from __future__ import annotations
+
+PROBLEM_CODES: dict[str, str] = {
+    # reading (core.io)
+    "invalid_json": "the line (or JSON array element) is not valid JSON",
+    "truncated_line": "the last line ends before its JSON is complete",
+    "truncated_file": "the file (or its gzip stream) ends early",
+    "encoding_fallback": "lines that are not UTF-8 were read as Latin-1 / Windows-1252 (warning)",
+    "csv_wrong_field_count": "a CSV row has more or fewer fields than the header",
+    "invalid_csv": "the CSV cannot be parsed past this point",
+    "json_array_not_jsonl": "a .jsonl file holds a JSON array; it was read as one (warning)",
+    "not_jsonl": "an OpenAI format given as a JSON array; OpenAI needs JSONL (warning)",
+    # any format
+    "not_an_object": "the row is not a JSON object",
+    "mixed_formats": "the row follows another format than the rest of the file",
+    "format_mismatch": "the row follows another format than the one chosen",
+    "unreadable_row": "the row cannot be read as this format",
+    "too_few_examples": "fewer than 10 examples (file level)",
+    "too_many_examples": "more than 50,000 RFT examples (file level, warning)",
+    "too_many_tokens": "the example is longer than the target model's training limit (warning)",
+    "token_check_skipped": "token counting is not available (warning)",
+    "invalid_field_type": "a field has the wrong JSON type",
+    "missing_assistant": "no assistant reply: nothing to train on",
+    "chosen_equals_rejected": "chosen and rejected are the same (warning)",
+    "conversion_loss": "what a conversion could not carry over for this row",
+    # OpenAI messages
+    "missing_messages": "no messages list",
+    "messages_not_list": "messages is not an array",
+    "empty_messages": "messages is empty",
+    "message_not_object": "a message is not an object",
+    "missing_role": "a message has no role",
+    "invalid_role": "a role the format does not allow",
+    "developer_role_not_allowed": "developer role in SFT / DPO (fix: rename to system)",
+    "system_role_not_allowed": "system role in RFT (fix: rename to developer)",
+    "unknown_message_key": "a key that is not part of that message type (warning)",
+    "missing_content": "a message without content (only assistant tool calls may have none)",
+    "invalid_content_type": "content is neither a string nor an array of parts",
+    "empty_content": "content is an empty string (warning)",
+    "empty_content_parts": "content is an empty array",
+    "invalid_content_part": "a content part of unknown type or shape",
+    "unsupported_content_part": "audio / file parts are not supported for fine-tuning",
+    "image_not_in_user": "an image outside a user message",
+    "image_not_allowed": "an image in a text-only format (DPO)",
+    "invalid_image_url": "image_url.url is not http(s) or data:image",
+    "invalid_image_detail": "image_url.detail is not auto, low or high",
+    "too_many_images": "more than 10 images in one example",
+    "weight_on_non_assistant": "weight on a message that is not from the assistant",
+    "weight_not_binary": "weight is not the integer 0 or 1",
+    "weight_not_allowed": "weight in a format without it (DPO)",
+    "invalid_tool_calls": "tool_calls is not a non-empty array",
+    "invalid_tool_call": "a tool call without {id, type: function, function: {name, arguments}}",
+    "tool_call_missing_id": "a tool call without an id",
+    "arguments_not_string": "tool-call arguments are not a JSON string (fix: json.dumps)",
+    "arguments_invalid_json": "tool-call arguments are a string but not JSON",
+    "invalid_tool_name": "a function name outside [a-zA-Z0-9_-]{1,64}",
+    "missing_tool_call_id": "a tool message without tool_call_id",
+    "unknown_tool_call_id": "a tool message answering no earlier call (warning)",
+    "invalid_tools": "tools is not an array of {type: function, function: {...}}",
+    "invalid_tool_parameters": "a tool's parameters is not a JSON schema object",
+    "invalid_parallel_tool_calls": "parallel_tool_calls is not a boolean",
+    "deprecated_functions": "the deprecated functions key (warning)",
+    "deprecated_function_role": "the deprecated function role (warning)",
+    "unknown_top_level_key": "a key OpenAI does not know: metadata, left out of OpenAI exports (warning)",
+    "last_message_not_assistant": "an SFT example that does not end with the assistant (warning)",
+    "missing_user_message": "an SFT example without a user message (warning)",
+    # OpenAI DPO
+    "dpo_wrong_shape": "prompt/chosen/rejected given as OpenAI DPO (fix: the right shape, or convert)",
+    "missing_input": "no input object",
+    "input_not_object": "input is not an object with messages",
+    "input_not_ending_with_user": "input.messages does not end with a user message",
+    "missing_preferred_output": "no preferred_output",
+    "missing_non_preferred_output": "no non_preferred_output",
+    "output_not_single_assistant": "an output is not exactly one assistant message",
+    "dpo_output_not_text": "an output is a tool call; DPO trains on text",
+    "dpo_outputs_identical": "preferred and non-preferred outputs are the same",
+    "stale_dpo_key": "preferred_completion / non_preferred_completion (fix: rename to *_output)",
+    # OpenAI RFT
+    "rft_last_not_user": "the final message is not from the user",
+    "rft_no_reference_fields": "no field beside messages for a grader (warning)",
+    # Alpaca
+    "missing_instruction": "no instruction",
+    "missing_output": "no output",
+    "empty_instruction": "the instruction is blank",
+    "empty_output": "the output is blank",
+    "invalid_history": "history is not a list of [instruction, response] pairs",
+    # ShareGPT
+    "missing_conversations": "no conversations list",
+    "invalid_conversations": "conversations is not a non-empty array",
+    "unknown_from": "a turn's from value is not known",
+    "invalid_function_call": "a function_call turn is not {name, arguments} JSON (warning)",
+    "first_turn_not_human": "the first turn is not from human; FastChat drops it (warning)",
+    "not_alternating": "human and gpt turns do not alternate (warning)",
+    # TRL
+    "missing_prompt": "no prompt",
+    "missing_completion": "no completion",
+    "empty_completion": "the completion is blank",
+    "missing_chosen": "no chosen",
+    "missing_rejected": "no rejected",
+    "mixed_standard_conversational": "strings and message lists mixed in one row",
+    # HH-RLHF
+    "hh_not_transcript": "a side without Human: turns",
+    "hh_last_not_assistant": "a transcript that does not end with an Assistant turn",
+    "hh_text_before_first_turn": "text before the first turn is dropped (warning)",
+    # CSV / flat tables
+    "missing_response": "the response cell is empty",
+}

@@ -1,0 +1,119 @@
+"""TRL preference: ``{"prompt"?, "chosen", "rejected"}``, standard (strings) or conversational (lists).
+
+Without ``prompt`` (implicit prompt) the shared leading messages of ``chosen`` and
+``rejected`` are the prompt, as TRL's ``extract_prompt`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.formats._base import RowContext, clean, metadata_of, plain_string_content
+from core.formats._trl import same_style, to_messages, without_weight
+from core.records import make_record
+
+NAME = "trl-preference"
+KIND = "preference"
+CONTAINER = "jsonl"
+RESERVED = ("prompt", "chosen", "rejected", "tools")
+
+
+def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
+    """Validate one row and return its canonical record (prompt, chosen, rejected)."""
+    for key in ("chosen", "rejected"):
+        if row.get(key) is None:
+            ctx.error(key, f"missing_{key}", f"the row has no `{key}`")
+    if ctx.errors or not same_style({k: row.get(k) for k in ("chosen", "rejected")}, ctx):
+        return None
+    chosen = to_messages(row["chosen"], "assistant", "chosen", ctx)
+    rejected = to_messages(row["rejected"], "assistant", "rejected", ctx)
+    prompt = _prompt(row, chosen, ctx)
+    if prompt is None or chosen is None or rejected is None:
+        return None
+    if not prompt:
+        prompt, chosen, rejected = split_shared_prompt(chosen, rejected)
+    check_pair(chosen, rejected, ctx)
+    extra = {k: v for k, v in row.items() if k not in RESERVED}
+    return make_record(
+        KIND,
+        prompt,
+        chosen=chosen,
+        rejected=rejected,
+        tools=row.get("tools"),
+        extra=extra,
+        raw=row,
+        source_format=NAME,
+    )
+
+
+def _prompt(row: dict[str, Any], chosen: list[dict] | None, ctx: RowContext) -> list[dict] | None:
+    """Return the explicit prompt as messages, or ``[]`` when the prompt is implicit (inside chosen).
+
+    A string prompt beside conversational chosen/rejected (e.g. UltraFeedback) is accepted with a
+    warning: when chosen already starts with the user turn the prompt is implicit, otherwise the
+    string becomes the user message.
+    """
+    value = row.get("prompt")
+    if value is None:
+        return []
+    if isinstance(value, str) and isinstance(row.get("chosen"), list):
+        ctx.warn(
+            "prompt",
+            "mixed_standard_conversational",
+            "prompt is a string but chosen/rejected are message lists",
+        )
+        if chosen and chosen[0].get("role") in ("user", "system"):
+            return []
+    return to_messages(value, "user", "prompt", ctx)
+
+
+def split_shared_prompt(
+    chosen: list[dict], rejected: list[dict]
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """Return (prompt, chosen, rejected): the prompt is the common prefix, cut before an assistant turn."""
+    shared = 0
+    while shared < min(len(chosen), len(rejected)) - 1 and chosen[shared] == rejected[shared]:
+        shared += 1
+    cut = shared
+    while cut > 0 and chosen[cut].get("role") != "assistant":
+        cut -= 1
+    return chosen[:cut], chosen[cut:], rejected[cut:]
+
+
+def check_pair(chosen: list[dict], rejected: list[dict], ctx: RowContext) -> None:
+    """Warn when a side has no assistant reply or both sides are the same."""
+    for key, side in (("chosen", chosen), ("rejected", rejected)):
+        if not any(m.get("role") == "assistant" for m in side):
+            ctx.error(key, "missing_assistant", f"`{key}` has no assistant reply")
+    if chosen == rejected:
+        ctx.warn(
+            "rejected", "chosen_equals_rejected", "chosen and rejected are the same: the pair teaches nothing"
+        )
+
+
+def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """Return the TRL preference row (standard strings when the example is plain single-turn text)."""
+    losses: list[str] = []
+    prompt = without_weight(clean(record["messages"]) or [], losses)
+    chosen = without_weight(clean(record.get("chosen")) or [], losses)
+    rejected = without_weight(clean(record.get("rejected")) or [], losses)
+    if not chosen or not rejected:
+        return None, ["row left out: chosen or rejected is empty"]
+    standard = len(prompt) == 1 and prompt[0].get("role") == "user" and len(chosen) == len(rejected) == 1
+    standard = standard and plain_string_content(prompt + chosen + rejected)
+    if standard:
+        out: dict[str, Any] = {
+            "prompt": prompt[0]["content"],
+            "chosen": chosen[0]["content"],
+            "rejected": rejected[0]["content"],
+        }
+    elif prompt:
+        out = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    else:
+        out = {"chosen": chosen, "rejected": rejected}
+    tools = clean(record.get("tools"))
+    if tools:
+        out["tools"] = tools
+    for key, value in metadata_of(record).items():
+        out.setdefault(key, value)
+    return out, losses

@@ -1,0 +1,58 @@
+"""TRL prompt-completion: ``{"prompt", "completion"}``, both strings or both message lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.formats._base import RowContext, clean, metadata_of, plain_string_content
+from core.formats._trl import same_style, to_messages, without_weight
+from core.records import make_record
+
+NAME = "trl-prompt-completion"
+KIND = "sft"
+CONTAINER = "jsonl"
+RESERVED = ("prompt", "completion", "tools")
+
+
+def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
+    """Validate one row and return its canonical record (prompt then completion messages)."""
+    for key in ("prompt", "completion"):
+        if row.get(key) is None:
+            ctx.error(key, f"missing_{key}", f"the row has no `{key}`")
+    if ctx.errors or not same_style({"prompt": row["prompt"], "completion": row["completion"]}, ctx):
+        return None
+    prompt = to_messages(row["prompt"], "user", "prompt", ctx)
+    completion = to_messages(row["completion"], "assistant", "completion", ctx)
+    if prompt is None or completion is None:
+        return None
+    if not any(m.get("role") == "assistant" for m in completion):
+        ctx.error("completion", "missing_assistant", "the completion has no assistant message")
+    if isinstance(row["completion"], str) and not row["completion"].strip():
+        ctx.error("completion", "empty_completion", "the completion is empty: there is nothing to train on")
+    extra = {k: v for k, v in row.items() if k not in RESERVED}
+    return make_record(
+        KIND, prompt + completion, tools=row.get("tools"), extra=extra, raw=row, source_format=NAME
+    )
+
+
+def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """Return the prompt-completion row: completion = the messages after the last user turn."""
+    losses: list[str] = []
+    messages = without_weight(clean(record["messages"]) or [], losses)
+    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    cut = users[-1] + 1 if users else 0
+    prompt, completion = messages[:cut], messages[cut:]
+    if not completion:
+        return None, ["row left out: no assistant reply after the last user message"]
+    standard = len(prompt) == 1 and len(completion) == 1 and plain_string_content(messages)
+    out: dict[str, Any] = (
+        {"prompt": prompt[0]["content"], "completion": completion[0]["content"]}
+        if standard
+        else {"prompt": prompt, "completion": completion}
+    )
+    tools = clean(record.get("tools"))
+    if tools:
+        out["tools"] = tools
+    for key, value in metadata_of(record).items():
+        out.setdefault(key, value)
+    return out, losses
