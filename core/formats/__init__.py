@@ -491,13 +491,38 @@ class _Run:
         return LoadResult(
             records=make_frame(self.records),
             quarantine=quarantine,
-            problems=self.problems,
+            problems=collapse_repeated(self.problems),
             detection=self.detection,
             source_name=source_rows.name,
             container=source_rows.container,
             column_map=self.column_map,
             rows_read=self.rows_read + sum(1 for i in source_rows.issues if i.severity == "error" and i.line),
         )
+
+
+# Warnings that say the same thing about most rows (metadata keys beside an OpenAI format's own)
+# become one file-level warning per field, so they do not bury the errors a person must fix.
+_COLLAPSIBLE = frozenset({"unknown_top_level_key"})
+
+
+def collapse_repeated(problems: list[Problem], *, codes: frozenset[str] = _COLLAPSIBLE) -> list[Problem]:
+    """Replace per-row warnings of ``codes`` by one warning per (code, field) naming how many rows."""
+    groups: dict[tuple[str, str], list[Problem]] = {}
+    kept: list[Problem] = []
+    for problem in problems:
+        if problem.code in codes and problem.severity == "warning":
+            groups.setdefault((problem.code, problem.field), []).append(problem)
+        else:
+            kept.append(problem)
+    for (code, field), members in groups.items():
+        if len(members) == 1:
+            kept.extend(members)
+            continue
+        lines = [p.line for p in members if p.line is not None]
+        shown = ", ".join(str(n) for n in lines[:5]) + (", …" if len(lines) > 5 else "")
+        message = f"{members[0].message} ({len(members)} rows" + (f": lines {shown})" if lines else ")")
+        kept.append(Problem(None, field, code, message, "warning", members[0].fix))
+    return kept
 
 
 def _dump(value: Any) -> str:

@@ -456,7 +456,8 @@ WARNINGS = [
 @pytest.mark.parametrize(("format", "row", "code"), WARNINGS)
 def test_warnings_keep_the_row(format, row, code):
     result = load_rows([row] * 10, format=format)
-    assert code in row_codes(result)
+    # Repeated metadata-key warnings are collapsed into one file-level warning per key.
+    assert code in (row_codes(result) | {p.code for p in result.problems if p.line is None})
     assert result.valid == 10
     assert all(p.severity == "warning" for p in result.problems if p.code == code)
 
@@ -812,3 +813,17 @@ def test_every_reported_code_is_documented():
 def test_records_of_rows_in_memory():
     result = formats.records_of([{"prompt": "a", "completion": "b"}] * 10, "trl-prompt-completion")
     assert result.valid == 10 and result.detection.format == "trl-prompt-completion"
+
+
+def test_metadata_key_warnings_are_collapsed_per_key():
+    rows = [
+        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
+         "category": "billing", "difficulty": "easy"}
+        for i in range(12)
+    ]
+    data = "\n".join(json.dumps(r) for r in rows).encode()
+    result = formats.load_dataset(data, "meta.jsonl")
+    metadata = [p for p in result.problems if p.code == "unknown_top_level_key"]
+    assert sorted(p.field for p in metadata) == ["category", "difficulty"]
+    assert all(p.line is None and "12 rows" in p.message for p in metadata)
+    assert result.valid == 12 and set(result.records["category"]) == {"billing"}
