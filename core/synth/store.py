@@ -1,0 +1,496 @@
+"""Workspace tables of synthetic generation: runs (= batches), requests, calls and examples.
+
+Everything is written the moment it exists: a request's answer, its cost and the examples
+parsed from it land in one transaction, so a crash never loses something already paid for,
+and a finished request is never sent again (its row says ``done``).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from core import records
+from core.workspace import Workspace, now_iso
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS synth_runs (
+    run_id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    config TEXT NOT NULL,
+    budget_usd REAL NOT NULL,
+    requested INTEGER NOT NULL,
+    n_requests INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    stopped_by TEXT,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    started_at REAL,
+    finished_at REAL,
+    heartbeat REAL,
+    elapsed_before REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS synth_requests (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    messages TEXT NOT NULL,
+    seed_ids TEXT NOT NULL,
+    category TEXT,
+    context TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    prompt_tokens_est INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens INTEGER,
+    cached_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost REAL,
+    latency REAL,
+    response TEXT,
+    error TEXT,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS synth_requests_run ON synth_requests (run_id, status);
+CREATE TABLE IF NOT EXISTS synth_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    request_key TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    status TEXT NOT NULL,
+    prompt_tokens INTEGER,
+    cached_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost REAL,
+    latency REAL,
+    error TEXT,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS synth_examples (
+    run_id TEXT NOT NULL,
+    request_key TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    example_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    seed_ids TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    category TEXT,
+    record TEXT NOT NULL,
+    valid INTEGER NOT NULL,
+    reasons TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, request_key, position)
+);
+"""
+
+
+def ensure(ws: Workspace) -> None:
+    """Create the synthetic-generation tables if they are missing."""
+    ws.ensure_schema(_SCHEMA)
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """One planned request of a run, as stored."""
+
+    key: str
+    run_id: str
+    idx: int
+    messages: list[dict[str, Any]]
+    seed_ids: list[str]
+    category: str | None
+    context: dict[str, Any]
+    prompt_hash: str
+    prompt_tokens_est: int
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """The outcome of one HTTP attempt, logged in ``synth_calls``."""
+
+    status: str  # "ok", "http_429", "http_500", "timeout", "malformed", "error", ...
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency: float = 0.0
+    error: str | None = None
+    content: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    """One generated example with its validation outcome, ready to store."""
+
+    record: dict[str, Any]
+    valid: bool
+    reasons: list[str]
+
+
+def insert_run(
+    ws: Workspace,
+    run_id: str,
+    *,
+    mode: str,
+    config: dict[str, Any],
+    budget_usd: float,
+    requested: int,
+    rows: list[RequestRow],
+) -> None:
+    """Store a new run and its planned requests (all ``pending``)."""
+    ensure(ws)
+    with ws.connect() as connection:
+        connection.execute(
+            "INSERT INTO synth_runs (run_id, created_at, mode, config, budget_usd, requested, n_requests,"
+            " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'created')",
+            (run_id, now_iso(), mode, json.dumps(config), budget_usd, requested, len(rows)),
+        )
+        connection.executemany(
+            "INSERT INTO synth_requests (key, run_id, idx, messages, seed_ids, category, context,"
+            " prompt_hash, prompt_tokens_est, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+            [
+                (
+                    r.key,
+                    run_id,
+                    r.idx,
+                    json.dumps(r.messages),
+                    json.dumps(r.seed_ids),
+                    r.category,
+                    json.dumps(r.context),
+                    r.prompt_hash,
+                    r.prompt_tokens_est,
+                )
+                for r in rows
+            ],
+        )
+
+
+def get_run(ws: Workspace, run_id: str) -> dict[str, Any] | None:
+    """Return the run row as a dict (``config`` decoded), or ``None``."""
+    ensure(ws)
+    with ws.connect() as connection:
+        row = connection.execute("SELECT * FROM synth_runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    out["config"] = json.loads(out["config"])
+    return out
+
+
+def update_run(ws: Workspace, run_id: str, **fields: Any) -> None:
+    """Set columns of one run row."""
+    names = ", ".join(f"{name} = ?" for name in fields)
+    with ws.connect() as connection:
+        connection.execute(f"UPDATE synth_runs SET {names} WHERE run_id = ?", (*fields.values(), run_id))  # noqa: S608
+
+
+def request_stop(ws: Workspace, run_id: str) -> None:
+    """Ask a run (in this or another process) to stop dispatching new requests."""
+    update_run(ws, run_id, stop_requested=1)
+
+
+def stop_requested(ws: Workspace, run_id: str) -> bool:
+    """Return whether someone asked ``run_id`` to stop."""
+    with ws.connect() as connection:
+        row = connection.execute(
+            "SELECT stop_requested FROM synth_runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def pending_requests(ws: Workspace, run_id: str) -> list[RequestRow]:
+    """Return the requests of a run that have no answer yet, in plan order."""
+    with ws.connect() as connection:
+        rows = connection.execute(
+            "SELECT * FROM synth_requests WHERE run_id = ? AND status = 'pending' ORDER BY idx", (run_id,)
+        ).fetchall()
+    return [
+        RequestRow(
+            r["key"],
+            r["run_id"],
+            r["idx"],
+            json.loads(r["messages"]),
+            json.loads(r["seed_ids"]),
+            r["category"],
+            json.loads(r["context"]),
+            r["prompt_hash"],
+            r["prompt_tokens_est"],
+        )
+        for r in rows
+    ]
+
+
+def spent(ws: Workspace, run_id: str) -> float:
+    """Return the dollars already paid in a run (every answered attempt's real usage)."""
+    with ws.connect() as connection:
+        row = connection.execute(
+            "SELECT COALESCE(SUM(cost), 0) FROM synth_calls WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    return float(row[0])
+
+
+def log_call(ws: Workspace, row: RequestRow, attempt: int, model: str, result: CallResult) -> None:
+    """Record one failed attempt (answered attempts go through :func:`finish_request`)."""
+    with ws.connect() as connection:
+        insert_call(connection, row, attempt, model, result)
+
+
+def insert_call(connection: Any, row: RequestRow, attempt: int, model: str, result: CallResult) -> None:
+    """Log one HTTP attempt (its usage and cost) on an open transaction."""
+    connection.execute(
+        "INSERT INTO synth_calls (run_id, request_key, attempt, model, prompt_hash, status, prompt_tokens,"
+        " cached_tokens, completion_tokens, cost, latency, error, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            row.run_id,
+            row.key,
+            attempt,
+            model,
+            row.prompt_hash,
+            result.status,
+            result.prompt_tokens,
+            result.cached_tokens,
+            result.completion_tokens,
+            result.cost,
+            result.latency,
+            result.error,
+            time.time(),
+        ),
+    )
+
+
+def finish_request(
+    ws: Workspace,
+    row: RequestRow,
+    *,
+    attempt: int,
+    model: str,
+    result: CallResult,
+    examples: list[StoredExample],
+    mode: str,
+    prompt: str,
+) -> None:
+    """Store an answered (or finally failed) request, its call and its examples in one transaction."""
+    with ws.connect() as connection:
+        write_finish(
+            connection,
+            row,
+            attempt=attempt,
+            model=model,
+            result=result,
+            examples=examples,
+            mode=mode,
+            prompt=prompt,
+        )
+
+
+def write_finish(
+    connection: Any,
+    row: RequestRow,
+    *,
+    attempt: int,
+    model: str,
+    result: CallResult,
+    examples: list[StoredExample],
+    mode: str,
+    prompt: str,
+) -> None:
+    """The statements of :func:`finish_request`, on an open transaction (see :class:`Writer`)."""
+    status = "done" if result.status == "ok" else "failed"
+    insert_call(connection, row, attempt, model, result)
+    connection.execute(
+        "UPDATE synth_requests SET status = ?, attempts = ?, prompt_tokens = ?, cached_tokens = ?,"
+        " completion_tokens = ?, cost = ?, latency = ?, response = ?, error = ?, finished_at = ?"
+        " WHERE key = ?",
+        (
+            status,
+            attempt,
+            result.prompt_tokens,
+            result.cached_tokens,
+            result.completion_tokens,
+            result.cost,
+            result.latency,
+            result.content,
+            result.error,
+            time.time(),
+            row.key,
+        ),
+    )
+    connection.executemany(
+        "INSERT OR REPLACE INTO synth_examples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                row.run_id,
+                row.key,
+                position,
+                ex.record["id"],
+                mode,
+                json.dumps(row.seed_ids),
+                prompt,
+                ex.record.get("category"),
+                json.dumps(ex.record, default=str),
+                int(ex.valid),
+                json.dumps(ex.reasons),
+                now_iso(),
+            )
+            for position, ex in enumerate(examples)
+        ],
+    )
+
+
+def list_batches(ws: Workspace) -> pd.DataFrame:
+    """Return one row per generation run (batch): id, mode, status, counts, spend.
+
+    Columns: ``batch_id``, ``created_at``, ``mode``, ``model``, ``status``, ``stopped_by``, ``requested``,
+    ``generated``, ``valid``, ``invalid``, ``spent_usd``, ``budget_usd``.
+    """
+    ensure(ws)
+    query = """
+    SELECT r.run_id AS batch_id, r.created_at, r.mode, json_extract(r.config, '$.model') AS model, r.status,
+           r.stopped_by, r.requested,
+           (SELECT COUNT(*) FROM synth_examples e WHERE e.run_id = r.run_id) AS generated,
+           (SELECT COUNT(*) FROM synth_examples e WHERE e.run_id = r.run_id AND e.valid = 1) AS valid,
+           (SELECT COUNT(*) FROM synth_examples e WHERE e.run_id = r.run_id AND e.valid = 0) AS invalid,
+           (SELECT COALESCE(SUM(cost), 0) FROM synth_calls c WHERE c.run_id = r.run_id) AS spent_usd,
+           r.budget_usd
+    FROM synth_runs r ORDER BY r.created_at DESC, r.run_id DESC
+    """
+    with ws.connect() as connection:
+        return pd.read_sql_query(query, connection)
+
+
+def batch_examples(ws: Workspace, batch_id: str, *, valid_only: bool = True) -> pd.DataFrame:
+    """Return the generated examples of one batch as a canonical table (``source="synthetic"``).
+
+    Extra columns: ``batch_id``, ``mode``, ``seed_ids`` (list), ``prompt`` (the teacher prompt),
+    ``valid`` (bool) and ``reasons`` (list of validator failures).
+    """
+    ensure(ws)
+    where = " AND valid = 1" if valid_only else ""
+    with ws.connect() as connection:
+        rows = connection.execute(
+            f"SELECT * FROM synth_examples WHERE run_id = ?{where}"  # noqa: S608
+            " ORDER BY created_at, request_key, position",
+            (batch_id,),
+        ).fetchall()
+    if not rows:
+        frame = records.empty_frame()
+        for column in ("batch_id", "mode", "seed_ids", "prompt", "valid", "reasons"):
+            frame[column] = pd.Series(dtype=object)
+        return frame
+    frame = records.make_frame([json.loads(r["record"]) for r in rows])
+    frame["source"] = "synthetic"
+    frame["batch_id"] = batch_id
+    frame["mode"] = [r["mode"] for r in rows]
+    frame["seed_ids"] = [json.loads(r["seed_ids"]) for r in rows]
+    frame["prompt"] = [r["prompt"] for r in rows]
+    frame["valid"] = [bool(r["valid"]) for r in rows]
+    frame["reasons"] = [json.loads(r["reasons"]) for r in rows]
+    return frame
+
+
+def synthetic_texts(ws: Workspace, *, exclude_run: str | None = None) -> list[tuple[str, str]]:
+    """Return ``(example_id, text)`` of every valid synthetic example (for cross-run dedup)."""
+    ensure(ws)
+    with ws.connect() as connection:
+        rows = connection.execute(
+            "SELECT example_id, record FROM synth_examples WHERE valid = 1 AND run_id != ?",
+            (exclude_run or "",),
+        ).fetchall()
+    out = []
+    for r in rows:
+        rec = json.loads(r["record"])
+        out.append((r["example_id"], f"{rec.get('prompt_text', '')}\n{rec.get('response_text', '')}"))
+    return out
+
+
+class Writer:
+    """One writer thread that commits many workers' writes together (group commit).
+
+    :meth:`write` returns only once the statements are committed, so "written the moment it
+    exists" holds; batching the commits is what lets 16+ concurrent requests stay cheap. The
+    connection uses ``synchronous=NORMAL`` (WAL): durable across a killed process, which is the
+    crash this protects against.
+    """
+
+    def __init__(self, ws: Workspace, *, max_batch: int = 256) -> None:
+        self._path = ws.db_path
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._max_batch = max_batch
+        self._thread = threading.Thread(target=self._loop, name="synth-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
+        """Run ``statements(connection)`` in a committed transaction; re-raise what it raised."""
+        done = threading.Event()
+        box: dict[str, BaseException] = {}
+        self._queue.put((statements, done, box))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+
+    def close(self) -> None:
+        """Finish pending writes and stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=30000")
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                self._commit(connection, [item for item in batch if item is not None])
+                if None in batch:
+                    return
+        finally:
+            connection.close()
+
+    def _next_batch(self) -> list[Any] | None:
+        first = self._queue.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    @staticmethod
+    def _commit(connection: sqlite3.Connection, batch: list[Any]) -> None:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for index, (statements, _done, box) in enumerate(batch):
+                connection.execute(f"SAVEPOINT s{index}")
+                try:
+                    statements(connection)
+                    connection.execute(f"RELEASE s{index}")
+                except Exception as exc:  # noqa: BLE001 - handed back to the waiting worker
+                    connection.execute(f"ROLLBACK TO s{index}")
+                    connection.execute(f"RELEASE s{index}")
+                    box["error"] = exc
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            for _statements, _done, box in batch:
+                box.setdefault("error", exc)
+        finally:
+            for _statements, done, _box in batch:
+                done.set()

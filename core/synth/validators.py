@@ -1,0 +1,298 @@
+"""Checks run on every generated example; each failure is a reason kept with the example.
+
+Checks: the record has the target format's structure (and passes ``core.formats`` validation
+when that module offers it); label in the allowed set; length within the real data's 1st–99th
+percentile; language as requested; not an exact or near duplicate (Jaccard >= threshold) of the
+real data, the seeds, other synthetic examples or the test split; person-written regex rules;
+a JSON Schema for structured (JSON) answers.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import DatasetError
+
+_NUM_PERM = 128
+_SHINGLE = 3
+
+
+def _shingles(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    if len(words) < _SHINGLE:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
+
+
+class NearDupIndex:
+    """MinHash LSH candidates, confirmed with the exact Jaccard of word 3-shingles (thread-safe)."""
+
+    def __init__(self, threshold: float = 0.8, *, seed: int = 1) -> None:
+        from datasketch import MinHashLSH
+
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+        self.threshold = threshold
+        self._seed = seed
+        self._lsh = MinHashLSH(threshold=max(0.5, threshold - 0.1), num_perm=_NUM_PERM)
+        self._sets: dict[str, set[str]] = {}
+        self._exact: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def _minhash(self, shingles: set[str]) -> Any:
+        from datasketch import MinHash
+
+        mh = MinHash(num_perm=_NUM_PERM, seed=self._seed)
+        mh.update_batch([s.encode("utf-8") for s in shingles])
+        return mh
+
+    def prepare(self, text: str) -> tuple[str, set[str], Any]:
+        """Return what :meth:`query` and :meth:`add` compute from a text (to do it once)."""
+        shingles = _shingles(text)
+        return _normal(text), shingles, self._minhash(shingles) if shingles else None
+
+    def add(self, key: str, text: str, *, prepared: tuple[str, set[str], Any] | None = None) -> None:
+        """Index ``text`` under ``key`` (keys already present are ignored)."""
+        normal, shingles, minhash = prepared or self.prepare(text)
+        with self._lock:
+            if key in self._sets:
+                return
+            self._sets[key] = shingles
+            self._exact.setdefault(normal, key)
+            if minhash is not None:
+                self._lsh.insert(key, minhash)
+
+    def query(
+        self, text: str, *, prepared: tuple[str, set[str], Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Return ``(key, jaccard)`` of indexed texts at or above the threshold (exact copies first)."""
+        normal, shingles, minhash = prepared or self.prepare(text)
+        with self._lock:
+            hits: dict[str, float] = {}
+            exact = self._exact.get(normal)
+            if exact is not None:
+                hits[exact] = 1.0
+            for key in self._lsh.query(minhash) if minhash is not None else []:
+                other = self._sets[key]
+                jaccard = len(shingles & other) / len(shingles | other)
+                if jaccard >= self.threshold:
+                    hits[key] = max(hits.get(key, 0.0), jaccard)
+        return sorted(hits.items(), key=lambda kv: -kv[1])
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def example_text(record: dict[str, Any] | pd.Series, mode: str) -> str:
+    """Return the text a generated example is compared on (what the teacher actually wrote)."""
+    if mode == "paraphrase":
+        return str(record.get("prompt_text") or "")
+    if mode == "preference":
+        return str(record.get("rejected_text") or "")
+    return f"{record.get('prompt_text') or ''}\n{record.get('response_text') or ''}"
+
+
+def _real_length(row: pd.Series, mode: str) -> int:
+    """Length of the real text a generated example's text is compared with (answers for preference)."""
+    if mode == "preference":
+        return len(str(row.get("response_text") or ""))
+    return len(example_text(row, mode))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Person-set checks for one run."""
+
+    allowed_labels: tuple[str, ...] = ()
+    min_chars: int | None = None
+    max_chars: int | None = None
+    language: str | None = None
+    must_match: tuple[str, ...] = ()
+    must_not_match: tuple[str, ...] = ()
+    json_schema: dict[str, Any] | None = None
+    dedup_threshold: float = 0.8
+    target_format: str | None = None  # a core.formats name: examples must survive writing in it
+
+    def __post_init__(self) -> None:
+        for pattern in (*self.must_match, *self.must_not_match):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+        if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
+            raise ValueError(f"min_chars {self.min_chars} > max_chars {self.max_chars}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the rules as JSON-serialisable data (stored with the run)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Rules:
+        """Inverse of :meth:`to_dict`."""
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+def rules_from_data(real: pd.DataFrame, mode: str, **overrides: Any) -> Rules:
+    """Return default rules learned from the real data: label set and 1st–99th percentile length."""
+    labels: tuple[str, ...] = ()
+    if "category" in real.columns:
+        labels = tuple(sorted({c for c in real["category"] if isinstance(c, str) and c}))
+    lengths = [_real_length(r, mode) for _, r in real.iterrows()]
+    lengths = [n for n in lengths if n > 0]
+    low = high = None
+    if lengths:
+        low, high = (int(v) for v in np.percentile(lengths, [1, 99]))
+    return Rules(**{"allowed_labels": labels, "min_chars": low, "max_chars": high, **overrides})
+
+
+@dataclass
+class Validator:
+    """Validates generated examples of one run against rules and a near-duplicate index."""
+
+    rules: Rules
+    mode: str
+    index: NearDupIndex = field(default_factory=NearDupIndex)
+
+    def seed_index(self, items: Iterable[tuple[str, str]]) -> None:
+        """Add reference texts (real data, seeds, test split, earlier synthetic) to the index."""
+        for key, text in items:
+            self.index.add(key, text)
+
+    def check(self, record: dict[str, Any]) -> list[str]:
+        """Return every reason ``record`` fails (empty when it passes); a passing one joins the index."""
+        reasons = _structure_reasons(record) or _format_reasons(record, self.rules.target_format)
+        reasons += self._label_reasons(record) + self._length_reasons(record)
+        reasons += self._language_reasons(record) + self._regex_reasons(record) + self._schema_reasons(record)
+        text = example_text(record, self.mode)
+        prepared = self.index.prepare(text)
+        dup = self.index.query(text, prepared=prepared)
+        if dup:
+            reasons.append(f"near duplicate of {dup[0][0]} (Jaccard {dup[0][1]:.2f})")
+        if not reasons:
+            self.index.add(f"synthetic:{record['id']}", text, prepared=prepared)
+        return reasons
+
+    def _label_reasons(self, record: dict[str, Any]) -> list[str]:
+        label = record.get("category")
+        if self.rules.allowed_labels and label is not None and label not in self.rules.allowed_labels:
+            return [f"label {label!r} not in the allowed set"]
+        return []
+
+    def _length_reasons(self, record: dict[str, Any]) -> list[str]:
+        length = len(example_text(record, self.mode))
+        if self.rules.min_chars is not None and length < self.rules.min_chars:
+            return [f"too short: {length} chars < {self.rules.min_chars} (1st percentile of real data)"]
+        if self.rules.max_chars is not None and length > self.rules.max_chars:
+            return [f"too long: {length} chars > {self.rules.max_chars} (99th percentile of real data)"]
+        return []
+
+    def _language_reasons(self, record: dict[str, Any]) -> list[str]:
+        # the run's language, or the one a gap target asked for (set on the record by the prompt builder)
+        expected = self.rules.language or record.get("language")
+        if not isinstance(expected, str) or not expected:
+            return []
+        found = detect_language(example_text(record, self.mode))
+        if found is not None and found != expected:
+            return [f"language {found!r}, expected {expected!r}"]
+        return []
+
+    def _regex_reasons(self, record: dict[str, Any]) -> list[str]:
+        text = example_text(record, self.mode)
+        reasons = [
+            f"does not match required pattern {p!r}" for p in self.rules.must_match if not re.search(p, text)
+        ]
+        reasons += [
+            f"matches forbidden pattern {p!r}" for p in self.rules.must_not_match if re.search(p, text)
+        ]
+        return reasons
+
+    def _schema_reasons(self, record: dict[str, Any]) -> list[str]:
+        if not self.rules.json_schema:
+            return []
+        import json
+
+        import jsonschema
+
+        answer = str(record.get("response_text") or "")
+        try:
+            jsonschema.validate(json.loads(answer), self.rules.json_schema)
+        except json.JSONDecodeError:
+            return ["answer is not JSON (a JSON Schema is set)"]
+        except jsonschema.ValidationError as exc:
+            return [f"answer fails the JSON Schema: {exc.message}"]
+        return []
+
+
+def _structure_reasons(record: dict[str, Any]) -> list[str]:
+    messages = record.get("messages") or []
+    if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
+        return ["messages must be a non-empty list of {role, content} objects"]
+    roles = [m.get("role") for m in messages]
+    if "user" not in roles:
+        return ["no user message"]
+    if record.get("kind") == "preference":
+        if not record.get("chosen") or not record.get("rejected"):
+            return ["preference example needs chosen and rejected answers"]
+        if record.get("response_text") == record.get("rejected_text"):
+            return ["chosen and rejected answers are identical"]
+    elif roles[-1] != "assistant":
+        return ["the last message must be the assistant's reply"]
+    return []
+
+
+def _format_reasons(record: dict[str, Any], target_format: str | None) -> list[str]:
+    """Write the record in the target format and read it back with ``core.formats``'s validation."""
+    if not target_format:
+        return []
+    try:
+        from core import formats, records
+    except ImportError:  # formats not in this tree: the structure check above is all we have
+        return []
+    try:
+        # two copies: a one-line file holding a single object reads as a wrapper, not as JSONL
+        data, problems = formats.write_dataset(records.make_frame([record, record]), target_format)
+        if not any(p.severity == "error" for p in problems):
+            problems = formats.load_dataset(data, f"check.{_extension(data)}", format=target_format).problems
+    except (ValueError, DatasetError) as exc:
+        return [f"format {target_format}: {exc}"]
+    first_row = [
+        f"format {target_format}: {p.message}" for p in problems if p.severity == "error" and p.line == 1
+    ]
+    return list(dict.fromkeys(first_row))
+
+
+def target_format_for(source_format: str | None, mode: str) -> str | None:
+    """Return the format generated examples must fit: the seeds' own, or one for their kind."""
+    try:
+        from core import formats
+    except ImportError:
+        return None
+    kind = "preference" if mode == "preference" else "sft"
+    if source_format in formats.FORMAT_NAMES and kind in formats.format_kinds(source_format):
+        return source_format
+    options = formats.formats_for_kind(kind)
+    return options[0] if options else None
+
+
+def _extension(data: bytes) -> str:
+    return "json" if data.lstrip()[:1] == b"[" else "jsonl"
+
+
+def detect_language(text: str) -> str | None:
+    """Return the ISO code of ``text``'s language (deterministic), or ``None`` if unknown."""
+    from langdetect import DetectorFactory, LangDetectException, detect
+
+    DetectorFactory.seed = 0
+    try:
+        return str(detect(text)) if len(text.strip()) >= 20 else None
+    except LangDetectException:
+        return None

@@ -1,0 +1,136 @@
+import itertools
+import threading
+
+import hypothesis.strategies as hs
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from core.synth import prompts, runner, teachers, validators
+from core.synth.budget import FREE, Budget, Price, count_prompt_tokens, reserved_prompt_tokens
+from core.workspace import Workspace
+from tests.core.conftest import support_frame, unique_reply
+from tests.fake_openai_server import FakeOpenAIServer, Reply
+
+
+@pytest.mark.parametrize(
+    "price, usage, expected",
+    [
+        (Price(1.0, 2.0), (1_000_000, 0, 0), 1.0),
+        (Price(1.0, 2.0), (0, 0, 500_000), 1.0),
+        (Price(1.0, 2.0, 0.5), (1_000_000, 1_000_000, 0), 0.5),
+        (Price(1.0, 2.0), (1_000_000, 400_000, 0), 1.0),  # no cached price: cached at full price
+        (FREE, (10_000, 0, 10_000), 0.0),
+    ],
+)
+def test_cost(price, usage, expected):
+    assert price.cost(*usage) == pytest.approx(expected)
+
+
+def test_worst_case_uses_margin_and_max_tokens():
+    price = Price(1.0, 2.0)
+    assert price.worst_case(100, 50) == pytest.approx((reserved_prompt_tokens(100) * 1.0 + 50 * 2.0) / 1e6)
+    assert reserved_prompt_tokens(100) > 100
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_bad_prices_and_budgets_are_refused(bad):
+    with pytest.raises(ValueError, match="price"):
+        Price(bad, 1.0)
+    with pytest.raises(ValueError, match="budget"):
+        Budget(bad)
+
+
+def test_budget_reserve_and_settle():
+    budget = Budget(1.0)
+    assert budget.try_reserve(0.6)
+    assert not budget.try_reserve(0.5)
+    budget.settle(0.6, 0.2)
+    assert budget.spent == pytest.approx(0.2) and budget.reserved == 0
+    assert budget.try_reserve(0.8)
+    assert budget.left == pytest.approx(0.0)
+
+
+@given(hs.lists(hs.tuples(hs.floats(0, 0.3), hs.floats(0, 1)), max_size=60))
+def test_budget_never_overcommits_across_threads(ops):
+    budget = Budget(1.0)
+
+    def worker(amount, fraction):
+        if budget.try_reserve(amount):
+            assert budget.spent + budget.reserved <= 1.0 + 1e-9
+            budget.settle(amount, amount * fraction)
+
+    threads = [threading.Thread(target=worker, args=op) for op in ops]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert budget.spent <= 1.0 + 1e-9 and budget.reserved == pytest.approx(0.0, abs=1e-9)
+
+
+_reply = hs.one_of(
+    hs.builds(
+        lambda lat, p, c: ("ok", lat, p, c), hs.floats(0, 0.02), hs.floats(0.01, 1.0), hs.integers(1, 120)
+    ),
+    hs.builds(
+        lambda lat, s: ("status", lat, s, 0), hs.floats(0, 0.02), hs.sampled_from([429, 500, 502, 503])
+    ),
+    hs.just(("malformed", 0.0, 0, 0)),
+)
+
+
+@pytest.fixture(scope="module")
+def property_env(tmp_path_factory):
+    server = FakeOpenAIServer().start()
+    yield server, tmp_path_factory
+    server.stop()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    replies=hs.lists(_reply, min_size=1, max_size=40),
+    budget=hs.floats(0.0005, 0.01),
+    concurrency=hs.integers(1, 8),
+)
+def test_spent_never_exceeds_budget(property_env, replies, budget, concurrency):
+    server, tmp_factory = property_env
+    counter = itertools.count()
+    script = iter(replies)
+
+    def respond(body):
+        kind, latency, a, b = next(script, ("ok", 0.0, 1.0, 100))
+        if kind == "ok":
+            # the server bills at most the real prompt (our exact count) and at most max_tokens out
+            prompt = max(1, int(a * count_prompt_tokens(body["messages"], "gpt-4o-mini")))
+            return Reply(
+                content=unique_reply(next(counter)),
+                latency=latency,
+                prompt_tokens=prompt,
+                completion_tokens=b,
+            )
+        if kind == "status":
+            return Reply(status=a, latency=latency, retry_after=0 if a == 429 else None)
+        return Reply(malformed=True)
+
+    server.responder = respond
+    server.script = []
+    ws = Workspace.open(tmp_factory.mktemp("ws"))
+    frame = support_frame(12)
+    ws.save_dataset(frame, note="seeds")
+    teacher = teachers.TeacherConfig(base_url=server.base_url, model="gpt-4o-mini", timeout_s=5)
+    run_settings = runner.RunSettings(
+        teacher=teacher,
+        price=Price(2.0, 8.0, 0.5),
+        budget_usd=budget,
+        max_tokens=120,
+        concurrency=concurrency,
+        backoff_base_s=0.001,
+        backoff_max_s=0.002,
+    )
+    rules = validators.Rules()
+    run_id = runner.create_run(ws, frame, prompts.PlanConfig(n=15, seeds_per_request=1), run_settings, rules)
+    stopped_by = runner.execute_run(ws, run_id)
+    meter = runner.progress(ws, run_id)
+    assert meter.spent_usd <= budget + 1e-12
+    assert stopped_by in ("done", "budget")
+    if stopped_by == "budget":
+        assert meter.requests_pending > 0

@@ -1,0 +1,264 @@
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core.synth import prompts, runner, store, teachers, validators
+from core.synth.budget import Price
+from tests.conftest import ROOT
+from tests.core.conftest import unique_reply
+from tests.fake_openai_server import FakeOpenAIServer, Reply
+
+
+def _settings(
+    server,
+    *,
+    budget=1.0,
+    concurrency=4,
+    max_tokens=256,
+    timeout=5.0,
+    structured="json_schema",
+    price=None,
+    max_attempts=4,
+):
+    teacher = teachers.TeacherConfig(
+        base_url=server.base_url, model="gpt-4o-mini", timeout_s=timeout, structured=structured
+    )
+    return runner.RunSettings(
+        teacher=teacher,
+        price=price or Price(0.15, 0.6, 0.075),
+        budget_usd=budget,
+        max_tokens=max_tokens,
+        concurrency=concurrency,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        max_attempts=max_attempts,
+    )
+
+
+def _create(ws, settings, n=6, mode="variations", **plan_kwargs):
+    frame = ws.current_dataset()
+    rules = validators.rules_from_data(frame, mode, min_chars=None, max_chars=None)
+    plan = prompts.PlanConfig(mode=mode, n=n, **plan_kwargs)
+    return runner.create_run(ws, frame, plan, settings, rules)
+
+
+def _calls(ws, run_id):
+    with ws.connect() as c:
+        return [
+            dict(r) for r in c.execute("SELECT * FROM synth_calls WHERE run_id = ? ORDER BY id", (run_id,))
+        ]
+
+
+def test_happy_path_stores_everything(synth_ws, fake_server):
+    run_id = _create(synth_ws, _settings(fake_server), n=6)
+    assert runner.execute_run(synth_ws, run_id) == "done"
+    meter = runner.progress(synth_ws, run_id)
+    assert (meter.generated, meter.valid, meter.requests_done) == (6, 6, 6)
+    assert meter.tokens_in == 6 * 400 and meter.tokens_out == 6 * 120
+    assert meter.spent_usd == pytest.approx(6 * (400 * 0.15 + 120 * 0.6) / 1e6)
+    examples = store.batch_examples(synth_ws, run_id)
+    assert set(examples["source"]) == {"synthetic"}
+    assert all(len(s) == 3 for s in examples["seed_ids"])
+    assert examples["prompt"].str.contains("Here are real examples").all()
+    assert {"batch_id", "mode", "seed_ids", "prompt"} <= set(examples.columns)
+    batches = store.list_batches(synth_ws)
+    assert batches.loc[0, "batch_id"] == run_id and batches.loc[0, "valid"] == 6
+    body = fake_server.requests[0]
+    assert body["response_format"]["type"] == "json_schema" and body["max_tokens"] == 256
+    assert all(k for k in fake_server.keys)  # every request carries its idempotency key
+
+
+def test_cached_input_priced_as_cached(synth_ws, fake_server):
+    fake_server.responder = lambda body: Reply(
+        content=unique_reply(1), prompt_tokens=400, completion_tokens=100, cached_tokens=300
+    )
+    run_id = _create(synth_ws, _settings(fake_server), n=1)
+    runner.execute_run(synth_ws, run_id)
+    meter = runner.progress(synth_ws, run_id)
+    assert meter.spent_usd == pytest.approx((100 * 0.15 + 300 * 0.075 + 100 * 0.6) / 1e6)
+    assert meter.cached_tokens == 300
+
+
+@pytest.mark.parametrize(
+    "failure, status",
+    [
+        (Reply(status=429, retry_after=0.05), "http_429"),
+        (Reply(status=500), "http_500"),
+        (Reply(status=503), "http_503"),
+        (Reply(malformed=True), "malformed"),
+        (Reply(latency=1.5), "timeout"),
+    ],
+)
+def test_transient_failures_are_retried(synth_ws, fake_server, failure, status):
+    fake_server.script = [failure, failure]
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1, timeout=0.5), n=2)
+    assert runner.execute_run(synth_ws, run_id) == "done"
+    calls = _calls(synth_ws, run_id)
+    assert [c["status"] for c in calls[:2]] == [status, status]
+    assert sum(c["status"] == "ok" for c in calls) == 2
+    assert runner.progress(synth_ws, run_id).valid == 2
+
+
+def test_retry_after_is_honoured(synth_ws, fake_server):
+    fake_server.script = [Reply(status=429, retry_after=0.4)]
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=1)
+    runner.execute_run(synth_ws, run_id)
+    calls = _calls(synth_ws, run_id)
+    assert calls[1]["at"] - calls[0]["at"] >= 0.35  # the server's wait was respected
+
+
+def test_gives_up_after_max_attempts_and_keeps_going(synth_ws, fake_server):
+    fake_server.script = [Reply(status=500)] * 3
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1, max_attempts=3), n=2)
+    assert runner.execute_run(synth_ws, run_id) == "done"
+    meter = runner.progress(synth_ws, run_id)
+    assert (meter.requests_failed, meter.requests_done, meter.valid) == (1, 1, 1)
+
+
+def test_auth_error_stops_the_run(synth_ws, fake_server):
+    message = "Incorrect API key provided: sk-test-secret-123456. Find your key at ..."
+    fake_server.script = [Reply(status=401, error_message=message)] * 10
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=3)
+    assert runner.execute_run(synth_ws, run_id, api_key="sk-test-secret-123456") == "error"
+    assert runner.progress(synth_ws, run_id).requests_pending == 3
+    assert not any(
+        b"secret" in f.read_bytes() for f in synth_ws.root.rglob("*") if f.is_file()
+    )  # db, WAL, files
+    assert "Incorrect API key provided: ***" in _calls(synth_ws, run_id)[0]["error"]
+
+
+def test_capability_is_detected_and_adapted(synth_ws, fake_server):
+    fake_server.reject_json_schema = True
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=3)
+    assert runner.execute_run(synth_ws, run_id) == "done"
+    formats = [b.get("response_format", {}).get("type") for b in fake_server.requests]
+    assert formats[0] == "json_schema" and formats[1:] == ["json_object"] * 3
+    assert fake_server.requests[1]["response_format"]["schema"]["required"] == ["examples"]
+    assert runner.progress(synth_ws, run_id).valid == 3
+    assert runner._CAPABILITIES[(fake_server.base_url, "gpt-4o-mini")] == "json_object_schema"
+    saved = synth_ws.get_state("synth.capabilities")
+    assert saved == {f"{fake_server.base_url} gpt-4o-mini": "json_object_schema"}
+
+
+@pytest.mark.parametrize(
+    "content, valid",
+    [
+        ("```json\n" + unique_reply(5) + "\n```", True),
+        ("Sure! Here it is: " + unique_reply(6) + " Hope this helps.", True),
+        ("I cannot do that.", False),
+        ('{"examples": [{"user": "only a question"}]}', False),
+    ],
+)
+def test_replies_are_parsed_defensively(synth_ws, fake_server, content, valid):
+    fake_server.responder = lambda body: Reply(content=content)
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=1)
+    runner.execute_run(synth_ws, run_id)
+    frame = store.batch_examples(synth_ws, run_id, valid_only=False)
+    assert len(frame) == 1 and bool(frame.loc[0, "valid"]) is valid
+    if not valid:
+        assert frame.loc[0, "reasons"]
+
+
+def test_budget_stops_before_overspending(synth_ws, fake_server):
+    settings = _settings(fake_server, budget=0.002, price=Price(1.0, 4.0), max_tokens=200, concurrency=2)
+    run_id = _create(synth_ws, settings, n=20)
+    assert runner.execute_run(synth_ws, run_id) == "budget"
+    meter = runner.progress(synth_ws, run_id)
+    assert 0 < meter.requests_done < 20
+    assert meter.spent_usd <= 0.002
+
+
+def test_stop_keeps_what_finished_and_resume_sends_only_the_rest(synth_ws, fake_server):
+    counter = itertools.count()
+    fake_server.responder = lambda body: Reply(content=unique_reply(next(counter)), latency=0.05)
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=2), n=30)
+    runner.start_background(synth_ws, run_id)
+    deadline = time.monotonic() + 10
+    while runner.progress(synth_ws, run_id).requests_done < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runner.stop_run(synth_ws, run_id)
+    while runner.is_active(synth_ws, run_id):
+        time.sleep(0.02)
+    meter = runner.progress(synth_ws, run_id)
+    assert meter.status == "cancel" and 4 <= meter.requests_done < 30
+    assert meter.generated == meter.requests_done  # everything that finished is kept
+    sent_before = list(fake_server.keys)
+    assert runner.execute_run(synth_ws, run_id) == "done"
+    resent = fake_server.keys[len(sent_before) :]
+    assert not set(resent) & set(sent_before)
+    assert runner.progress(synth_ws, run_id).generated == 30
+
+
+def test_progress_meter_fields(synth_ws, fake_server):
+    run_id = _create(synth_ws, _settings(fake_server), n=4)
+    runner.execute_run(synth_ws, run_id)
+    meter = runner.progress(synth_ws, run_id)
+    assert meter.usd_per_valid == pytest.approx(meter.spent_usd / 4)
+    assert meter.projected_usd == pytest.approx(meter.spent_usd)
+    assert 0 < meter.budget_fraction < 1 and meter.rate_per_s > 0 and not meter.alive
+
+
+def test_kill_and_resume_loses_nothing_and_bills_nothing_twice(synth_ws):
+    counter = itertools.count()
+    server = FakeOpenAIServer()
+    server.responder = lambda body: Reply(
+        content=unique_reply(next(counter)), latency=0.15, prompt_tokens=300, completion_tokens=80
+    )
+    with server:
+        run_id = _create(synth_ws, _settings(server, concurrency=3), n=24)
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test", "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "core.synth.runner", str(synth_ws.root), run_id]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while runner.progress(synth_ws, run_id).requests_done < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        before = store.batch_examples(synth_ws, run_id)
+        done_before = set(before["id"])
+        with synth_ws.connect() as c:
+            keys_done = {
+                r[0]
+                for r in c.execute(
+                    "SELECT key FROM synth_requests WHERE run_id = ? AND status = 'done'", (run_id,)
+                )
+            }
+        assert 6 <= len(done_before) < 24
+        finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120)
+        assert finished.returncode == 0, finished.stderr.decode()[-2000:]
+    after = store.batch_examples(synth_ws, run_id)
+    assert done_before <= set(after["id"])  # no example lost
+    assert len(after) == 24
+    assert all(server.keys.count(k) == 1 for k in keys_done)  # finished requests were never sent again
+    assert all(count == 1 for count in server.billed.values())  # no request billed twice
+    assert sum(server.billed.values()) == 24
+
+
+def test_stop_during_a_retry_wait_keeps_the_request_pending(synth_ws, fake_server):
+    fake_server.script = [Reply(status=429, retry_after=30)]
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=1)
+    runner.start_background(synth_ws, run_id)
+    deadline = time.monotonic() + 10
+    while not _calls(synth_ws, run_id) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runner.stop_run(synth_ws, run_id)
+    while runner.is_active(synth_ws, run_id):
+        time.sleep(0.02)
+    meter = runner.progress(synth_ws, run_id)
+    assert (meter.status, meter.requests_pending, meter.spent_usd) == ("cancel", 1, 0.0)
+
+
+def test_gap_language_target_is_checked(synth_ws, fake_server):
+    targets = ({"kind": "language", "value": "de", "missing": 2, "description": "German", "examples": []},)
+    run_id = _create(synth_ws, _settings(fake_server), n=2, mode="gaps", targets=targets)
+    runner.execute_run(synth_ws, run_id)
+    frame = store.batch_examples(synth_ws, run_id, valid_only=False)
+    assert set(frame["language"]) == {"de"}
+    assert all(
+        any("expected 'de'" in r for r in reasons) for reasons in frame["reasons"]
+    )  # replies are English

@@ -1,0 +1,152 @@
+import pytest
+
+from core import records
+from core.synth import mix_status, terms_notice
+from core.synth.validators import NearDupIndex, Rules, Validator, rules_from_data
+from tests.core.conftest import support_frame
+
+
+def _sft(user, assistant, category="billing"):
+    record = records.make_record(
+        "sft", [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+    )
+    record["category"] = category
+    return record
+
+
+_GOOD = _sft(
+    "Why was my card charged two times for the same order last night?",
+    "I am sorry: the second charge is a pre-authorisation and it disappears within three days.",
+)
+
+
+@pytest.mark.parametrize(
+    "rules, record, reason",
+    [
+        (Rules(), _GOOD, None),
+        (Rules(allowed_labels=("shipping",)), _GOOD, "label 'billing' not in the allowed set"),
+        (Rules(min_chars=500), _GOOD, "too short"),
+        (Rules(max_chars=20), _GOOD, "too long"),
+        (Rules(language="de"), _GOOD, "language 'en', expected 'de'"),
+        (Rules(must_match=(r"refund",)), _GOOD, "does not match required pattern"),
+        (Rules(must_not_match=(r"(?i)sorry",)), _GOOD, "matches forbidden pattern"),
+        (Rules(json_schema={"type": "object"}), _GOOD, "answer is not JSON"),
+        (
+            Rules(json_schema={"type": "object", "required": ["x"]}),
+            _sft("Give JSON please now", '{"y": 1}'),
+            "answer fails the JSON Schema",
+        ),
+        (Rules(), records.make_record("sft", [{"role": "assistant", "content": "hi"}]), "no user message"),
+        (Rules(), records.make_record("sft", [{"role": "user", "content": "hi"}]), "last message"),
+    ],
+)
+def test_each_rule_reports_its_reason(rules, record, reason):
+    reasons = Validator(rules, "variations").check(record)
+    if reason is None:
+        assert reasons == []
+    else:
+        assert any(reason in r for r in reasons), reasons
+
+
+def test_near_duplicates_of_real_data_and_of_each_other_fail():
+    frame = support_frame(6)
+    validator = Validator(Rules(), "variations")
+    validator.seed_index(
+        (f"real:{r['id']}", f"{r['prompt_text']}\n{r['response_text']}") for _, r in frame.iterrows()
+    )
+    copy = _sft(frame.loc[0, "prompt_text"], frame.loc[0, "response_text"])
+    assert any("near duplicate of real:" in r for r in validator.check(copy))
+    assert validator.check(_GOOD) == []
+    again = _sft(_GOOD["prompt_text"] + " Thanks.", _GOOD["response_text"])
+    assert any("near duplicate of synthetic:" in r for r in validator.check(again))
+
+
+def test_near_dup_index_threshold():
+    index = NearDupIndex(0.8)
+    index.add("a", "one two three four five six seven eight nine ten")
+    assert index.query("one two three four five six seven eight nine ten")[0] == ("a", 1.0)
+    assert index.query("completely different words in this sentence here now") == []
+
+
+def test_preference_identical_sides_fail():
+    record = records.make_record(
+        "preference",
+        [{"role": "user", "content": "Hi there, help?"}],
+        chosen=[{"role": "assistant", "content": "Same"}],
+        rejected=[{"role": "assistant", "content": "Same"}],
+    )
+    assert any("identical" in r for r in Validator(Rules(), "preference").check(record))
+
+
+def test_rules_from_data_learns_labels_and_length_percentiles():
+    rules = rules_from_data(support_frame(30), "variations")
+    assert rules.allowed_labels == ("billing", "returns", "shipping")
+    assert 0 < rules.min_chars <= rules.max_chars
+    assert Rules.from_dict(rules.to_dict()) == rules
+
+
+def test_bad_regex_is_refused():
+    with pytest.raises(ValueError, match="invalid regex"):
+        Rules(must_match=("(",))
+
+
+@pytest.mark.parametrize(
+    "real, synthetic, level",
+    [(100, 0, "ok"), (40, 60, "ok"), (39, 61, "warn"), (30, 70, "warn"), (29, 71, "block"), (0, 0, "ok")],
+)
+def test_mix_status(real, synthetic, level):
+    status = mix_status(real, synthetic)
+    assert status.level == level
+    assert status.blocks_export is (level == "block")
+
+
+def test_mix_status_refuses_negative_counts():
+    with pytest.raises(ValueError, match="real=-1"):
+        mix_status(-1, 3)
+
+
+@pytest.mark.parametrize(
+    "teacher, target, shown",
+    [
+        ("openai", "openai", False),
+        ("anthropic", "openai", True),
+        ("local", "openai", False),
+        ("google", None, False),
+    ],
+)
+def test_terms_notice(teacher, target, shown):
+    assert (terms_notice(teacher, target) is not None) is shown
+
+
+@pytest.mark.parametrize(
+    "target_format, weight, failing",
+    [("openai-sft", 1, False), ("openai-sft", 2, True), ("alpaca", 2, False), (None, 2, False)],
+)
+def test_target_format_validation(target_format, weight, failing):
+    record = records.make_record(
+        "sft",
+        [
+            {"role": "user", "content": "Why was my card charged two times for the same order?"},
+            {
+                "role": "assistant",
+                "content": "A pre-authorisation; it disappears in three days.",
+                "weight": weight,
+            },
+        ],
+    )
+    reasons = Validator(Rules(target_format=target_format), "variations").check(record)
+    assert any("weight" in r for r in reasons) is failing
+
+
+@pytest.mark.parametrize(
+    "source, mode, expected",
+    [
+        ("openai-sft", "variations", "openai-sft"),
+        ("openai-sft", "preference", "openai-dpo"),
+        (None, "paraphrase", "openai-sft"),
+    ],
+)
+def test_target_format_for(source, mode, expected):
+    from core.synth.validators import target_format_for
+
+    assert target_format_for(source, mode) == expected

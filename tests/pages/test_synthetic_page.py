@@ -1,0 +1,159 @@
+import importlib.util
+import itertools
+import time
+
+import pytest
+
+from core.synth import runner, store
+from tests.conftest import ROOT
+from tests.core.conftest import support_frame, unique_reply
+from tests.fake_openai_server import FakeOpenAIServer, Reply
+from tests.pages.conftest import app_test
+
+PAGE = ROOT / "pages" / "5_Synthetic.py"
+CUSTOM = "Custom base URL"
+
+
+@pytest.fixture
+def support_ws(tmp_path):
+    from core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(support_frame(), note="test data", name="support.jsonl", source_format="openai-sft")
+    return ws
+
+
+@pytest.fixture
+def slow_server():
+    counter = itertools.count()
+    server = FakeOpenAIServer()
+    server.responder = lambda body: Reply(
+        content=unique_reply(next(counter)), latency=0.1, prompt_tokens=400, completion_tokens=120
+    )
+    with server:
+        yield server
+
+
+def _configure(at, server):
+    at.selectbox(key="synth_preset").select(CUSTOM).run()
+    at.text_input(key=f"synth_model_{CUSTOM}").input("my-model").run()
+    at.text_input(key=f"synth_base_url_{CUSTOM}").input(server.base_url).run()
+    at.number_input(key="synth_price_in").set_value(1.0).run()
+    at.number_input(key="synth_price_out").set_value(4.0).run()
+    return at
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_page_shows_estimate_and_local_teacher_by_default(support_ws):
+    at = app_test(PAGE, support_ws.root).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="synth_preset").value.startswith("Local teacher")
+    assert any(m.label.startswith("Offline teacher") for m in at.metric)
+
+
+def test_unknown_model_needs_a_price_before_it_can_run(support_ws, slow_server):
+    at = app_test(PAGE, support_ws.root).run()
+    at.selectbox(key="synth_preset").select(CUSTOM).run()
+    at.text_input(key=f"synth_model_{CUSTOM}").input("my-model").run()
+    at.text_input(key=f"synth_base_url_{CUSTOM}").input(slow_server.base_url).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "synth_start"]
+    at.checkbox(key="synth_price_free").check().run()
+    assert [b for b in at.button if b.key == "synth_start"]
+
+
+def test_run_meter_moves_and_stop_keeps_results(support_ws, slow_server):
+    at = _configure(app_test(PAGE, support_ws.root).run(), slow_server)
+    assert not at.exception, at.exception
+    assert _metric(at, "Cost per example").startswith("$")
+    at.number_input(key="synth_n").set_value(40).run()
+    at.number_input(key="synth_concurrency").set_value(2).run()
+    at.button(key="synth_start").click().run()
+    assert not at.exception, at.exception
+    run_id = support_ws.get_state("synth.current_run")
+    assert run_id
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        at.run()
+        seen.append(int(_metric(at, "Generated")))
+        if seen[-1] >= 6:
+            break
+        time.sleep(0.3)
+    assert seen[-1] > seen[0] or seen[-1] >= 6  # the meter moved
+    at.button(key="synth_stop").click().run()
+    while runner.is_active(support_ws, run_id):
+        time.sleep(0.05)
+    meter = runner.progress(support_ws, run_id)
+    assert meter.status == "cancel" and meter.generated < 40
+    fresh = app_test(PAGE, support_ws.root).run()  # a refresh: a new session finds everything
+    assert not fresh.exception, fresh.exception
+    assert int(_metric(fresh, "Generated")) == meter.generated
+    assert fresh.selectbox(key="synth_batch").value == run_id
+    assert len(store.batch_examples(support_ws, run_id, valid_only=False)) == meter.generated
+    assert "synthetic" in support_ws.steps()
+    assert not any(
+        b"sk-" in f.read_bytes() for f in support_ws.root.rglob("*") if f.is_file()
+    )  # db, WAL, files
+
+
+def test_gap_mode_without_targets_says_so(support_ws):
+    at = app_test(PAGE, support_ws.root).run()
+    at.radio(key="synth_mode").set_value("gaps").run()
+    assert not at.exception
+
+
+def test_gap_mode_with_targets(support_ws, slow_server):
+    support_ws.set_state(
+        "targets.distribution",
+        [
+            {
+                "kind": "category",
+                "value": "returns",
+                "missing": 5,
+                "description": "more returns",
+                "examples": ["x"],
+            }
+        ],
+    )
+    at = _configure(app_test(PAGE, support_ws.root).run(), slow_server)
+    at.radio(key="synth_mode").set_value("gaps").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="synth_targets").value
+    assert (
+        "more returns" not in at.text_area(key="synth_template_gaps_rejected").value
+    )  # template, not filled
+
+
+@pytest.mark.teacher
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama_cpp is not installed")
+def test_offline_journey_start_watch_stop_refresh(support_ws):
+    from core.synth import teachers
+
+    at = app_test(PAGE, support_ws.root, timeout=180).run()
+    try:
+        at.button(key="synth_local_start").click().run()
+        assert not at.exception, at.exception
+        assert teachers.local_teacher().running
+        assert _metric(at, "Cost per example") == "$0.00000"
+        at.number_input(key="synth_n").set_value(6).run()
+        at.button(key="synth_start").click().run()
+        run_id = support_ws.get_state("synth.current_run")
+        deadline = time.monotonic() + 150
+        while runner.progress(support_ws, run_id).generated < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        at.run()
+        assert int(_metric(at, "Generated")) >= 3
+        at.button(key="synth_stop").click().run()
+        while runner.is_active(support_ws, run_id):
+            time.sleep(0.2)
+        kept = runner.progress(support_ws, run_id).generated
+        fresh = app_test(PAGE, support_ws.root).run()
+        assert not fresh.exception
+        assert int(_metric(fresh, "Generated")) == kept >= 3
+    finally:
+        teachers.local_teacher().stop()
