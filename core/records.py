@@ -25,6 +25,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import pandas as pd
 
 KINDS = ("sft", "preference", "rft")
@@ -53,8 +54,16 @@ _PROMPT_ROLES = ("user",)
 _SYSTEM_ROLES = ("system", "developer")
 
 
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def _canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    # orjson writes the same compact, key-sorted, UTF-8 text as json.dumps for JSON data, ~5x faster;
+    # the stdlib handles what orjson refuses (integers over 64 bits).
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS, default=str).decode()
+    except TypeError:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def content_id(
