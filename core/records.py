@@ -81,6 +81,8 @@ def content_id(
 def message_text(message: Mapping[str, Any]) -> str:
     """Return the readable text of one chat message (text parts, tool calls, refusals)."""
     content = message.get("content")
+    if type(content) is str and len(message) <= 3 and not message.keys() - _PLAIN_KEYS:
+        return content  # the common case, and the hot path of ingest
     pieces: list[str] = []
     if isinstance(content, str):
         pieces.append(content)
@@ -116,8 +118,15 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else _canonical_json(value)
 
 
+_PLAIN_KEYS = frozenset({"role", "content", "weight"})
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact-type check skips the slow ABC path
+
+
 def _join(messages: Iterable[Mapping[str, Any]], roles: tuple[str, ...]) -> str:
-    return "\n".join(message_text(m) for m in messages if isinstance(m, Mapping) and m.get("role") in roles)
+    return "\n".join(message_text(m) for m in messages if _is_mapping(m) and m.get("role") in roles)
 
 
 def derive_texts(
@@ -128,22 +137,29 @@ def derive_texts(
     ``prompt_text`` joins the user turns, ``response_text`` the assistant turns (for
     preference data: the chosen side), ``system_text`` the system / developer turns.
     """
-    messages = messages or []
+    system: list[str] = []
+    prompt: list[str] = []
+    answer: list[str] = []
+    for message in messages or []:
+        if not _is_mapping(message):
+            continue
+        role = message.get("role")
+        target = system if role in _SYSTEM_ROLES else prompt if role in _PROMPT_ROLES else answer
+        if role in _SYSTEM_ROLES or role in _PROMPT_ROLES or role == "assistant":
+            target.append(message_text(message))
+    turns = len(prompt) + len(answer)
     if kind == "preference":
         response = _join(chosen or [], ("assistant",))
         rejected_text = _join(rejected or [], ("assistant",))
+        turns += 1 if chosen else 0
     else:
-        response = _join(messages, ("assistant",))
-        rejected_text = ""
+        response, rejected_text = "\n".join(answer), ""
     return {
-        "system_text": _join(messages, _SYSTEM_ROLES),
-        "prompt_text": _join(messages, _PROMPT_ROLES),
+        "system_text": "\n".join(system),
+        "prompt_text": "\n".join(prompt),
         "response_text": response,
         "rejected_text": rejected_text,
-        "n_turns": sum(
-            1 for m in messages if isinstance(m, Mapping) and m.get("role") in ("user", "assistant")
-        )
-        + (1 if kind == "preference" and chosen else 0),
+        "n_turns": turns,
     }
 
 
