@@ -1,0 +1,120 @@
+"""``python -m core profile PATH [--production PROD] [--category-field F] [--difficulty-field F] [--json]``.
+
+Profiles a dataset (lengths, categories, difficulty, languages, negatives), runs the readiness
+checklist, compares with a production sample when one is given, and lists the targets for the
+next round. Exit codes: 0 done, 2 the file cannot be read (or a bad argument).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core import drift, profile
+from core.commands._common import fail, print_json
+from core.errors import DatasetError
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+_ICONS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "not_labelled": "----", "not_run": "----"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the command's arguments."""
+    parser.add_argument(
+        "path", type=Path, help="dataset file (.jsonl, .json, .csv, .parquet, optionally .gz)"
+    )
+    parser.add_argument(
+        "--production", type=Path, help="production sample: a dataset file or plain text, one per line"
+    )
+    parser.add_argument("--category-field", help="field holding the category (default: 'category')")
+    parser.add_argument("--difficulty-field", help="field holding the difficulty (default: 'difficulty')")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"target model (default {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--task-type",
+        default="complex style",
+        choices=list(profile.TASK_SIZES),
+        help="task type for the dataset-size rule (default: complex style)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampling and clustering (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
+
+
+def map_field(records: pd.DataFrame, field: str, column: str) -> pd.DataFrame:
+    """Copy ``field`` (a column, or a key of the rows' ``extra``) into ``column``.
+
+    Raises:
+        DatasetError: If no row has the field.
+    """
+    out = records.copy()
+    if field in out.columns:
+        out[column] = out[field]
+        return out
+    extras = out["extra"] if "extra" in out.columns else pd.Series([None] * len(out))
+    values = [e.get(field) if isinstance(e, dict) else None for e in extras]
+    if all(v is None for v in values):
+        raise DatasetError(f"no row has a field {field!r}; fields: {', '.join(map(str, out.columns))}")
+    out[column] = values
+    return out
+
+
+def build_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, profile and compare; return the JSON payload (raises DatasetError on bad data)."""
+    from core.formats import load_dataset
+
+    records = load_dataset(args.path, args.path.name).records
+    if args.category_field:
+        records = map_field(records, args.category_field, "category")
+    if args.difficulty_field:
+        records = map_field(records, args.difficulty_field, "difficulty")
+    config = profile.ProfileConfig(model=args.model, task_type=args.task_type)
+    features = profile.compute_features(records, config)
+    report = None
+    if args.production is not None:
+        production = drift.load_production(args.production, args.production.name)
+        report = drift.compare(features, production, model=args.model, seed=args.seed)
+    steps = profile.StepSummaries(uncovered_share=report.uncovered_share if report else None)
+    result = profile.build_profile(features, config, steps=steps, clusters=report.targets() if report else ())
+    payload = result.summary()
+    payload["drift"] = report.summary() if report else None
+    return {
+        key: payload[key]
+        for key in (
+            "rows",
+            "tokens",
+            "categories",
+            "difficulty",
+            "languages",
+            "negatives",
+            "checks",
+            "drift",
+            "targets",
+        )
+    }
+
+
+def render(payload: dict[str, Any]) -> str:
+    """Return the report for a person (the checklist, then the targets)."""
+    lines = [f"{payload['rows']} examples", "", "Readiness checklist:"]
+    lines += [f"  [{_ICONS[c['status']]}] {c['id']}: {c['message']}" for c in payload["checks"]]
+    if payload["targets"]:
+        lines += ["", "Targets for the next round:"]
+        lines += [f"  {t['kind']:<10} {t['value']:<30} +{t['missing']}" for t in payload["targets"]]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Profile the file and print the report; return the exit code."""
+    try:
+        payload = build_report(args)
+    except DatasetError as exc:
+        if args.json:
+            print_json({"error": str(exc)})
+        return fail(str(exc), 2)
+    if args.json:
+        print_json(payload)
+    else:
+        print(render(payload))
+    return 0
