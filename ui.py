@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,28 @@ from streamlit.errors import StreamlitAPIException
 
 from core.errors import DatasetError
 from core.workspace import Workspace, default_root
+
+# What lets data act in Markdown: links and images ([]()!), autolinks and HTML (<>, "https:"), code,
+# emphasis, LaTeX ($), Streamlit directives and icons (:red[...], :material/x:), headings. Plain
+# punctuation (".", "-", "_") stays as it is: at worst it formats, it never links or loads anything.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]()!<>$:~#])")
+def _leave_legacy_multipage_mode() -> None:
+    """Make app.py's st.navigation govern every page, even when a page URL is the first one opened.
+
+    Because a pages/ folder exists, Streamlit starts each server in its legacy multipage mode and
+    runs a directly opened page on its own (legacy sidebar, no app.py) until some run has called
+    st.navigation. Leaving that mode and rerunning hands the run to app.py at once.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without this internal
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_multipage_mode()
 
 _ROLE_AVATARS = {"system": "⚙️", "developer": "⚙️", "user": "user", "assistant": "assistant", "tool": "🔧"}
 
@@ -53,9 +76,14 @@ def page_link(page: str, *, label: str, icon: str | None = None) -> None:
         st.caption(f"→ {label} ({page})")
 
 
+def md_text(value: Any) -> str:
+    """Escape dataset text for places Streamlit reads as Markdown (alerts, captions, labels, buttons)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
 def stop_on_dataset_error(exc: DatasetError) -> None:
     """Show a problem with the person's data as a clear message and stop the page."""
-    st.error(str(exc))
+    st.error(md_text(exc))  # messages quote values from the data
     st.stop()
 
 

@@ -34,8 +34,10 @@ def _file_with_errors(tmp_path):
 
 
 def test_upload_a_file_with_errors_lists_them_by_line(app_server, page, tmp_path):
-    page.goto(app_server["url"] + "/Upload")
+    page.goto(app_server["url"] + "/Upload")  # a deep link is the first thing this server sees
     wait_for_app(page)
+    sidebar = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Home" in sidebar and "Split & export" in sidebar  # app.py's navigation, not the legacy one
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         str(_file_with_errors(tmp_path))
     )
