@@ -14,7 +14,9 @@ $(BIN)/python:
 
 $(VENV)/.runtime: $(BIN)/python requirements.txt requirements-teacher.txt
 	$(BIN)/pip install -r requirements.txt
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install -r requirements-teacher.txt
+	# A portable llama.cpp build: the -march=native one crashes on batched prompts on CPUs with AMX /
+	# AVX-512 (seen on this project's machines). --no-cache-dir keeps pip from reusing a native wheel.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --no-cache-dir -r requirements-teacher.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

@@ -251,7 +251,6 @@ class LocalTeacher:
         import tempfile
 
         self._log = Path(tempfile.gettempdir()) / f"trainset-local-teacher-{self._port}.log"
-        # n_batch 1: this llama.cpp build crashes evaluating batched prompts on some CPUs.
         command = [
             sys.executable,
             "-m",
@@ -264,8 +263,6 @@ class LocalTeacher:
             str(self._port),
             "--n_ctx",
             "4096",
-            "--n_batch",
-            "1",
             "--model_alias",
             LOCAL_MODEL,
         ]
