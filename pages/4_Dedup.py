@@ -1,8 +1,311 @@
+import dataclasses
+
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
+from core import dedup
+from core.errors import DatasetError
 from ui import open_workspace, require_dataset
 
-st.title("Dedup".replace("_", " "))
+_SCOPE_LABELS = {
+    "all": "Whole conversation (prompt + response)",
+    "prompt": "Prompt only (user turns)",
+    "response": "Response only (assistant turns)",
+    "prompt+chosen": "Prompt + chosen side",
+    "chosen": "Chosen side only",
+    "rejected": "Rejected side only",
+    "prompt+rejected": "Prompt + rejected side",
+}
+_POLICY_LABELS = {
+    "first": "First in the file",
+    "longest": "Longest text",
+    "shortest": "Shortest text",
+    "newest": "Newest (created_at)",
+    "prefer_real": "Prefer real over synthetic",
+    "prefer_valid": "Prefer valid rows",
+}
+_PAGE_SIZE = 10
+_SHOWN_CHARS = 2000
+
+st.title("🧬 Dedup")
+st.caption(
+    "Exact duplicates (same normalised text) and near duplicates (MinHash + LSH, verified by the true "
+    "Jaccard of word 5-gram shingles; character n-grams for Chinese, Japanese, Thai and the like). "
+    "Nothing changes until you press Apply, and every removed row can be restored."
+)
 ws = open_workspace()
 frame = require_dataset(ws)
-st.info("This step is being built.")
+version = ws.dataset_version()
+saved = ws.get_state("dedup.settings", {}) or {}
+flash = st.session_state.pop("dedup_flash", None)
+if flash:
+    st.success(flash)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _find(root: str, dataset_version: int, settings: tuple, _frame: pd.DataFrame):
+    # the bar is made inside the cached call (a cache hit replays only its cleared slot); a click on
+    # Cancel reruns the script, which stops this call at its next progress update
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Finding duplicates…")
+    result = dedup.find_duplicates(
+        _frame,
+        dedup.DedupConfig(**dict(settings)),
+        progress=lambda done: bar.progress(done, text=f"Finding duplicates… {done:.0%}"),
+    )
+    slot.empty()
+    return result
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring sensitivity…")
+def _sensitivity(root: str, dataset_version: int, settings: tuple, thresholds: tuple, _frame: pd.DataFrame):
+    return dedup.sensitivity(_frame, dedup.DedupConfig(**dict(settings)), thresholds)
+
+
+def _settings_controls():
+    preference = bool((frame["kind"] == "preference").any()) if "kind" in frame.columns else False
+    scopes = (
+        ["all", "prompt", "prompt+chosen", "chosen", "rejected"]
+        if preference
+        else ["all", "prompt", "response"]
+    )
+    left, middle, right = st.columns(3)
+    threshold = left.slider(
+        "Jaccard threshold",
+        0.5,
+        0.95,
+        float(min(max(saved.get("threshold", 0.8), 0.5), 0.95)),
+        0.01,
+        key="dedup_threshold",
+        help="Two examples are near duplicates when their shingle sets overlap at least this much.",
+    )
+    default_scope = saved.get("scope", "all")
+    scope = middle.selectbox(
+        "Compare",
+        scopes,
+        index=scopes.index(default_scope) if default_scope in scopes else 0,
+        format_func=_SCOPE_LABELS.get,
+        key="dedup_scope",
+    )
+    policies = list(dedup.KEEP_POLICIES)
+    default_policy = saved.get("keep", "first")
+    policy = right.selectbox(
+        "Keep in each cluster",
+        policies,
+        index=policies.index(default_policy) if default_policy in policies else 0,
+        format_func=_POLICY_LABELS.get,
+        key="dedup_keep",
+    )
+    with st.expander("Normalisation"):
+        cols = st.columns(4)
+        nfkc = cols[0].toggle("Unicode NFKC", value=saved.get("nfkc", True), key="dedup_nfkc")
+        casefold = cols[1].toggle("Ignore case", value=saved.get("casefold", True), key="dedup_casefold")
+        collapse = cols[2].toggle(
+            "Collapse whitespace", value=saved.get("collapse_whitespace", True), key="dedup_whitespace"
+        )
+        system = cols[3].toggle(
+            "Include system prompt",
+            value=saved.get("include_system", False),
+            key="dedup_system",
+            help="Off by default: a shared system prompt makes everything look alike.",
+        )
+    config = dedup.DedupConfig(
+        threshold=round(threshold, 2),
+        scope=scope,
+        include_system=system,
+        nfkc=nfkc,
+        casefold=casefold,
+        collapse_whitespace=collapse,
+    )
+    return config, policy
+
+
+def _run(config):
+    if st.session_state.get("dedup_paused"):
+        st.warning("The search was cancelled.")
+        st.button(
+            "Find duplicates", key="dedup_run", on_click=st.session_state.pop, args=("dedup_paused", None)
+        )
+        st.stop()
+    settings = tuple(sorted(dataclasses.asdict(config).items()))
+    cancel = st.empty()
+    cancel.button(
+        "Cancel", key="dedup_cancel", on_click=st.session_state.__setitem__, args=("dedup_paused", True)
+    )
+    result = _find(str(ws.root), version, settings, frame)
+    cancel.empty()
+    return result, settings
+
+
+def _metrics(result):
+    cols = st.columns(5)
+    cols[0].metric("Rows now", f"{result.rows:,}")
+    cols[1].metric("After removal", f"{result.rows - result.removed:,}", delta=f"-{result.removed:,}")
+    cols[2].metric("Would be removed", f"{result.removed_fraction:.1%}")
+    total = max(result.removed, 1)
+    cols[3].metric(
+        "Exact", f"{result.exact_duplicates:,}", help=f"{result.exact_duplicates / total:.0%} of removals"
+    )
+    cols[4].metric(
+        "Near", f"{result.near_duplicates:,}", help=f"{result.near_duplicates / total:.0%} of removals"
+    )
+    for note in result.notes:
+        st.caption(note)
+
+
+def _sensitivity_chart(config, settings):
+    thresholds = tuple(sorted({0.7, 0.8, 0.9, config.threshold}))
+    table = _sensitivity(str(ws.root), version, settings, thresholds, frame)
+    long = table.melt(id_vars="threshold", value_vars=["exact", "near"], var_name="match", value_name="rows")
+    figure = px.bar(
+        long, x="threshold", y="rows", color="match", barmode="stack", title="Rows removed by threshold"
+    )
+    figure.update_xaxes(type="category")
+    st.plotly_chart(figure, key="dedup_sensitivity")
+
+
+def _member_label(position):
+    row = frame.iloc[position]
+    source = row.get("source") if isinstance(row.get("source"), str) else "real"
+    line = row.get("source_line")
+    where = f"line {line}" if line is not None and not pd.isna(line) else f"row {position + 1}"
+    return f"{where} · {row['id']} · {source}"
+
+
+def _cluster(cluster, keeper, config, texts):
+    header = (
+        f"Cluster {cluster.cluster_id + 1} · {cluster.size} members · {cluster.kind} · "
+        f"min Jaccard {cluster.min_jaccard:.2f}"
+    )
+    with st.expander(header, expanded=cluster.cluster_id < 3):
+        options = list(cluster.members)
+        pick = st.selectbox(
+            "Keep",
+            options,
+            index=options.index(keeper),
+            format_func=_member_label,
+            key=f"dedup_pick_{version}_{cluster.cluster_id}",
+        )
+        shown = [pick, *[m for m in cluster.members if m != pick]][:4]
+        columns = st.columns(len(shown))
+        for column, member in zip(columns, shown, strict=True):
+            other = shown[1] if member == pick else pick
+            runs, _ = dedup.diff_words(texts[member][:_SHOWN_CHARS], texts[other][:_SHOWN_CHARS])
+            with column:
+                st.markdown("**Kept**" if member == pick else "**Removed**")
+                st.caption(dedup.escape_markdown(_member_label(member)))
+                with st.container(height=260):
+                    st.markdown(dedup.highlight_markdown(runs, "green" if member == pick else "red"))
+        if cluster.size > len(shown):
+            st.caption(f"… and {cluster.size - len(shown)} more members")
+        if cluster.size <= 8:
+            matrix = dedup.pairwise_jaccard(frame, cluster.members, config)
+            labels = [f"{k + 1}. {frame.iloc[m]['id']}" for k, m in enumerate(cluster.members)]
+            st.dataframe(pd.DataFrame(matrix, index=labels, columns=labels).round(3), key=None)
+    return pick
+
+
+def _clusters(result, config, policy):
+    keepers = dedup.choose_keepers(frame, result, policy)
+    st.subheader(f"{len(result.clusters):,} clusters, largest first")
+    pages = max(1, -(-len(result.clusters) // _PAGE_SIZE))
+    page = st.number_input("Page", 1, pages, 1, key="dedup_page") if pages > 1 else 1
+    members = sorted(
+        {m for c in result.clusters[(page - 1) * _PAGE_SIZE : page * _PAGE_SIZE] for m in c.members}
+    )
+    texts = dict(zip(members, dedup.scope_texts(frame.iloc[members], config), strict=True))
+    for cluster in result.clusters[(page - 1) * _PAGE_SIZE : page * _PAGE_SIZE]:
+        _cluster(cluster, keepers[cluster.cluster_id], config, texts)
+    manual = {}
+    for cluster in result.clusters:  # picks made on any page count
+        chosen = st.session_state.get(f"dedup_pick_{version}_{cluster.cluster_id}")
+        if chosen in cluster.members and chosen != keepers[cluster.cluster_id]:
+            manual[cluster.cluster_id] = chosen
+    return manual
+
+
+def _apply(result, config, policy, manual):
+    kept, audit = dedup.apply_dedup(frame, result, policy=policy, manual=manual)
+    note = f"dedup at {config.threshold:.2f} ({config.scope}, keep {policy}): removed {len(audit)} rows"
+    new_version = ws.save_dataset(kept, note=note)
+    dedup.save_audit(ws, audit, from_version=version, to_version=new_version)
+    settings = {"threshold": config.threshold, "scope": config.scope, "keep": policy}
+    settings.update(
+        nfkc=config.nfkc,
+        casefold=config.casefold,
+        collapse_whitespace=config.collapse_whitespace,
+        include_system=config.include_system,
+    )
+    ws.set_state("dedup.settings", settings)
+    ws.mark_step(
+        "dedup",
+        {
+            "before": len(frame),
+            "after": len(kept),
+            "exact": result.exact_duplicates,
+            "near": result.near_duplicates,
+            "threshold": config.threshold,
+            "scope": config.scope,
+        },
+    )
+    st.session_state["dedup_flash"] = (
+        f"Removed {len(audit):,} rows: {len(frame):,} → {len(kept):,} (version {new_version})."
+    )
+    st.rerun()
+
+
+def _audit():
+    audit = dedup.load_audit(ws)
+    st.subheader("Removed rows")
+    if audit.empty:
+        st.caption("Nothing removed yet.")
+        return
+    shown = audit[
+        [
+            "audit_key",
+            "id",
+            "dedup_cluster",
+            "dedup_kept_id",
+            "dedup_similarity",
+            "dedup_match",
+            "prompt_text",
+        ]
+    ]
+    st.dataframe(shown.rename(columns=lambda c: c.removeprefix("dedup_")), hide_index=True, key=None)
+    labels = {
+        k: f"{i} (cluster {c + 1})"
+        for k, i, c in zip(audit["audit_key"], audit["id"], audit["dedup_cluster"], strict=True)
+    }
+    keys = st.multiselect("Rows to restore", list(labels), format_func=labels.get, key="dedup_restore_keys")
+    left, right = st.columns(2)
+    if left.button("Restore selected", key="dedup_restore", disabled=not keys):
+        _restore(audit, keys)
+    if right.button("Restore all", key="dedup_restore_all"):
+        _restore(audit, list(labels))
+
+
+def _restore(audit, keys):
+    chosen = audit[audit["audit_key"].isin(keys)]
+    restored, _ = dedup.restore(frame, chosen, chosen["id"])
+    new_version = ws.save_dataset(restored, note=f"dedup: restored {len(chosen)} rows")
+    dedup.mark_restored(ws, keys, version=new_version)
+    st.session_state["dedup_flash"] = f"Restored {len(chosen):,} rows ({len(frame):,} → {len(restored):,})."
+    st.rerun()
+
+
+try:
+    config, policy = _settings_controls()
+    result, settings = _run(config)
+except DatasetError as exc:
+    st.error(str(exc))
+    st.stop()
+_metrics(result)
+if result.clusters:
+    _sensitivity_chart(config, settings)
+    manual = _clusters(result, config, policy)
+    if st.button(f"Apply: remove {result.removed:,} rows", type="primary", key="dedup_apply"):
+        _apply(result, config, policy, manual)
+else:
+    st.success("No duplicates at this threshold.")
+_audit()

@@ -1,0 +1,116 @@
+from streamlit.testing.v1 import AppTest
+
+from core import dedup, records
+from core.workspace import Workspace
+from tests.conftest import ROOT
+
+_PAGE = str(ROOT / "pages" / "4_Dedup.py")
+_STORY = (
+    "the quick brown fox jumps over the lazy dog and then runs far away into the dark forest where "
+    "nobody can find it again until the very end of the long winter"
+)
+
+_EVIL = "<script>alert('x')</script> [link](javascript:alert(1)) please answer this question"
+
+
+def _record(prompt, reply, source="real"):
+    messages = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": prompt},
+        {"role": "assistant", "content": reply},
+    ]
+    return records.make_record("sft", messages, extra={"source": source})
+
+
+def _seed(tmp_path):
+    ws = Workspace.open(tmp_path)
+    rows = [
+        _record(f"Question number {i} about topic {i * 7}", f"Answer {i}: " + "words " * (i % 5))
+        for i in range(12)
+    ]
+    rows += [
+        _record("Tell me a story", _STORY),
+        _record("Tell me a story", _STORY),  # exact
+        _record("tell me a   STORY", _STORY, source="synthetic"),  # exact after normalisation
+        _record("Tell me a story", _STORY.replace("winter", "summer")),  # near
+        _record(_EVIL, "**bold** <b>html</b> and some more ordinary words that repeat in both rows :red[x]"),
+        _record(_EVIL, "**bold** <b>html</b> and some more ordinary words that repeat in both rows :red[y]"),
+    ]
+    ws.save_dataset(records.make_frame(rows), note="upload")
+    return ws
+
+
+def _app(tmp_path):
+    at = AppTest.from_file(_PAGE, default_timeout=60)
+    at.session_state["workspace_root"] = str(tmp_path)
+    return at.run()
+
+
+def test_page_without_dataset(tmp_path):
+    at = _app(tmp_path)
+    assert not at.exception
+    assert any("upload" in i.value.lower() for i in at.info)
+
+
+def test_preview_apply_and_restore(tmp_path):
+    ws = _seed(tmp_path)
+    at = _app(tmp_path)
+    assert not at.exception
+    assert at.slider(key="dedup_threshold").value == 0.8
+    assert any("clusters" in h.value for h in at.subheader)
+    before = len(ws.current_dataset())
+    expected = dedup.find_duplicates(ws.current_dataset()).removed
+    assert expected == 4  # the story: 2 exact + 1 near; the escaped pair: 1 near
+    at.button(key="dedup_apply").click().run()
+    assert not at.exception
+    after = ws.current_dataset()
+    assert len(after) == before - expected
+    assert ws.get_state("dedup.settings")["threshold"] == 0.8
+    assert ws.steps()["dedup"]["summary"]["after"] == before - expected
+    assert len(dedup.load_audit(ws)) == expected
+    assert any(f"Removed {expected} rows" in s.value for s in at.success)
+    at.button(key="dedup_restore_all").click().run()
+    assert not at.exception
+    assert len(ws.current_dataset()) == before
+    assert dedup.load_audit(ws).empty
+
+
+def test_threshold_and_manual_pick(tmp_path):
+    ws = _seed(tmp_path)
+    at = _app(tmp_path)
+    at.slider(key="dedup_threshold").set_value(0.95).run()
+    assert not at.exception
+    version = ws.dataset_version()
+    picks = [s for s in at.selectbox if s.key and s.key.startswith(f"dedup_pick_{version}_")]
+    assert picks
+    first = picks[0]
+    other = [o for o in first.options if o != str(first.value)][0]
+    first.set_value(int(other) if other.isdigit() else other).run()
+    at.button(key="dedup_apply").click().run()
+    assert not at.exception
+    assert len(ws.current_dataset()) < 18
+
+
+def test_data_cannot_inject_html(tmp_path):
+    _seed(tmp_path)
+    at = _app(tmp_path)
+    at.slider(key="dedup_threshold").set_value(0.5).run()
+    assert not at.exception
+    bodies = [m.value for m in at.markdown]
+    assert any("script" in b for b in bodies)
+    for body in bodies:
+        assert "<script>" not in body and "<b>" not in body
+        assert "](javascript" not in body
+
+
+def test_cancelled_search_can_be_started_again(tmp_path):
+    _seed(tmp_path)
+    at = AppTest.from_file(_PAGE, default_timeout=60)
+    at.session_state["workspace_root"] = str(tmp_path)
+    at.session_state["dedup_paused"] = True
+    at.run()
+    assert not at.exception
+    assert any("cancelled" in w.value for w in at.warning)
+    at.button(key="dedup_run").click().run()
+    assert not at.exception
+    assert at.button(key="dedup_apply")
