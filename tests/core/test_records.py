@@ -8,6 +8,7 @@ from core import records
 
 USER = {"role": "user", "content": "Where is my parcel?"}
 REPLY = {"role": "assistant", "content": "It arrives tomorrow."}
+PINNED_ID = "091b197bee440447"
 
 json_values = hs.recursive(
     hs.none()
@@ -21,9 +22,17 @@ json_values = hs.recursive(
 
 
 @given(json_values)
-def test_canonical_json_matches_the_stdlib(value):
-    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    assert records._canonical_json(value) == expected
+def test_canonical_json_is_the_same_json_and_independent_of_key_order(value):
+    text = records._canonical_json(value)
+    assert json.loads(text) == value
+    if isinstance(value, dict):
+        assert records._canonical_json(dict(reversed(list(value.items())))) == text
+
+
+def test_ids_are_pinned():
+    # Ids key review samples, annotations and test locks across releases: changing how they are
+    # computed orphans all of those, so this value must only change on purpose.
+    assert records.content_id("sft", [USER, REPLY]) == PINNED_ID
 
 
 def test_canonical_json_handles_big_integers():
@@ -101,3 +110,17 @@ def test_refresh_derived_recomputes_ids_without_mutating_input():
     out = records.refresh_derived(edited)
     assert out.loc[0, "response_text"] == "Edited." and out.loc[0, "id"] != frame.loc[0, "id"]
     assert frame.equals(before)
+
+
+def test_timestamp_metadata_becomes_a_column():
+    import datetime as dt
+
+    import pandas as pd
+
+    when = pd.Timestamp("2026-01-01 10:00")
+    rec = records.make_record(
+        "sft", [USER, REPLY], extra={"created_at": when, "day": dt.date(2026, 1, 2), "gone": pd.NaT}
+    )
+    assert rec["created_at"] == "2026-01-01T10:00:00" and rec["day"] == "2026-01-02"
+    assert rec["gone"] is None
+    assert rec["extra"]["created_at"] == when  # the original value stays for lossless export
