@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core.workspace import JOURNEY
-from ui import current_dataset, open_workspace
+from ui import current_dataset, md_text, open_workspace
 
 _PAGES = {
     "upload": ("pages/1_Upload.py", "⬆️", "Upload a file or open a sample; see every format error by line."),
@@ -57,7 +57,8 @@ def home() -> None:
             st.page_link(path, label=f"{mark} {title}", icon=icon)
         with right:
             summary = steps[step]["summary"] if done else None
-            st.caption(blurb + (f" — done: {_summary_text(summary)}" if summary else ""))
+            # summaries quote the data (file names, batch ids, the worst eval slice)
+            st.caption(blurb + (f" — done: {md_text(_summary_text(summary))}" if summary else ""))
 
 
 def _summary_text(summary: dict) -> str:

@@ -17,6 +17,8 @@ from core.workspace import Workspace, default_root
 # emphasis, LaTeX ($), Streamlit directives and icons (:red[...], :material/x:), headings. Plain
 # punctuation (".", "-", "_") stays as it is: at worst it formats, it never links or loads anything.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]()!<>$:~#])")
+
+
 def _leave_legacy_multipage_mode() -> None:
     """Make app.py's st.navigation govern every page, even when a page URL is the first one opened.
 

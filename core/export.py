@@ -282,6 +282,7 @@ class BundleRequest:
         quarantine: Invalid input rows with their reasons.
         review_audit: Review decisions, written as review_audit.csv.
         lock: The test lock manifest (ids, hashes, date).
+        excluded: Rows the split kept out of every file (id -> reason), written as excluded.jsonl.
         strict: Validation errors block the bundle (else they are only reported).
     """
 
@@ -293,6 +294,7 @@ class BundleRequest:
     quarantine: pd.DataFrame | None = None
     review_audit: pd.DataFrame | None = None
     lock: Mapping[str, Any] | None = None
+    excluded: Mapping[str, str] | None = None
     strict: bool = True
 
     def __post_init__(self) -> None:
@@ -361,6 +363,9 @@ def _side_files(request: BundleRequest) -> list[WrittenFile]:
     if request.review_audit is not None:
         audit = request.review_audit.to_csv(index=False).encode("utf-8")
         files.append(WrittenFile("review_audit.csv", audit, len(request.review_audit)))
+    if request.excluded:
+        lines = b"".join(_json_line({"id": i, "reason": r}) for i, r in request.excluded.items())
+        files.append(WrittenFile("excluded.jsonl", lines, len(request.excluded)))
     if request.lock:
         files.append(
             WrittenFile("test_lock.json", _json_bytes(dict(request.lock)), len(request.lock.get("ids", [])))
@@ -421,6 +426,7 @@ def build_manifest(
         "fractions": dict(request.fractions),
         "formats": list(request.formats),
         "counts": {name: len(frame) for name, frame in splits.items() if name in SPLIT_NAMES},
+        "excluded": len(request.excluded or {}),
         "files": {
             f.name: {
                 "sha256": f.sha256,

@@ -20,6 +20,7 @@ Columns (see ARCHITECTURE.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -212,6 +213,8 @@ def make_record(
         **derive_texts(kind, messages, chosen, rejected),
     }
     for key, value in extra.items():
+        if isinstance(value, dt.date):  # Parquet timestamps: the column gets ISO text, extra keeps the value
+            value = None if value is pd.NaT else value.isoformat()
         if value is not None and not isinstance(value, (str, int, float, bool)):
             continue
         column = key if key not in CORE_COLUMNS or key in METADATA_COLUMNS else f"meta_{key}"

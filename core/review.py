@@ -464,10 +464,15 @@ def admit_batch(
     current = ws.current_dataset()
     rows = admitted_rows(batch, store.decisions(batch_id))
     base = current if current is not None else rows.iloc[0:0]
-    combined = pd.concat([base, rows[[c for c in rows.columns if c in base.columns]]], ignore_index=True)
-    combined = combined.drop_duplicates("id", keep="first").reset_index(drop=True)
+    # Only the batch's own rows that are already in the dataset are skipped: the dataset's duplicates
+    # (kept on purpose, or not deduplicated yet) are not this step's to drop.
+    new = rows[~rows["id"].isin(set(base["id"]))].drop_duplicates("id")
+    # seed_ids travel with the rows so the split keeps a paraphrase with its seed.
+    keep = [c for c in new.columns if c in base.columns or c == "seed_ids"]
+    combined = pd.concat([base, new[keep]], ignore_index=True)
+    skipped = f", {len(rows) - len(new)} already in the dataset" if len(new) < len(rows) else ""
     version = ws.save_dataset(
-        combined, note=f"add synthetic batch {batch_id} ({len(rows)} rows; {decision.reason})"
+        combined, note=f"add synthetic batch {batch_id} ({len(new)} rows{skipped}; {decision.reason})"
     )
     store.record_gate(
         batch_id,

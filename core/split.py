@@ -255,8 +255,8 @@ class _UnionFind:
 
 
 def _relations(frame: pd.DataFrame, threshold: float | None, scope: str = "all") -> list[tuple[int, int]]:
-    """Every pair of rows that must share a split (same id, same text, near-duplicates)."""
-    pairs: list[tuple[int, int]] = []
+    """Every pair of rows that must share a split (same id, same text, near-duplicates, seed of)."""
+    pairs: list[tuple[int, int]] = _seed_pairs(frame)
     if threshold is not None and len(frame) > 1:
         found = dedup.find_duplicates(frame, dedup.DedupConfig(threshold=threshold, scope=scope), processes=1)
         pairs.extend((c.members[0], m) for c in found.clusters for m in c.members[1:])
@@ -266,6 +266,23 @@ def _relations(frame: pd.DataFrame, threshold: float | None, scope: str = "all")
         pairs.extend(_same_key_pairs([normalize_text(t) for t in texts]))
         if threshold is not None:
             pairs.extend((a, b) for a, b, _ in near_pairs(texts, threshold))
+    return pairs
+
+
+def _seed_pairs(frame: pd.DataFrame) -> list[tuple[int, int]]:
+    """Tie each synthetic row to the seed examples it was generated from (``seed_ids``).
+
+    A paraphrase is often below the near-duplicate threshold of its seed, yet a seed in test with
+    its paraphrase in train is leakage: the unit goes to train, or the paraphrase is excluded when
+    the seed is in a locked test set.
+    """
+    if "seed_ids" not in frame.columns:
+        return []
+    position = {str(v): i for i, v in enumerate(_column(frame, "id"))}
+    pairs = []
+    for i, seeds in enumerate(frame["seed_ids"]):
+        if isinstance(seeds, (list, tuple, np.ndarray)):
+            pairs.extend((position[str(s)], i) for s in seeds if str(s) in position)
     return pairs
 
 

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,8 +153,10 @@ class Workspace:
             note: What made this version ("upload support.jsonl", "dedup at 0.8", ...).
             name: Dataset name (defaults to the current version's name).
             source_format: Format the data came in (defaults to the current version's).
-            quarantine: Rejected input rows with their reasons (kept, never dropped).
-            problems: Every validation problem found (errors and warnings).
+            quarantine: Rejected input rows with their reasons (kept, never dropped; default: the
+                current version's, so a later step such as dedup keeps the upload's quarantine).
+            problems: Every validation problem found (errors and warnings; default: the current
+                version's).
 
         Returns:
             The new version number.
@@ -165,10 +168,9 @@ class Workspace:
             folder = self._version_dir(version)
             folder.mkdir(parents=True, exist_ok=True)
             _write_frame(frame, folder / "records.parquet")
-            if quarantine is not None:
-                _write_frame(quarantine, folder / "quarantine.parquet")
-            if problems is not None:
-                _write_frame(problems, folder / "problems.parquet")
+            parent = self._version_dir(current.version) if current else None
+            for extra, filename in ((quarantine, "quarantine.parquet"), (problems, "problems.parquet")):
+                _write_or_inherit(extra, folder / filename, parent / filename if parent else None)
             connection.execute(
                 "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -180,7 +182,7 @@ class Workspace:
                     if source_format is not None
                     else (current.source_format if current else None),
                     len(frame),
-                    0 if quarantine is None else len(quarantine),
+                    len(quarantine) if quarantine is not None else (current.quarantined if current else 0),
                     now_iso(),
                 ),
             )
@@ -315,9 +317,9 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> None:
     out = frame.copy()
     json_columns = [c for c in out.columns if out[c].dtype == object and _holds_nested(out[c])]
     for column in json_columns:
-        out[column] = [None if v is None else _dumps(v) for v in out[column]]
+        out[column] = [None if _is_missing(v) else _dumps(v) for v in out[column]]
     for column in out.columns:
-        if out[column].dtype == object and column not in json_columns and _mixed_types(out[column]):
+        if out[column].dtype == object and column not in json_columns and _needs_text(out[column]):
             out[column] = [_scalar_for_parquet(v) for v in out[column]]
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -345,6 +347,16 @@ def _read_frame(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _write_or_inherit(frame: pd.DataFrame | None, path: Path, parent: Path | None) -> None:
+    """Write ``frame``; without one, carry the parent version's file over (rejected rows stay kept)."""
+    if frame is not None:
+        _write_frame(frame, path)
+    elif parent is not None and parent.exists():
+        tmp = path.with_suffix(".tmp")
+        shutil.copyfile(parent, tmp)
+        tmp.replace(path)
+
+
 def _dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
@@ -356,15 +368,24 @@ def _holds_nested(column: pd.Series) -> bool:
     return any(isinstance(v, (list, dict, tuple)) for v in column if v is not None)
 
 
-def _mixed_types(column: pd.Series) -> bool:
-    kinds = {type(v) for v in column if v is not None and not (isinstance(v, float) and v != v)}
-    return len(kinds) > 1
+def _is_missing(value: Any) -> bool:
+    # pd.NA / NaT turn up in object columns (e.g. Int64 or datetime data cast to object); they are missing
+    # values, not the text "<NA>".
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+
+
+def _needs_text(column: pd.Series) -> bool:
+    """True when Parquet cannot store the column as it is: mixed types, or ints beyond 64 bits."""
+    kinds = {type(v) for v in column if not _is_missing(v)}
+    return len(kinds) > 1 or (
+        int in kinds and any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in column)
+    )
 
 
 def _scalar_for_parquet(value: Any) -> Any:
     """Make mixed-type object columns storable: keep None and strings, stringify the rest."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float) and value != value:  # NaN
+    if _is_missing(value):
         return None
+    if isinstance(value, str):
+        return value
     return str(value)

@@ -7,7 +7,7 @@ import streamlit as st
 from core import formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
-from ui import current_dataset, open_workspace, render_example
+from ui import current_dataset, md_text, open_workspace, render_example
 
 st.title("⬆️ Upload")
 st.caption(
@@ -107,7 +107,7 @@ try:
             st.session_state["upload_stored"] = (uploaded.file_id, fmt, model)
             st.success(f"Saved {uploaded.name} as version {version}.")
 except DatasetError as exc:
-    st.error(str(exc))
+    st.error(md_text(exc))  # names the file and quotes its content
     st.stop()
 
 info = ws.dataset_info()
@@ -121,7 +121,7 @@ quarantine = ws.quarantine()
 errors = problems[problems["severity"] == "error"] if not problems.empty else problems
 warnings = problems[problems["severity"] == "warning"] if not problems.empty else problems
 
-st.subheader(f"{info.name} · {info.source_format} · v{info.version}")
+st.subheader(f"{md_text(info.name)} · {info.source_format} · v{info.version}")
 cols = st.columns(5)
 cols[0].metric("Valid examples", f"{info.rows:,}")
 cols[1].metric("Quarantined rows", f"{info.quarantined:,}")
@@ -179,7 +179,7 @@ if view == "Preview":
             for k in ("id", "category", "difficulty", "language", "source", "created_at", "source_line")
             if pd.notna(row.get(k))
         }
-        st.caption(" · ".join(f"{k}: {v}" for k, v in meta.items()))
+        st.text(" · ".join(f"{k}: {v}" for k, v in meta.items()))  # dataset values: never markdown
         render_example(row)
 
 if view == "Tokens & cost":

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import agreement
 from core.errors import DatasetError
-from ui import open_workspace, require_dataset, stop_on_dataset_error
+from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
 
 _HOWTO = (
     "Add labels as a column per annotator, e.g. `annotator_a`, `annotator_b` (in the dataset, or in a CSV / "
@@ -68,7 +68,8 @@ def _store_upload(data: bytes, name: str) -> None:
     agreement.save_uploaded_labels(ws, matrix, filename=name)
     if unmatched:
         st.warning(
-            f"{unmatched} labelled item(s) in {name} match no example of the dataset and were left out."
+            f"{unmatched} labelled item(s) in {md_text(name)} match no example of the dataset and were "
+            "left out."
         )
 
 
@@ -102,7 +103,8 @@ def _labels_from_upload() -> pd.DataFrame:
     matrix, _ = agreement.align_to_dataset(stored, frame["id"])
     info = ws.get_state(agreement.UPLOAD_KEY, {}) or {}
     st.caption(
-        f"Using labels from {info.get('filename', 'an earlier upload')}: {len(matrix)} items of this dataset."
+        f"Using labels from {md_text(info.get('filename', 'an earlier upload'))}: "
+        f"{len(matrix)} items of this dataset."
     )
     return matrix
 
@@ -162,13 +164,15 @@ def _gate(report, drift: pd.DataFrame, pairs: list) -> None:
     else:
         st.error(f"Gate failed: kappa {_fmt(report.overall_kappa)} is under {gate.threshold}. {gate.advice}")
     if gate.flagged_labels:
-        st.warning("Labels under kappa 0.7: " + ", ".join(gate.flagged_labels))
+        st.warning("Labels under kappa 0.7: " + ", ".join(map(md_text, gate.flagged_labels)))
     for name in drift.loc[drift["drifting"], "annotator"]:
-        st.warning(f"{name} drifts: their agreement with the others is clearly lower than the rest's.")
+        st.warning(
+            f"{md_text(name)} drifts: their agreement with the others is clearly lower than the rest's."
+        )
     if pairs:
         top = pairs[0]
         st.warning(
-            f"Most confused: {top.labels[0]} vs {top.labels[1]} "
+            f"Most confused: {md_text(top.labels[0])} vs {md_text(top.labels[1])} "
             f"({top.count} disagreements, {top.share:.0%} of all), on {len(top.item_ids)} items."
         )
 
@@ -238,7 +242,8 @@ def _confused_pairs(matrix: pd.DataFrame, pairs: list, texts: dict[str, str]) ->
         return
     for pair in pairs:
         with st.expander(
-            f"{pair.labels[0]} vs {pair.labels[1]}: {pair.count} disagreements on {len(pair.item_ids)} items"
+            f"{md_text(pair.labels[0])} vs {md_text(pair.labels[1])}: {pair.count} disagreements on "
+            f"{len(pair.item_ids)} items"
         ):
             for item_id in pair.item_ids[:10]:
                 labels = ", ".join(f"{name}: {matrix.at[item_id, name] or '—'}" for name in matrix.columns)
@@ -265,7 +270,7 @@ def _guidelines_tab(report) -> None:
     high = agreement.high_disagreement_labels(report.per_label, threshold=report.gate.threshold)
     missing = agreement.labels_without_guidelines(high, guidelines)
     if missing:
-        st.warning("High disagreement and no guideline yet: " + ", ".join(missing))
+        st.warning("High disagreement and no guideline yet: " + ", ".join(map(md_text, missing)))
     categories = list(dict.fromkeys([*missing, *high, *report.labels, *guidelines]))
     category = st.selectbox("Category", categories, key="labels_guideline_category")
     current = guidelines.get(category, agreement.Guideline())
@@ -289,9 +294,9 @@ def _guidelines_tab(report) -> None:
             agreement.save_guideline(
                 ws, category, agreement.Guideline(definition, tuple(pos), tuple(neg), edge)
             )
-            st.success(f"Guideline for {category} saved.")
+            st.success(f"Guideline for {md_text(category)} saved.")
     if guidelines:
-        st.caption("Categories with a guideline: " + ", ".join(sorted(guidelines)))
+        st.caption("Categories with a guideline: " + ", ".join(map(md_text, sorted(guidelines))))
 
 
 def _decide(item_id: str, label: str) -> None:
@@ -309,7 +314,7 @@ def _queue(matrix: pd.DataFrame, queue: list[str], labels: tuple, texts: dict[st
             cols = st.columns(len(choices) + 1)
             for i, label in enumerate(choices):
                 cols[i].button(
-                    label, key=f"labels_adj_{item_id}_{i}", on_click=_decide, args=(item_id, label)
+                    md_text(label), key=f"labels_adj_{item_id}_{i}", on_click=_decide, args=(item_id, label)
                 )
             other = cols[-1].selectbox(
                 "Other label",

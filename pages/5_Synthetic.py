@@ -3,6 +3,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core import review
 from core.synth import mix_status, prompts, runner, store, teachers, terms_notice, validators
 from core.synth.budget import FREE, Price, lookup_price
 from core.workspace import Workspace
@@ -328,7 +329,11 @@ def _mix_section(teacher):
     )
     real, synthetic = int((sources != "synthetic").sum()), int((sources == "synthetic").sum())
     batches = store.list_batches(ws)
-    pending = int(batches["valid"].sum()) if not batches.empty else 0
+    gates = review.ReviewStore(ws).gates()
+    # admitted batches are already in the dataset (counted above): only the others are still to come
+    admitted = set(gates.loc[gates["admitted"] == 1, "batch_id"]) if not gates.empty else set()
+    waiting = batches[~batches["batch_id"].isin(admitted)] if not batches.empty else batches
+    pending = int(waiting["valid"].sum()) if not waiting.empty else 0
     status = mix_status(real, synthetic)
     after = mix_status(real, synthetic + pending)
     cols = st.columns(3)

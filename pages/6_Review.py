@@ -41,6 +41,19 @@ def _decide(batch_id: str, example_id: str, verdict: str, **extra) -> None:
     ws.mark_step("review", {"reviewed": rate.reviewed, "pass rate": f"{rate.rate:.0%}" if rate.rate else "—"})
 
 
+def _save_edit(batch_id: str, example_id: str, messages: list, last: int) -> None:
+    # read the text here: callback args are bound when the button is drawn, so a reply typed right
+    # before the click would be lost
+    text = st.session_state.get(f"review_edit_{example_id}", messages[last]["content"])
+    edited = [*messages[:last], {**messages[last], "content": text}, *messages[last + 1 :]]
+    _decide(batch_id, example_id, "edit", edited_messages=edited)
+
+
+def _reject(batch_id: str, example_id: str) -> None:
+    note = st.session_state.get("review_note") or None  # read now, for the same reason as above
+    _decide(batch_id, example_id, "reject", reason=st.session_state.get("review_reason"), note=note)
+
+
 def _undo(batch_id: str) -> None:
     store.undo_last(batch_id)
 
@@ -99,10 +112,8 @@ with left:
     else:
         example = frame.set_index("id").loc[pending[0]]
         example["id"] = pending[0]
-        st.markdown(
-            f"**Example {len(ids) - len(pending) + 1} of {len(ids)}** · "
-            f"{example.get('category') or 'no category'} · mode {example.get('mode')}"
-        )
+        st.markdown(f"**Example {len(ids) - len(pending) + 1} of {len(ids)}**")
+        st.text(f"{example.get('category') or 'no category'} · mode {example.get('mode')}")
         render_example(example)
         if not reviewer.strip():
             st.warning("Type your name above: every decision records who made it.")
@@ -125,15 +136,14 @@ with left:
             width="stretch",
         )
         with st.expander("Reject", expanded=True):
-            reason = st.selectbox("Reason", review.REJECT_REASONS, key="review_reason")
-            note = st.text_input("Note", key="review_note")
+            st.selectbox("Reason", review.REJECT_REASONS, key="review_reason")
+            st.text_input("Note", key="review_note")
             st.button(
                 "Reject",
                 key="review_reject",
                 disabled=not reviewer.strip(),
-                on_click=_decide,
-                args=(batch_id, pending[0], "reject"),
-                kwargs={"reason": reason, "note": note or None},
+                on_click=_reject,
+                args=(batch_id, pending[0]),
             )
         with st.expander("Edit and approve"):
             messages = list(example["messages"] or [])
@@ -141,17 +151,13 @@ with left:
             if last is None or not isinstance(messages[last].get("content"), str):
                 st.caption("Only a text assistant reply can be edited here.")
             else:
-                text = st.text_area(
-                    "Assistant reply", messages[last]["content"], key=f"review_edit_{pending[0]}"
-                )
-                edited = [*messages[:last], {**messages[last], "content": text}, *messages[last + 1 :]]
+                st.text_area("Assistant reply", messages[last]["content"], key=f"review_edit_{pending[0]}")
                 st.button(
                     "Save edit and approve",
                     key="review_edit",
                     disabled=not reviewer.strip(),
-                    on_click=_decide,
-                    args=(batch_id, pending[0], "edit"),
-                    kwargs={"edited_messages": edited},
+                    on_click=_save_edit,
+                    args=(batch_id, pending[0], messages, last),
                 )
 with right:
     st.markdown("**Where it came from**")

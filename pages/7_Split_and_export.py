@@ -4,10 +4,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import export, formats, pricing, report, review, split
+from core import export, formats, pricing, report, review, split, synth
 from core.errors import DatasetError
 from core.workspace import Workspace
-from ui import open_workspace, require_dataset, stop_on_dataset_error
+from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
 
 st.title("✂️ Split & export")
 st.caption(
@@ -59,7 +59,7 @@ with st.container(border=True):
         "Keep near-duplicates together at Jaccard",
         0.5,
         1.0,
-        float(dedup_settings.get("threshold", 0.8)),
+        min(1.0, max(0.5, float(dedup_settings.get("threshold", 0.8)))),  # the dedup page may allow more
         0.05,
         key="split_threshold",
         help="Default: the threshold chosen on the Dedup page.",
@@ -164,7 +164,7 @@ if upload is not None:
     try:
         external = formats.load_dataset(upload.getvalue(), upload.name).records
     except DatasetError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))  # quotes the uploaded file
     else:
         leakage = split.leakage_report(
             {k: parts[k] for k in split.SPLITS}, threshold=float(threshold), external=external
@@ -237,12 +237,26 @@ else:
 for note in cost["notes"]:
     st.caption(note)
 
-if st.button("Build bundle", key="split_build", type="primary", disabled=not chosen):
+# The Synthetic page promises: over 70% synthetic, export needs a reason, which goes into the data card.
+sources = frame["source"].fillna("real") if "source" in frame.columns else pd.Series(["real"] * len(frame))
+mix = synth.mix_status(int((sources != "synthetic").sum()), int((sources == "synthetic").sum()))
+mix_reason = ""
+if mix.blocks_export:
+    st.error(mix.message)
+    mix_reason = st.text_input("Why export anyway (recorded in the data card)", key="split_mix_override")
+blocked = mix.blocks_export and not mix_reason.strip()
+if st.button("Build bundle", key="split_build", type="primary", disabled=not chosen or blocked):
     info = ws.dataset_info()
     store = review.ReviewStore(ws)
     audit = store.audit()
     sections = report.workspace_sections(ws)
     sections["review"] = report.review_summary(sections["review"], store.gates())
+    if mix.blocks_export:
+        sections["synthetic"] = {
+            **(sections["synthetic"] or {}),
+            "synthetic share": f"{mix.share:.0%}",
+            "exported over the 70% bar because": mix_reason.strip(),
+        }
     card = report.DataCardInputs(
         title=(info.name if info and info.name else "Dataset"),
         leakage=leakage.to_dict(max_pairs=0),
@@ -261,11 +275,12 @@ if st.button("Build bundle", key="split_build", type="primary", disabled=not cho
         quarantine=ws.quarantine(),
         review_audit=None if audit.empty else audit,
         lock=new_lock,
+        excluded=result.excluded,
     )
     try:
         bundle = export.build_bundle({k: parts[k] for k in split.SPLITS}, request)
     except DatasetError as exc:
-        st.error(str(exc))
+        st.error(md_text(exc))  # quotes rows that failed the check
     else:
         if lock is None:
             split.save_lock(ws, new_lock, note=f"first export of v{version}")

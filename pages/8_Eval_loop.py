@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import evalloop
 from core.errors import DatasetError
-from ui import current_dataset, open_workspace, stop_on_dataset_error
+from ui import current_dataset, md_text, open_workspace, stop_on_dataset_error
 
 _SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 _SAMPLE = _SAMPLES / "eval_results.csv"
@@ -66,7 +66,7 @@ def _inputs():
 def _column_map(table: pd.DataFrame, name: str, prefix: str) -> evalloop.ColumnMap:
     guess = evalloop.guess_columns(list(table.columns))
     incomplete = guess["predicted"] is None and guess["score"] is None or guess["expected"] is None
-    with st.expander(f"Column mapping of {name}", expanded=incomplete):
+    with st.expander(f"Column mapping of {md_text(name)}", expanded=incomplete):
         options = [_NONE, *table.columns]
         chosen = {}
         cells = st.columns(3)
@@ -161,7 +161,8 @@ def _comparison(report, baseline, min_n: int) -> evalloop.Comparison | None:
     if len(premature):
         st.warning(
             f"In {len(premature)} slice(s) the base model already does as well or better, so fine-tuning was "
-            f"premature there: {', '.join(premature['slice'])} (slices of at least {min_n} rows). "
+            f"premature there: {', '.join(map(md_text, premature['slice']))} "
+            f"(slices of at least {min_n} rows). "
             "Fix the data (or the prompt) for those first."
         )
     dimension = st.selectbox("Chart by", evalloop.SLICE_DIMENSIONS, key="eval_compare_dim")

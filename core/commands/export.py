@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             fractions=config.fractions(),
             quarantine=loaded.quarantine,
             lock=lock,
+            excluded=result.excluded,
         )
         bundle = export.build_bundle({k: parts[k] for k in split.SPLITS}, request)
     except (DatasetError, ValueError) as exc:

@@ -317,3 +317,11 @@ def test_cli_export_blocks_wrong_format(tmp_path, capsys):
 def test_workspace_fixture_unused_by_export(tmp_path):
     # the bundle needs no workspace: plain inputs only
     assert Workspace.open(tmp_path / "w").current_dataset() is None
+
+
+def test_rows_the_split_excluded_are_listed_in_the_bundle():
+    excluded = {"abc123": "near-duplicate of locked test example def456"}
+    _, bundle = _bundle(sft_frame(30), fmts=("openai-sft",), excluded=excluded)
+    archive = zipfile.ZipFile(io.BytesIO(bundle.data))
+    assert json.loads(archive.read("excluded.jsonl")) == {"id": "abc123", "reason": excluded["abc123"]}
+    assert bundle.manifest["excluded"] == 1

@@ -197,3 +197,23 @@ def test_gate_outcomes_reach_the_data_card(workspace):
     section = report.review_summary({"reviewed": 20}, store.gates())
     assert section["pass rate per batch"] == {"b": 0.85}
     assert section["overrides"] == ["expert checked"]
+
+
+def test_admit_batch_keeps_the_datasets_own_duplicates(workspace):
+    real = _batch(5, modes=("real",), prefix="real ").assign(source="real")
+    workspace.save_dataset(pd.concat([real, real.iloc[:2]], ignore_index=True), note="real data with dups")
+    batch = _batch(20)
+    store = review.ReviewStore(workspace)
+    _review_all(store, "b", store.ensure_sample("b", batch, seed=0))
+    version = review.admit_batch(workspace, "b", batch, reviewer="ana")
+    assert len(workspace.load_version(version)) == 7 + 20
+
+
+def test_admit_batch_notes_batch_rows_already_in_the_dataset(workspace):
+    batch = _batch(20)
+    workspace.save_dataset(batch.iloc[:3].assign(source="real"), note="real data")
+    store = review.ReviewStore(workspace)
+    _review_all(store, "b", store.ensure_sample("b", batch, seed=0))
+    version = review.admit_batch(workspace, "b", batch, reviewer="ana")
+    assert len(workspace.load_version(version)) == 20
+    assert "17 rows, 3 already in the dataset" in workspace.dataset_info(version).note

@@ -287,3 +287,35 @@ def test_lock_file_round_trip_and_errors(tmp_path):
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(DatasetError, match="bad.json"):
         split.read_lock_file(tmp_path / "bad.json")
+
+
+def test_a_seed_and_the_synthetic_row_made_from_it_share_train():
+    from core import records as _records
+    from core import split as _split
+
+    real = [
+        _records.make_record(
+            "sft",
+            [
+                {"role": "user", "content": f"Question number {i} about topic {i * 7} in detail"},
+                {"role": "assistant", "content": f"Answer {i}: a specific reply about topic {i * 7}."},
+            ],
+            extra={"category": "billing", "source": "real"},
+        )
+        for i in range(40)
+    ]
+    seed_id = real[5]["id"]
+    paraphrase = _records.make_record(
+        "sft",
+        [
+            {"role": "user", "content": "Totally reworded ask with other words entirely"},
+            {"role": "assistant", "content": "A differently phrased reply."},
+        ],
+        extra={"category": "billing", "source": "synthetic"},
+    )
+    paraphrase["seed_ids"] = [seed_id]
+    frame = _records.make_frame([*real, paraphrase])
+    for seed in range(10):
+        result = _split.split_frame(frame, _split.SplitConfig(val=0.1, test=0.1), seed=seed)
+        labels = dict(zip(frame["id"], result.labels, strict=True))
+        assert labels[seed_id] == "train" and labels[paraphrase["id"]] == "train"

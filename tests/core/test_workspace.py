@@ -90,3 +90,32 @@ def test_concurrent_writers_do_not_lose_versions(tmp_path):
     assert not errors
     assert sorted(v.version for v in ws.versions()) == [1, 2, 3, 4, 5, 6]
     assert all(ws.get_state(f"k{i}") == i for i in range(6))
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["a", pd.NA, "b"], ["a", None, "b"]),  # pd.NA is missing, not the text "<NA>"
+        ([1, "x", pd.NA], ["1", "x", None]),
+        ([[1], pd.NA, None], [[1], None, None]),
+        ([2**70, 1, None], [str(2**70), "1", None]),  # beyond int64: kept as text, not a crash
+    ],
+)
+def test_object_columns_keep_missing_values_and_big_ints(tmp_path, values, expected):
+    ws = Workspace.open(tmp_path)
+    frame = _frame(3)
+    frame["odd"] = pd.Series(values, dtype=object)
+    back = ws.load_version(ws.save_dataset(frame, note="x"))
+    assert [None if not isinstance(v, list) and pd.isna(v) else v for v in back["odd"]] == expected
+
+
+def test_later_versions_keep_the_uploads_quarantine_and_problems(tmp_path):
+    ws = Workspace.open(tmp_path)
+    quarantine = pd.DataFrame({"line": [9], "raw": ["{"], "codes": ["invalid_json"], "reason": ["bad"]})
+    problems = pd.DataFrame({"line": [9], "code": ["invalid_json"], "severity": ["error"]})
+    ws.save_dataset(_frame(5), note="upload", quarantine=quarantine, problems=problems)
+    later = ws.save_dataset(_frame(3), note="dedup")  # a step that does not touch the rejected rows
+    assert list(ws.quarantine(later)["line"]) == [9] and list(ws.problems(later)["code"]) == ["invalid_json"]
+    assert ws.dataset_info(later).quarantined == 1
+    fresh = ws.save_dataset(_frame(2), note="new upload", quarantine=quarantine.iloc[:0])
+    assert ws.quarantine(fresh).empty and ws.dataset_info(fresh).quarantined == 0

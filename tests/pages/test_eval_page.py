@@ -114,3 +114,26 @@ def test_saved_eval_targets_appear_on_the_synthetic_page(tmp_path):
     synth.radio(key="synth_mode").set_value("gaps").run()
     assert not synth.exception
     assert synth.multiselect(key="synth_targets").value == ["eval_slice = category=warranty (missing 30)"]
+
+
+def test_slice_names_from_the_data_cannot_inject_markdown(tmp_path):
+    from unittest.mock import patch
+
+    original = evalloop.read_table
+
+    def linked(data, filename):
+        table = original(data, filename=filename)
+        table["category"] = "[click](https://evil.example/" + table["category"].astype(str) + ")"
+        return table
+
+    import streamlit as st
+
+    st.cache_data.clear()  # the page caches the parsed sample across tests
+    with patch("core.evalloop.read_table", side_effect=linked):
+        at = _app(tmp_path / "ws")
+        at.run()
+    st.cache_data.clear()
+    assert not at.exception, at.exception
+    premature = [w.value for w in at.warning if "premature" in w.value]
+    assert premature and "evil" in premature[0], premature
+    assert "[click](" not in premature[0]

@@ -158,3 +158,16 @@ def test_done_when_on_the_sample(tmp_path):
     assert not at.exception
     assert ws.dataset_version() == 2
     assert ws.steps()["labels"]["summary"]["gate"] == "fail"
+
+
+def test_labels_from_the_data_cannot_inject_markdown(tmp_path):
+    frame = _labelled_frame()
+    link = "[click](https://evil.example)"
+    for column in ("annotator_a", "annotator_b", "annotator_c"):
+        frame[column] = [link if v == "warranty" else v for v in frame[column]]
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(frame, note="labelled", name="support.jsonl", source_format="openai-sft")
+    at = _run(ws)
+    shown = [w.value for w in at.warning] + [b.label for b in at.button] + [e.label for e in at.expander]
+    assert any("evil" in text for text in shown)
+    assert not any("[click](" in text for text in shown)

@@ -115,3 +115,40 @@ def test_below_the_bar_shows_reasons_and_blocks(tmp_path, patched):
     assert not at.exception, at.exception
     assert any("Below the 90% bar" in e.value for e in at.error)
     assert at.button(key="review_admit").disabled
+
+
+def test_category_is_shown_as_text_not_markdown(tmp_path):
+    batch = _batch()
+    batch["category"] = "[click](https://evil.example) **bold**"
+    with (
+        patch("core.synth.list_batches", return_value=BATCHES),
+        patch("core.synth.batch_examples", return_value=batch),
+    ):
+        at = _open(tmp_path / "ws")
+    assert not any("evil.example" in m.value for m in at.markdown)
+    assert any("evil.example" in t.value for t in at.text)
+
+
+def test_edit_and_approve_saves_the_text_typed_just_before_the_click(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    store = review.ReviewStore(Workspace.open(root))
+    first = store.sample_ids("run-1")[0]
+    at.text_area(key=f"review_edit_{first}").input("Edited: returns take 14 days.")
+    at.button(key="review_edit").click().run()  # typed and clicked in one go, as in a browser
+    assert not at.exception, at.exception
+    decision = store.decisions("run-1").iloc[0]
+    assert decision["verdict"] == "edit" and "Edited: returns take 14 days." in decision["edited"]
+
+
+def test_reject_saves_the_note_typed_just_before_the_click(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    at.selectbox(key="review_reason").select("incorrect")
+    at.text_input(key="review_note").input("wrong return window")
+    at.button(key="review_reject").click().run()
+    assert not at.exception, at.exception
+    decision = review.ReviewStore(Workspace.open(root)).decisions("run-1").iloc[0]
+    assert (decision["reason"], decision["note"]) == ("incorrect", "wrong return window")

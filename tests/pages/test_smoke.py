@@ -29,3 +29,11 @@ def test_home_shows_dataset_and_journey(seeded_workspace):
     assert [m.value for m in at.metric][:2] == ["orders.jsonl", "40"]
     captions = " ".join(c.value for c in at.caption)
     assert "done: file orders.jsonl" in captions
+
+
+def test_home_step_summaries_cannot_inject_markdown(seeded_workspace):
+    seeded_workspace.mark_step("eval", {"worst_slice": "category=[click](https://evil.example)"})
+    at = app_test(ROOT / "app.py", seeded_workspace.root).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "evil" in captions and "[click](" not in captions

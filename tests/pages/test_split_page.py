@@ -111,3 +111,32 @@ def test_external_eval_set_upload_reports_overlap(page):
     # two rows, each found on the prompt and on prompt + response
     assert any("Leakage: 4 overlapping pairs" in e.value for e in page.error)
     assert any("Checked against 2 examples of eval.jsonl" in c.value for c in page.caption)
+
+
+def test_export_over_seventy_percent_synthetic_needs_a_reason_for_the_card(tmp_path):
+    import io
+    import zipfile
+
+    from core.workspace import Workspace
+    from tests.pages.conftest import small_frame
+
+    ws = Workspace.open(tmp_path / "ws")
+    frame = small_frame()
+    frame["source"] = ["real" if i % 4 == 0 else "synthetic" for i in range(len(frame))]  # 75% synthetic
+    ws.save_dataset(frame, note="mostly synthetic")
+    at = app_test(PAGE, ws.root).run()
+    assert not at.exception, at.exception
+    assert at.button(key="split_build").disabled
+    at.text_input(key="split_mix_override").input("pilot run, real data comes next week").run()
+    at.button(key="split_build").click().run()
+    assert not at.exception, at.exception
+    bundle = at.session_state["split_bundle"]["data"]
+    card = zipfile.ZipFile(io.BytesIO(bundle)).read("DATA_CARD.md").decode()
+    assert "pilot run, real data comes next week" in card
+
+
+def test_threshold_from_dedup_outside_the_slider_range_is_clamped(seeded_workspace):
+    seeded_workspace.set_state("dedup.settings", {"threshold": 0.3, "scope": "all"})
+    at = app_test(PAGE, seeded_workspace.root).run()
+    assert not at.exception, at.exception
+    assert at.slider(key="split_threshold").value == pytest.approx(0.5)

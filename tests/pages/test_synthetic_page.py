@@ -157,3 +157,37 @@ def test_offline_journey_start_watch_stop_refresh(support_ws):
         assert int(_metric(fresh, "Generated")) == kept >= 3
     finally:
         teachers.local_teacher().stop()
+
+
+def test_mix_guard_does_not_count_admitted_batches_twice(support_ws):
+    from unittest.mock import patch
+
+    import pandas as pd
+
+    from core import review
+
+    real = len(support_ws.current_dataset())
+    batches = pd.DataFrame(
+        [
+            {
+                "batch_id": "run-in",
+                "created_at": "2026-11-22T10:00:00+00:00",
+                "mode": "variations",
+                "valid": real,
+            },
+            {
+                "batch_id": "run-out",
+                "created_at": "2026-11-22T11:00:00+00:00",
+                "mode": "variations",
+                "valid": 0,
+            },
+        ]
+    )
+    rate = review.PassRate(20, 0, 20)
+    review.ReviewStore(support_ws).record_gate(
+        "run-in", admitted=True, rate=rate, override_reason=None, dataset_version=1, decided_by="ana"
+    )
+    with patch("core.synth.store.list_batches", return_value=batches):
+        at = app_test(PAGE, support_ws.root).run()
+    assert not at.exception, at.exception
+    assert _metric(at, "Share if every passing example were added") == "0%"  # not 50%: run-in is in already

@@ -53,3 +53,20 @@ def test_convert_offers_same_kind_formats_and_reverting_makes_a_version(tmp_path
 
     versions = Workspace.open(tmp_path / "ws").versions()
     assert [v.note for v in versions][-1] == "revert to v1"
+
+
+def test_preview_metadata_is_text_not_markdown(tmp_path):
+    from core import records
+    from core.workspace import Workspace
+
+    rec = records.make_record(
+        "sft",
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+        extra={"category": "[click](https://evil.example)"},
+    )
+    Workspace.open(tmp_path / "ws").save_dataset(records.make_frame([rec]), note="x", name="d.jsonl")
+    at = app_test(PAGE, tmp_path / "ws").run()
+    at.segmented_control(key="upload_view").set_value("Preview").run()
+    assert not at.exception
+    assert not any("evil.example" in c.value for c in at.caption)
+    assert any("evil.example" in t.value for t in at.text)
