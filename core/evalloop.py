@@ -1026,10 +1026,18 @@ def eval_rows_to_records(rows: pd.DataFrame, *, label_column: str | None = None)
 
 
 def add_to_dataset(ws: Workspace, examples: pd.DataFrame, *, note: str = "eval-derived examples") -> int:
-    """Append eval-derived canonical rows to the current dataset as a new version; return it."""
+    """Append eval-derived canonical rows to the current dataset as a new version; return it.
+
+    Rows already in the dataset (same content id) are not added again, so a second click adds nothing.
+    """
     current = ws.current_dataset()
-    frame = examples if current is None else pd.concat([current, examples], ignore_index=True)
-    return ws.save_dataset(frame, note=f"{note} (+{len(examples)}, source=eval)")
+    new = examples.drop_duplicates("id")
+    if current is not None:
+        new = new[~new["id"].isin(set(current["id"]))]
+    frame = new if current is None else pd.concat([current, new], ignore_index=True)
+    skipped = len(examples) - len(new)
+    already = f", {skipped} already there" if skipped else ""
+    return ws.save_dataset(frame, note=f"{note} (+{len(new)}{already}, source=eval)")
 
 
 # ----------------------------------------------------------------------------- rounds

@@ -390,6 +390,8 @@ def test_eval_rows_become_train_only_canonical_rows(sample_reports, workspace):
     assert examples["extra"].iloc[0]["eval_id"] == rows["id"].iloc[0]
     version = evalloop.add_to_dataset(workspace, examples)
     assert workspace.dataset_version() == version and len(workspace.current_dataset()) == 23
+    evalloop.add_to_dataset(workspace, examples)  # a second click adds nothing again
+    assert len(workspace.current_dataset()) == 23
     real = examples.assign(source="real", id=[f"real{i}" for i in range(len(examples))])
     mixed = pd.concat([workspace.current_dataset(), real], ignore_index=True)
     result = split.split_frame(mixed, split.SplitConfig(val=0.1, test=0.1), seed=0)
