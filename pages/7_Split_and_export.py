@@ -42,34 +42,43 @@ def _parts(root: str, version: int, config_json: str, seed: int, lock_json: str)
 
 
 # -- settings -----------------------------------------------------------------------------------
+# The last settings used are kept in the workspace, so a revisit or a refresh re-creates the same
+# split (the seed matters for train / val even when the test set is locked).
+saved = ws.get_state("split.settings") or {}
 with st.container(border=True):
     cols = st.columns(4)
-    val_pct = cols[0].number_input("Validation %", 0, 50, 10, key="split_val")
+    val_pct = cols[0].number_input("Validation %", 0, 50, int(saved.get("split_val", 10)), key="split_val")
     test_pct = cols[1].number_input(
         "Test %",
         0,
         50,
-        10,
+        int(saved.get("split_test", 10)),
         key="split_test",
         disabled=lock is not None,
         help="The test set is locked: it stays as it is." if lock else None,
     )
-    seed = cols[2].number_input("Seed", 0, 2**31 - 1, 0, key="split_seed")
+    seed = cols[2].number_input("Seed", 0, 2**31 - 1, int(saved.get("split_seed", 0)), key="split_seed")
     threshold = cols[3].slider(
         "Keep near-duplicates together at Jaccard",
         0.5,
         1.0,
-        min(1.0, max(0.5, float(dedup_settings.get("threshold", 0.8)))),  # the dedup page may allow more
+        min(1.0, max(0.5, float(saved.get("split_threshold", dedup_settings.get("threshold", 0.8))))),
         0.05,
         key="split_threshold",
         help="Default: the threshold chosen on the Dedup page.",
     )
     cols = st.columns([2, 1])
     stratify = cols[0].multiselect(
-        "Stratify by", split.STRATIFY_FIELDS, default=["category"], key="split_stratify"
+        "Stratify by",
+        split.STRATIFY_FIELDS,
+        default=[f for f in saved.get("split_stratify", ["category"]) if f in split.STRATIFY_FIELDS],
+        key="split_stratify",
     )
     time_based = cols[1].checkbox(
-        "Time-based hold-out", key="split_time_based", help="Test = the newest examples by created_at."
+        "Time-based hold-out",
+        value=bool(saved.get("split_time_based", False)),
+        key="split_time_based",
+        help="Test = the newest examples by created_at.",
     )
     needs_confirm = split.holdout_needs_confirmation(val_pct / 100, test_pct / 100)
     confirmed = False
@@ -95,6 +104,16 @@ try:
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
+settings = {
+    "split_val": int(val_pct),
+    "split_test": int(test_pct),
+    "split_seed": int(seed),
+    "split_threshold": float(threshold),
+    "split_stratify": list(stratify),
+    "split_time_based": time_based,
+}
+if settings != saved:
+    ws.set_state("split.settings", settings)
 config_json = json.dumps(config.__dict__)
 lock_json = json.dumps(lock)
 args = (str(ws.root), version, config_json, int(seed), lock_json)

@@ -140,3 +140,20 @@ def test_threshold_from_dedup_outside_the_slider_range_is_clamped(seeded_workspa
     at = app_test(PAGE, seeded_workspace.root).run()
     assert not at.exception, at.exception
     assert at.slider(key="split_threshold").value == pytest.approx(0.5)
+
+
+def test_split_settings_survive_a_new_session(tmp_path):
+    from tests.pages.conftest import app_test, small_frame
+    from core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(small_frame(60), note="data")
+    page = ROOT / "pages" / "7_Split_and_export.py"
+    at = app_test(page, ws.root).run()
+    at.number_input(key="split_seed").set_value(7).run()
+    at.number_input(key="split_val").set_value(5).run()
+    assert not at.exception, at.exception
+    again = app_test(page, ws.root).run()  # a refresh: a new session
+    assert not again.exception, again.exception
+    assert again.number_input(key="split_seed").value == 7
+    assert again.number_input(key="split_val").value == 5
