@@ -143,8 +143,8 @@ def test_threshold_from_dedup_outside_the_slider_range_is_clamped(seeded_workspa
 
 
 def test_split_settings_survive_a_new_session(tmp_path):
-    from tests.pages.conftest import app_test, small_frame
     from core.workspace import Workspace
+    from tests.pages.conftest import app_test, small_frame
 
     ws = Workspace.open(tmp_path / "ws")
     ws.save_dataset(small_frame(60), note="data")
