@@ -82,7 +82,7 @@ def make_dataset(n: int, *, seed: int) -> list[dict]:
 def _change_a_widget(at) -> str:  # noqa: ANN001 - AppTest
     """Change the first widget whose change is cheap to describe; return what was changed."""
     for box in at.selectbox:
-        if len(box.options) > 1:
+        if len(box.options) > 1 and box.value is not None:
             box.select(box.options[1])
             return f"selectbox {box.key or box.label}"
     for slider in at.slider:
@@ -147,7 +147,11 @@ def main() -> None:
         pages = [p for p in pages if p.stem in args.pages]
     print(f"{'page':24} {'first s':>8} {'rerender s':>10} {'uncached s':>10} {'ratio':>6}  target  changed")
     for page in pages:
-        r = time_page(page, root)
+        try:
+            r = time_page(page, root)
+        except Exception as exc:  # noqa: BLE001 - one page's failure must not hide the others' timings
+            print(f"{page.stem:24} failed: {type(exc).__name__}: {exc}"[:160])
+            continue
         ok = r["first"] < 3 and r["rerender"] < 1 and not r["error"]
         ratio = r["uncached"] / r["rerender"] if r["rerender"] else float("nan")
         print(

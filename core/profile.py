@@ -259,15 +259,42 @@ def detect_language(text: str) -> str:
     cost grows with the length); all-capital text is lower-cased first, as fastText takes
     capitals for a sign of other languages.
     """
+    return detect_languages([text])[0]
+
+
+def detect_languages(texts: Sequence[str]) -> list[str]:
+    """Return :func:`detect_language` of each text, in one batched call of the model (much faster)."""
+    samples = [_language_sample(t) for t in texts]
+    wanted = [i for i, sample in enumerate(samples) if sample is not None]
+    codes = [UNDETERMINED] * len(samples)
+    for i, label in zip(wanted, _predict_labels([samples[i] for i in wanted]), strict=True):
+        if label:
+            codes[i] = label.removeprefix("__label__")
+    return codes
+
+
+def _predict_labels(samples: list[str]) -> list[str | None]:
+    """Best label per sample, or None under the minimum score (one C++ call for all samples)."""
+    if not samples:
+        return []
+    model = _language_model()
+    try:
+        # fasttext-predict's batch call returns labels only; its threshold drops the unsure ones.
+        batch = model.f.multilinePredict([s + "\n" for s in samples], 1, _LANG_MIN_SCORE, "strict")
+        return [str(labels[0]) if len(labels) else None for labels in batch]
+    except (AttributeError, TypeError, ValueError):  # another fastText build: one call per sample
+        out: list[str | None] = []
+        for sample in samples:
+            labels, scores = model.predict(sample, k=1)
+            out.append(str(labels[0]) if len(labels) and scores[0] >= _LANG_MIN_SCORE else None)
+        return out
+
+
+def _language_sample(text: str) -> str | None:
     sample = " ".join(text[:_LANG_CHARS].split())
     if not any(ch.isalpha() for ch in sample):
-        return UNDETERMINED
-    if sample.isupper():
-        sample = sample.lower()
-    labels, scores = _language_model().predict(sample, k=1)
-    if not labels or scores[0] < _LANG_MIN_SCORE:
-        return UNDETERMINED
-    return str(labels[0]).removeprefix("__label__")
+        return None
+    return sample.lower() if sample.isupper() else sample
 
 
 def _declared_language(value: Any) -> str | None:
@@ -278,8 +305,9 @@ def _declared_language(value: Any) -> str | None:
 
 def _languages(frame: pd.DataFrame, prompts: pd.Series) -> tuple[list[str], list[str]]:
     declared = _column(frame, "language").map(_declared_language)
-    cache: dict[str, str] = {}
-    detected = [cache[p] if p in cache else cache.setdefault(p, detect_language(p)) for p in prompts]
+    distinct = list(dict.fromkeys(prompts))
+    by_text = dict(zip(distinct, detect_languages(distinct), strict=True))
+    detected = [by_text[p] for p in prompts]
     final = [d if d is not None else x for d, x in zip(declared, detected, strict=True)]
     return final, detected
 

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import drift, profile
+from core import drift, profile, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
 from ui import open_workspace, page_link, render_example, require_dataset
@@ -90,9 +90,19 @@ def _plain(text) -> str:
     return str(text).replace("<", "‹").replace(">", "›")
 
 
-@st.cache_data(max_entries=4, show_spinner="Measuring every example…")
+# Features depend on the model only through its tokenizer, so they are cached per encoding; and in a
+# resource cache, because unpickling a fresh copy of 100,000 rows on every rerun costs seconds. The
+# frame is shared: nothing below mutates it (drill-downs take copies).
+@st.cache_resource(max_entries=4, show_spinner="Measuring every example…")
+def _features_for_encoding(
+    root: str, dataset_version: int, encoding: str, _model: str, _frame: pd.DataFrame
+) -> pd.DataFrame:
+    return profile.compute_features(_frame, profile.ProfileConfig(model=_model))
+
+
 def _features(root: str, dataset_version: int, model: str, _frame: pd.DataFrame) -> pd.DataFrame:
-    return profile.compute_features(_frame, profile.ProfileConfig(model=model))
+    encoding = tokens.resolve_encoding(model).encoding
+    return _features_for_encoding(root, dataset_version, encoding, model, _frame)
 
 
 @st.cache_data(max_entries=4, show_spinner="Comparing with the production sample…")
