@@ -233,7 +233,14 @@ def _start(plan, seeds, settings):
     st.rerun()
 
 
-@st.fragment(run_every=1)
+def _run_is_live() -> bool:
+    run_id = ws.get_state(_CURRENT_RUN)
+    run = store.get_run(ws, run_id) if run_id else None
+    return bool(run) and run.get("status") == "running"
+
+
+# The meter polls once a second only while a run is live; when it ends, the whole page reruns.
+@st.fragment(run_every=1 if _run_is_live() else None)
 def _meter():
     run_id = ws.get_state(_CURRENT_RUN)
     if not run_id or store.get_run(ws, run_id) is None:
@@ -281,6 +288,7 @@ def _run_controls(run_id, meter):
             },
         )
         marked.add(run_id)
+        st.rerun(scope="app")  # the batches, mix guard and start button below must see the end
 
 
 def _batches_section():

@@ -1,6 +1,8 @@
 """Real-browser fixtures: `streamlit run app.py` on 127.0.0.1 and Debian's Chromium driven by Playwright."""
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,7 +27,15 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = os.environ.get("TRAINSET_SCREENSHOTS")
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.e2e  # (has no effect in a conftest: the hook below marks the tests)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark every test of this folder ``e2e`` (``-m "not e2e"`` skips the browser)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 def _free_port() -> int:
@@ -110,20 +120,108 @@ def page(browser):
     context.close()
 
 
-def wait_for_app(tab) -> None:
-    """Wait until Streamlit has finished running the script (no running indicator)."""
+# The app root carries the script-run and connection states (Streamlit >= 1.30): idle means both settled.
+_IDLE = "[data-testid='stApp'][data-test-connection-state='CONNECTED'][data-test-script-state='notRunning']"
+
+
+def wait_for_app(tab, timeout: float = 120_000) -> None:
+    """Wait until Streamlit has finished running the script (and a rerun it asked for right after)."""
     tab.wait_for_selector('[data-testid="stApp"]')
-    tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=120_000,
-    )
-    tab.wait_for_timeout(500)
+    tab.wait_for_timeout(300)  # a click's rerun request reaches the server after a few milliseconds
+    for _ in range(2):  # idle twice in a row: st.rerun() starts a second run just after the first ends
+        tab.wait_for_selector(_IDLE, state="attached", timeout=timeout)
+        tab.wait_for_timeout(300)
 
 
-def screenshot(tab, name: str) -> None:
-    """Save a full-page screenshot when TRAINSET_SCREENSHOTS names a folder."""
+# Counts changes of the app root's script-state attribute from now on: from idle, any change means a run
+# started (a short run can go running -> notRunning within one batch of mutation records).
+_COUNT_RUNS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__trainsetRuns = 0;
+  if (window.__trainsetRunObserver) window.__trainsetRunObserver.disconnect();
+  window.__trainsetRunObserver = new MutationObserver((found) => { window.__trainsetRuns += found.length; });
+  window.__trainsetRunObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+@contextlib.contextmanager
+def expect_rerun(tab, timeout: float = 120_000, start_timeout: float = 20_000):
+    """Around an action that reruns the script: wait until that run has started, then until all is idle.
+
+    On a busy machine a click's run can start later than any fixed pause; waiting for it to start
+    avoids reading the page as it was before the click.
+    """
+    tab.wait_for_selector('[data-testid="stApp"]')
+    tab.evaluate(_COUNT_RUNS)
+    yield
+    try:
+        tab.wait_for_function("() => window.__trainsetRuns > 0", timeout=start_timeout)
+    except Exception as exc:  # playwright's TimeoutError, reworded
+        raise AssertionError(
+            f"the action did not start a script run within {start_timeout / 1000:.0f} s "
+            "(the click missed, or the widget does not rerun the page)"
+        ) from exc
+    wait_for_app(tab, timeout)
+
+
+def screenshot(tab, name: str, *, max_height: int = 3000) -> None:
+    """Save a screenshot of the whole page when TRAINSET_SCREENSHOTS names a folder.
+
+    Streamlit scrolls inside its main element, so a Playwright full-page shot would stop at the window:
+    the window is made as tall as the content for the shot, then put back.
+    """
     if SCREENSHOTS:
         folder = ROOT / SCREENSHOTS
         folder.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        save_page_image(tab, folder / f"{name}.png", max_height=max_height)
+
+
+def save_page_image(tab, path: Path, *, max_height: int = 9000) -> Path:
+    """Save the whole app (sidebar and the full scrolled main area) as a PNG at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = tab.viewport_size or {"width": 1400, "height": 1000}
+    height = tab.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"
+    )
+    tab.set_viewport_size(
+        {"width": size["width"], "height": max(size["height"], min(int(height), max_height))}
+    )
+    try:
+        tab.wait_for_timeout(400)  # charts re-lay out to the new window
+        tab.screenshot(path=str(path), full_page=True)
+    finally:
+        tab.set_viewport_size(size)
+    return path
+
+
+def goto_page(tab, title: str) -> None:
+    """Open a page the way a person does: its link in the sidebar (session state is kept)."""
+    with expect_rerun(tab):
+        tab.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=False).first.click()
+
+
+def metric_value(tab, label: str) -> str:
+    """Return the shown value of the first ``st.metric`` whose label is exactly ``label``."""
+    metric = tab.locator('[data-testid="stMetric"]').filter(
+        has=tab.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    )
+    return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def main_text(tab) -> str:
+    """Return the visible text of the main area."""
+    return tab.locator('[data-testid="stMain"]').inner_text()
+
+
+def exception_texts(tab) -> list[str]:
+    """Return the text of every exception box Streamlit shows (a page crashed)."""
+    return tab.locator('[data-testid="stException"]').all_inner_texts()
+
+
+def log_tail(server: dict, lines: int = 60) -> str:
+    """Return the last lines of the app server's log (tracebacks of page crashes land there)."""
+    try:
+        return "\n".join(Path(server["log"]).read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(no log: {exc})"
