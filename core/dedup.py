@@ -285,6 +285,35 @@ def find_duplicates(
     return _result_at(graph, config, config.threshold)
 
 
+def similar_pairs(
+    texts: Sequence[str], threshold: float, *, shingle_size: int = 5, processes: int | None = None
+) -> list[tuple[int, int, float]]:
+    """Return ``(i, j, jaccard)`` linking every duplicate group of plain texts (the fast engine).
+
+    Exact copies (normalised) are linked to the first of their group with Jaccard 1.0 (a star,
+    not every pair); near pairs are the LSH candidates among group representatives whose true
+    Jaccard reaches ``threshold``. Together they connect every group, which is what keeping
+    groups together needs.
+    """
+    frame = pd.DataFrame({"prompt_text": list(texts)})
+    config = DedupConfig(threshold=threshold, scope="prompt", shingle_size=shingle_size)
+    graph = _build_graph(frame, config, threshold, progress=None, cancel=None, processes=processes)
+    first: dict[int, int] = {}
+    pairs: list[tuple[int, int, float]] = []
+    for row, group in enumerate(graph.exact_group.tolist()):
+        if group < 0:
+            continue
+        if group in first:
+            pairs.append((first[group], row, 1.0))
+        else:
+            first[group] = row
+    pairs.extend(
+        (int(a), int(b), float(j))
+        for a, b, j in zip(graph.near_left, graph.near_right, graph.near_jaccard, strict=True)
+    )
+    return pairs
+
+
 def sensitivity(
     frame: pd.DataFrame,
     config: DedupConfig | None = None,
