@@ -40,7 +40,7 @@ def home() -> None:
         st.info("No dataset yet. Start by uploading a file, or open the bundled customer-support sample.")
         st.page_link(_PAGES["upload"][0], label="Start: Upload", icon="⬆️")
     else:
-        cols = st.columns(4)
+        cols = st.columns([3, 1, 1, 1])  # file names are long: give the name room
         cols[0].metric("Dataset", info.name or "unnamed")
         cols[1].metric("Examples", f"{info.rows:,}")
         cols[2].metric("Quarantined rows", f"{info.quarantined:,}")

@@ -52,6 +52,7 @@ def _save_edit(batch_id: str, example_id: str, messages: list, last: int) -> Non
 def _reject(batch_id: str, example_id: str) -> None:
     note = st.session_state.get("review_note") or None  # read now, for the same reason as above
     _decide(batch_id, example_id, "reject", reason=st.session_state.get("review_reason"), note=note)
+    st.session_state["review_note"] = ""  # the next example starts with an empty note
 
 
 def _undo(batch_id: str) -> None:
@@ -190,10 +191,21 @@ def _rate_text(value: review.PassRate) -> str:
     return f"{value.rate:.1%} (95% CI {low:.0%}–{high:.0%})"
 
 
+def _interval_text(value: review.PassRate) -> str | None:
+    if value.rate is None:
+        return None
+    low, high = value.interval
+    return f"95% CI {low:.0%}–{high:.0%} (Wilson), {value.reviewed} reviewed"
+
+
 cols = st.columns(4)
-cols[0].metric("This batch", _rate_text(rate), help="Wilson 95% confidence interval")
+cols[0].metric(
+    "This batch", "—" if rate.rate is None else f"{rate.rate:.1%}", help="Approved share of the reviewed"
+)
+cols[0].caption(_interval_text(rate) or "nothing reviewed yet")
 cols[1].metric("Still to review", rate.remaining)
-cols[2].metric("All batches", _rate_text(overall))
+cols[2].metric("All batches", "—" if overall.rate is None else f"{overall.rate:.1%}")
+cols[2].caption(_interval_text(overall) or "nothing reviewed yet")
 cols[3].metric("Bar", "90%")
 if rate.rate is not None:
     low, high = rate.interval
@@ -214,8 +226,11 @@ if rate.rate is not None:
     fig.update_layout(height=160, xaxis={"range": [0, 1], "tickformat": ".0%"}, margin={"t": 10, "b": 10})
     st.plotly_chart(fig, key="review_rate_chart")
 
-if rate.reviewed and not rate.meets_bar:
+if rate.reviewed and not rate.meets_bar and rate.remaining:
+    st.warning(f"So far below the 90% bar, with {rate.remaining} sampled examples still to review.")
+elif rate.reviewed and not rate.meets_bar:
     st.error("Below the 90% bar: fix the generation prompt first, then generate a new batch.")
+if rate.reviewed and not rate.meets_bar:
     reasons = store.rejection_reasons(batch_id)
     st.markdown("**Top rejection reasons**")
     st.bar_chart(reasons)
