@@ -129,15 +129,22 @@ counts = result.counts
 metrics = st.columns(5)
 for column, name in zip(metrics, ("train", "val", "test"), strict=False):
     column.metric(
-        name.capitalize(), counts[name], f"{counts[name] / max(1, len(frame)):.0%}", delta_color="off"
+        name.capitalize(),
+        counts[name],
+        f"{counts[name] / max(1, len(frame)):.0%}",
+        delta_color="off",
+        delta_arrow="off",
     )
 metrics[3].metric(
     "Clusters kept together",
     result.clusters_kept_together,
     f"{result.rows_in_clusters} rows",
     delta_color="off",
+    delta_arrow="off",
 )
-metrics[4].metric("Forced to train", len(result.forced_train), "synthetic / eval", delta_color="off")
+metrics[4].metric(
+    "Forced to train", len(result.forced_train), "synthetic / eval", delta_color="off", delta_arrow="off"
+)
 for warning in result.warnings:
     st.warning(warning)
 
@@ -250,6 +257,7 @@ if cost["usd"] is not None:
         f"${cost['usd']:,.2f}",
         f"{cost['charged_tokens']:,} trained tokens = {cost['billable_tokens']:,} x {cost['epochs']} epochs",
         delta_color="off",
+        delta_arrow="off",
     )
 else:
     st.info(f"{cost['billable_tokens']:,} training tokens x {cost['epochs']} epochs: no per-token price.")
@@ -322,6 +330,8 @@ if st.button("Build bundle", key="split_build", type="primary", disabled=not cho
 
 built = st.session_state.get("split_bundle")
 if built and built["version"] == version:
+    size_mb = len(built["data"]) / 1e6
+    st.success(f"Bundle built ({size_mb:.1f} MB); the test set is locked. Download it below.")
     st.download_button(
         "Download bundle (zip)",
         built["data"],
