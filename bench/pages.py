@@ -83,7 +83,7 @@ def _change_a_widget(at) -> str:  # noqa: ANN001 - AppTest
     """Change the first widget whose change is cheap to describe; return what was changed."""
     for box in at.selectbox:
         if len(box.options) > 1 and box.value is not None:
-            box.select(box.options[1])
+            box.select_index(1)  # options are display labels when the page uses format_func
             return f"selectbox {box.key or box.label}"
     for slider in at.slider:
         slider.set_value(slider.max if slider.value != slider.max else slider.min)
