@@ -80,17 +80,18 @@ def make_dataset(n: int, *, seed: int) -> list[dict]:
 
 
 def _change_a_widget(at) -> str:  # noqa: ANN001 - AppTest
-    """Change the first widget whose change is cheap to describe; return what was changed."""
-    for box in at.selectbox:
-        if len(box.options) > 1 and box.value is not None:
-            box.select_index(1)  # options are display labels when the page uses format_func
-            return f"selectbox {box.key or box.label}"
+    """Change one widget and return which (sliders and numbers first: AppTest cannot set some
+    selectboxes whose options are formatted with format_func)."""
     for slider in at.slider:
         slider.set_value(slider.max if slider.value != slider.max else slider.min)
         return f"slider {slider.key or slider.label}"
     for number in at.number_input:
         number.set_value((number.value or 0) + 1)
         return f"number_input {number.key or number.label}"
+    for box in at.selectbox:
+        if len(box.options) > 1 and box.value is not None:
+            box.select_index(1)  # options are display labels when the page uses format_func
+            return f"selectbox {box.key or box.label}"
     for toggle in at.toggle:
         toggle.set_value(not toggle.value)
         return f"toggle {toggle.key or toggle.label}"
