@@ -233,7 +233,7 @@ elif rate.reviewed and not rate.meets_bar:
 if rate.reviewed and not rate.meets_bar:
     reasons = store.rejection_reasons(batch_id)
     st.markdown("**Top rejection reasons**")
-    st.bar_chart(reasons)
+    st.bar_chart(reasons, horizontal=True, height=60 + 35 * len(reasons))
     rejected = decisions[decisions["verdict"] == "reject"].merge(
         frame[["id", "prompt_text", "response_text"]], left_on="example_id", right_on="id", how="left"
     )
