@@ -208,7 +208,9 @@ class SplitResult:
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
     if name not in frame.columns:
         return [None] * len(frame)
-    return [None if _is_missing(v) else v for v in frame[name]]
+    column = frame[name]
+    missing = column.isna().to_numpy()  # one vectorised pass; lists and dicts count as present
+    return [None if gone else value for value, gone in zip(column.tolist(), missing, strict=True)]
 
 
 def _is_missing(value: Any) -> bool:
