@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 _COMMANDS = {
     "validate": ("validate", "Validate a dataset file line by line."),
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str):  # noqa: ANN202 - a command module
+def _load(module_name: str) -> ModuleType:
     return importlib.import_module(f"core.commands.{module_name}")
 
 

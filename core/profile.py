@@ -267,7 +267,8 @@ def detect_languages(texts: Sequence[str]) -> list[str]:
     samples = [_language_sample(t) for t in texts]
     wanted = [i for i, sample in enumerate(samples) if sample is not None]
     codes = [UNDETERMINED] * len(samples)
-    for i, label in zip(wanted, _predict_labels([samples[i] for i in wanted]), strict=True):
+    texts_to_label = [sample for sample in samples if sample is not None]
+    for i, label in zip(wanted, _predict_labels(texts_to_label), strict=True):
         if label:
             codes[i] = label.removeprefix("__label__")
     return codes

@@ -281,7 +281,7 @@ def _seed_pairs(frame: pd.DataFrame) -> list[tuple[int, int]]:
     if "seed_ids" not in frame.columns:
         return []
     position = {str(v): i for i, v in enumerate(_column(frame, "id"))}
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for i, seeds in enumerate(frame["seed_ids"]):
         if isinstance(seeds, (list, tuple, np.ndarray)):
             pairs.extend((position[str(s)], i) for s in seeds if str(s) in position)
