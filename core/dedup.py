@@ -285,6 +285,47 @@ def find_duplicates(
     return _result_at(graph, config, config.threshold)
 
 
+@dataclass(frozen=True)
+class PairSet:
+    """Exact-duplicate groups and verified near pairs of one text per row, before any threshold.
+
+    Rows with the same normalised text share an ``exact_group`` (``-1``: no text); near pairs
+    link group representatives (the first row of each group) whose shingle Jaccard is at least
+    the ``floor`` the set was computed at, so any threshold at or above it is a filter away.
+    """
+
+    floor: float
+    exact_group: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    jaccard: np.ndarray
+
+    def near(self, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the near pairs (left, right, jaccard) at ``threshold`` (>= the floor)."""
+        if threshold < self.floor - 1e-12:
+            raise ValueError(f"pairs were verified down to {self.floor}, not {threshold}")
+        keep = self.jaccard >= threshold - 1e-12
+        return self.left[keep], self.right[keep], self.jaccard[keep]
+
+
+def duplicate_pairs(
+    frame: pd.DataFrame,
+    config: DedupConfig | None = None,
+    *,
+    floor: float | None = None,
+    processes: int | None = None,
+) -> PairSet:
+    """Return the exact groups and the near pairs down to ``floor`` (default: the config's threshold).
+
+    One engine run serves every threshold from ``floor`` up: bands are chosen for the floor,
+    so a pair at any higher threshold is a candidate with at least the same probability.
+    """
+    config = config or DedupConfig()
+    floor = config.threshold if floor is None else floor
+    graph = _build_graph(frame, config, floor, progress=None, cancel=None, processes=processes)
+    return PairSet(floor, graph.exact_group, graph.near_left, graph.near_right, graph.near_jaccard)
+
+
 def similar_pairs(
     texts: Sequence[str], threshold: float, *, shingle_size: int = 5, processes: int | None = None
 ) -> list[tuple[int, int, float]]:
@@ -297,10 +338,10 @@ def similar_pairs(
     """
     frame = pd.DataFrame({"prompt_text": list(texts)})
     config = DedupConfig(threshold=threshold, scope="prompt", shingle_size=shingle_size)
-    graph = _build_graph(frame, config, threshold, progress=None, cancel=None, processes=processes)
+    found = duplicate_pairs(frame, config, processes=processes)
     first: dict[int, int] = {}
     pairs: list[tuple[int, int, float]] = []
-    for row, group in enumerate(graph.exact_group.tolist()):
+    for row, group in enumerate(found.exact_group.tolist()):
         if group < 0:
             continue
         if group in first:
@@ -308,8 +349,7 @@ def similar_pairs(
         else:
             first[group] = row
     pairs.extend(
-        (int(a), int(b), float(j))
-        for a, b, j in zip(graph.near_left, graph.near_right, graph.near_jaccard, strict=True)
+        (int(a), int(b), float(j)) for a, b, j in zip(found.left, found.right, found.jaccard, strict=True)
     )
     return pairs
 

@@ -319,3 +319,48 @@ def test_a_seed_and_the_synthetic_row_made_from_it_share_train():
         result = _split.split_frame(frame, _split.SplitConfig(val=0.1, test=0.1), seed=seed)
         labels = dict(zip(frame["id"], result.labels, strict=True))
         assert labels[seed_id] == "train" and labels[paraphrase["id"]] == "train"
+
+
+# -- the pair graph --------------------------------------------------------------------------------
+
+
+def test_a_graph_at_a_lower_floor_gives_the_same_split():
+    frame = make_frame(80, seed=12, near_every=3)
+    graph = split.pair_graph(frame, 0.5, "all")
+    for threshold in (0.6, 0.8, 0.95, 1.0):
+        config = split.SplitConfig(cluster_threshold=threshold)
+        assert (
+            split.split_frame(frame, config, seed=1, graph=graph).labels
+            == split.split_frame(frame, config, seed=1).labels
+        )
+
+
+@pytest.mark.parametrize(
+    ("floor", "rows", "scope", "threshold"),
+    [(0.9, 20, "all", 0.8), (0.7, 21, "all", 0.8), (0.7, 20, "prompt", 0.8), (None, 20, "all", 0.8)],
+)
+def test_a_graph_that_does_not_fit_is_refused(floor, rows, scope, threshold):
+    graph = split.pair_graph(make_frame(20), floor, scope)
+    with pytest.raises(ValueError, match="pair graph"):
+        split.split_frame(
+            make_frame(rows), split.SplitConfig(cluster_threshold=threshold), seed=0, graph=graph
+        )
+
+
+def test_leakage_pairs_the_rows_that_take_part_when_a_groups_first_row_is_excluded():
+    base = make_frame(3, seed=5)
+    copy = base.iloc[[0, 0, 0]].reset_index(drop=True)
+    copy["id"] = ["a", "b", "c"]
+    near = base.iloc[[1]].copy()
+    near["prompt_text"] = copy["prompt_text"].iloc[0] + " thanks"
+    near["response_text"] = copy["response_text"].iloc[0]
+    near["id"] = "d"
+    frame = pd.concat([copy, near], ignore_index=True)
+    graph = split.pair_graph(frame, 0.5, scope=None)
+    ids = list(frame["id"])
+    report = split._leakage(graph, ids, [split.EXCLUDED, "train", "test", "val"], 0.5)
+    exact = {(p.left_id, p.right_id) for p in report.pairs if p.kind == "exact"}
+    near_pairs = {(p.left_id, p.right_id) for p in report.pairs if p.kind == "near"}
+    assert exact == {("b", "c")}  # "a" is excluded: "b" anchors the group
+    assert ("b", "d") in near_pairs
+    assert not any("a" in (p.left_id, p.right_id) for p in report.pairs)
