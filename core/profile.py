@@ -210,17 +210,17 @@ def normalize_difficulty(value: Any) -> str | None:
     return _DIFFICULTY_SYNONYMS.get(str(value).strip().lower())
 
 
-def is_negative(response: str, pattern: re.Pattern[str]) -> bool:
+def is_negative(response: str, patterns: NegativePatterns) -> bool:
     """Return whether a response is a negative example (nothing found, not applicable, refusal).
 
     Args:
         response: The response text.
-        pattern: The compiled patterns (:func:`compile_patterns`).
+        patterns: The compiled patterns (:func:`compile_patterns`).
     """
     text = response.strip()
     if _is_empty_json(text):
         return True
-    return pattern.search(text[:_NEGATIVE_WINDOW].lower()) is not None
+    return patterns.search(text[:_NEGATIVE_WINDOW].lower())
 
 
 def _is_empty_json(text: str) -> bool:
@@ -235,10 +235,52 @@ def _is_empty_json(text: str) -> bool:
     return value in (None, "", [], {})
 
 
-def compile_patterns(patterns: Iterable[str]) -> re.Pattern[str]:
-    """Compile negative-example patterns into one case-insensitive alternation (one scan per text)."""
-    joined = "|".join(f"(?:{p})" for p in patterns)
-    return re.compile(joined or r"(?!x)x", re.IGNORECASE)
+@dataclass(frozen=True)
+class NegativePatterns:
+    """Negative-example patterns, compiled case-insensitive into two alternations.
+
+    Patterns anchored at the start (``^...`` as a whole) can only match at position 0, so they
+    are tried there alone (``match``); the rest are searched. One search of nine alternatives at
+    every position cost 14 microseconds per response; this costs a third of that.
+    """
+
+    anchored: re.Pattern[str] | None
+    anywhere: re.Pattern[str] | None
+
+    def search(self, text: str) -> bool:
+        """Return whether any pattern matches ``text`` (as ``re.search`` of the alternation would)."""
+        if self.anchored is not None and self.anchored.match(text):
+            return True
+        return self.anywhere is not None and self.anywhere.search(text) is not None
+
+
+def compile_patterns(patterns: Iterable[str]) -> NegativePatterns:
+    """Compile negative-example patterns (case-insensitive) for :func:`is_negative`.
+
+    Raises:
+        re.error: If a pattern is not a valid regular expression.
+    """
+    anchored, anywhere = [], []
+    for pattern in patterns:
+        (anchored if _anchored_at_start(pattern) else anywhere).append(pattern)
+
+    def join(group: list[str]) -> re.Pattern[str] | None:
+        return re.compile("|".join(f"(?:{p})" for p in group), re.IGNORECASE) if group else None
+
+    return NegativePatterns(join(anchored), join(anywhere))
+
+
+def _anchored_at_start(pattern: str) -> bool:
+    """Return whether every match of ``pattern`` must start at position 0 (it opens with ``^``)."""
+    try:
+        from re import _constants, _parser  # the standard library's own parser
+
+        parsed = _parser.parse(pattern, re.IGNORECASE)
+        if parsed.state.flags & re.MULTILINE:  # (?m): ^ also matches after every line break
+            return False
+        return len(parsed) > 0 and parsed[0] == (_constants.AT, _constants.AT_BEGINNING)
+    except (ImportError, AttributeError, re.error, TypeError):
+        return False  # searched everywhere: slower, never wrong
 
 
 @functools.lru_cache(maxsize=1)
@@ -302,15 +344,6 @@ def _declared_language(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip().lower().replace("_", "-").split("-")[0]
-
-
-def _languages(frame: pd.DataFrame, prompts: pd.Series) -> tuple[list[str], list[str]]:
-    declared = _column(frame, "language").map(_declared_language)
-    distinct = list(dict.fromkeys(prompts))
-    by_text = dict(zip(distinct, detect_languages(distinct), strict=True))
-    detected = [by_text[p] for p in prompts]
-    final = [d if d is not None else x for d, x in zip(declared, detected, strict=True)]
-    return final, detected
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -377,33 +410,33 @@ def _categories(frame: pd.DataFrame) -> pd.Series:
     return _column(frame, "category").map(clean).astype(object)
 
 
-def compute_features(frame: pd.DataFrame, config: ProfileConfig | None = None) -> pd.DataFrame:
-    """Measure every example of a canonical table.
+TEXT_MEASURES = (
+    "prompt_words",
+    "response_words",
+    "prompt_sentences",
+    "prompt_paragraphs",
+    "language_detected",
+    "is_negative",
+)
 
-    Args:
-        frame: A canonical table (see :mod:`core.records`).
-        config: Target model and negative patterns (defaults: :class:`ProfileConfig`).
+
+def measure_texts(
+    frame: pd.DataFrame, negative_patterns: Sequence[str] = DEFAULT_NEGATIVE_PATTERNS
+) -> pd.DataFrame:
+    """Measure what does not depend on the tokenizer: words, sentences, language, negative flag.
+
+    This and the token counts are the slow part of :func:`compute_features` (seconds on 100,000
+    rows), so :mod:`core.derived` keeps both with the dataset version.
 
     Returns:
-        One row per example (positions 0..n-1) with ``id``, ``prompt_tokens``,
-        ``response_tokens``, ``total_tokens``, ``prompt_words``, ``response_words``,
-        ``prompt_sentences``, ``prompt_paragraphs``, ``n_turns``, ``has_system``,
-        ``language``, ``language_detected``, ``is_negative``, ``category``, ``difficulty``
-        (normalised), ``difficulty_raw``, ``created_at`` (UTC timestamps), ``source`` and
-        ``prompt_text`` (for drill-down and drift).
+        One row per example (positions 0..n-1), columns :data:`TEXT_MEASURES`.
     """
-    config = config or ProfileConfig()
     prompts, responses = _texts(frame, "prompt_text"), _texts(frame, "response_text")
-    counts = _token_counts(frame, config.model)
-    pattern = compile_patterns(config.negative_patterns)
-    languages, detected = _languages(frame, prompts)
-    difficulty_raw = _column(frame, "difficulty")
+    patterns = compile_patterns(negative_patterns)
+    distinct = list(dict.fromkeys(prompts))
+    by_text = dict(zip(distinct, detect_languages(distinct), strict=True))
     return pd.DataFrame(
         {
-            "id": _column(frame, "id"),
-            "prompt_tokens": counts["prompt_tokens"].to_numpy(),
-            "response_tokens": counts["response_tokens"].to_numpy(),
-            "total_tokens": counts["total_tokens"].to_numpy(),
             "prompt_words": np.fromiter(
                 (len(t.split()) for t in prompts), dtype=np.int64, count=len(prompts)
             ),
@@ -412,20 +445,72 @@ def compute_features(frame: pd.DataFrame, config: ProfileConfig | None = None) -
             ),
             "prompt_sentences": _sentences(prompts),
             "prompt_paragraphs": _paragraphs(prompts),
+            "language_detected": [by_text[p] for p in prompts],
+            "is_negative": np.fromiter(
+                (is_negative(r, patterns) for r in responses), dtype=bool, count=len(responses)
+            ),
+        }
+    )
+
+
+def compute_features(
+    frame: pd.DataFrame,
+    config: ProfileConfig | None = None,
+    *,
+    token_counts: pd.DataFrame | None = None,
+    text_measures: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Measure every example of a canonical table.
+
+    Args:
+        frame: A canonical table (see :mod:`core.records`).
+        config: Target model and negative patterns (defaults: :class:`ProfileConfig`).
+        token_counts: :func:`core.tokens.count_frame` of ``frame`` for the config's model, when
+            already at hand (counted here otherwise).
+        text_measures: :func:`measure_texts` of ``frame`` with the config's negative patterns,
+            when already at hand (measured here otherwise).
+
+    Returns:
+        One row per example (positions 0..n-1) with ``id``, ``prompt_tokens``,
+        ``response_tokens``, ``total_tokens``, ``prompt_words``, ``response_words``,
+        ``prompt_sentences``, ``prompt_paragraphs``, ``n_turns``, ``has_system``,
+        ``language``, ``language_detected``, ``is_negative``, ``category``, ``difficulty``
+        (normalised), ``difficulty_raw``, ``created_at`` (UTC timestamps), ``source`` and
+        ``prompt_text`` (for drill-down and drift).
+
+    Raises:
+        ValueError: If ``token_counts`` or ``text_measures`` has another number of rows.
+    """
+    config = config or ProfileConfig()
+    counts = _token_counts(frame, config.model) if token_counts is None else token_counts
+    measures = measure_texts(frame, config.negative_patterns) if text_measures is None else text_measures
+    for name, given in (("token_counts", counts), ("text_measures", measures)):
+        if len(given) != len(frame):
+            raise ValueError(f"{name} has {len(given)} rows, the table {len(frame)}")
+    declared = _column(frame, "language").map(_declared_language)
+    detected = measures["language_detected"].tolist()
+    difficulty_raw = _column(frame, "difficulty")
+    return pd.DataFrame(
+        {
+            "id": _column(frame, "id"),
+            "prompt_tokens": counts["prompt_tokens"].to_numpy(),
+            "response_tokens": counts["response_tokens"].to_numpy(),
+            "total_tokens": counts["total_tokens"].to_numpy(),
+            **{name: measures[name].to_numpy() for name in TEXT_MEASURES[:4]},
             "n_turns": pd.to_numeric(_column(frame, "n_turns"), errors="coerce")
             .fillna(0)
             .astype(int)
             .to_numpy(),
             "has_system": (_texts(frame, "system_text").str.strip().str.len() > 0).to_numpy(),
-            "language": languages,
+            "language": [d if d is not None else x for d, x in zip(declared, detected, strict=True)],
             "language_detected": detected,
-            "is_negative": [is_negative(r, pattern) for r in responses],
+            "is_negative": measures["is_negative"].to_numpy(dtype=bool),
             "category": _categories(frame),
             "difficulty": difficulty_raw.map(normalize_difficulty).astype(object),
             "difficulty_raw": difficulty_raw.astype(object),
             "created_at": _timestamps(frame),
             "source": _sources(frame),
-            "prompt_text": prompts,
+            "prompt_text": _texts(frame, "prompt_text"),
         }
     )
 

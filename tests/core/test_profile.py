@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from core import profile, records
+from core import profile, records, tokens
 from core.__main__ import main
 from tests.conftest import ROOT
 
@@ -450,3 +450,24 @@ def test_sample_data_shows_the_planted_gaps(capsys):
         ("difficulty", "hard"),
         ("negative", "negative"),
     } <= kinds
+
+
+def test_patterns_anchored_at_the_start_are_tried_there_only():
+    patterns = profile.compile_patterns([r"^none$", r"not found", r"^a|b"])
+    assert patterns.anchored is not None and patterns.anchored.pattern == "(?:^none$)"
+    assert patterns.search("none") and patterns.search("it was not found")
+    assert patterns.search("xxb")  # "^a|b": only its first branch is anchored, so it is searched
+    assert not patterns.search("there is none")
+    assert not profile.compile_patterns([]).search("anything")
+
+
+def test_stored_measures_give_the_same_features(support_seeds):
+    sample_frame = support_seeds
+    config = profile.ProfileConfig()
+    measures = profile.measure_texts(sample_frame, config.negative_patterns)
+    assert list(measures.columns) == list(profile.TEXT_MEASURES)
+    counts = tokens.count_frame(sample_frame, model=config.model)
+    given = profile.compute_features(sample_frame, config, token_counts=counts, text_measures=measures)
+    pd.testing.assert_frame_equal(given, profile.compute_features(sample_frame, config))
+    with pytest.raises(ValueError, match="text_measures has"):
+        profile.compute_features(sample_frame, config, text_measures=measures.iloc[:3])
