@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core import derived
 from core.errors import DatasetError
 from core.workspace import Workspace, default_root
 
@@ -41,9 +42,15 @@ _ROLE_AVATARS = {"system": "⚙️", "developer": "⚙️", "user": "user", "ass
 
 
 def open_workspace() -> Workspace:
-    """Return the workspace of this session (``session_state['workspace_root']`` or the default)."""
+    """Return the workspace of this session (``session_state['workspace_root']`` or the default).
+
+    Also starts measuring a newly saved dataset version in the background (once per version and
+    server), so that the Distribution and Split pages find their numbers ready.
+    """
     root = st.session_state.setdefault("workspace_root", str(default_root()))
-    return Workspace.open(root)
+    ws = Workspace.open(root)
+    derived.warm_in_background(ws, ws.dataset_version())
+    return ws
 
 
 # A resource cache, not a data cache: st.cache_data would unpickle a fresh copy of a 100k-row frame on

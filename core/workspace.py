@@ -247,6 +247,10 @@ class Workspace:
             problems=problems,
         )
 
+    def derived_dir(self, version: int) -> Path:
+        """Return the folder where measurements of ``version`` are kept (see :mod:`core.derived`)."""
+        return self._version_dir(version) / "derived"
+
     def _version_dir(self, version: int) -> Path:
         return self.root / "versions" / f"v{version:04d}"
 

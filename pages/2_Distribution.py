@@ -5,9 +5,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import drift, profile, tokens
+from core import derived, drift, profile, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
+from core.workspace import Workspace
 from ui import open_workspace, page_link, render_example, require_dataset
 
 _MODELS = (
@@ -92,12 +93,15 @@ def _plain(text) -> str:
 
 # Features depend on the model only through its tokenizer, so they are cached per encoding; and in a
 # resource cache, because unpickling a fresh copy of 100,000 rows on every rerun costs seconds. The
-# frame is shared: nothing below mutates it (drill-downs take copies).
+# frame is shared: nothing below mutates it (drill-downs take copies). The slow measurements are kept
+# with the dataset version (core.derived), usually measured in the background right after the upload.
 @st.cache_resource(max_entries=4, show_spinner="Measuring every example…")
 def _features_for_encoding(
     root: str, dataset_version: int, encoding: str, _model: str, _frame: pd.DataFrame
 ) -> pd.DataFrame:
-    return profile.compute_features(_frame, profile.ProfileConfig(model=_model))
+    return derived.features(
+        Workspace.open(root), dataset_version, profile.ProfileConfig(model=_model), _frame
+    )
 
 
 def _features(root: str, dataset_version: int, model: str, _frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,10 +1,11 @@
+import hashlib
 import json
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import export, formats, pricing, report, review, split, synth
+from core import derived, export, formats, pricing, report, review, split, synth
 from core.errors import DatasetError
 from core.workspace import Workspace
 from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
@@ -21,24 +22,28 @@ lock = split.get_lock(ws)
 dedup_settings = ws.get_state("dedup.settings") or {}
 
 
+# Which rows are copies or near-duplicates is kept with the dataset version (core.derived, usually
+# found in the background right after the upload) down to Jaccard 0.7: the threshold slider filters it.
 @st.cache_data(max_entries=8, show_spinner="Splitting…")
-def _split(root: str, version: int, config_json: str, seed: int, lock_json: str) -> split.SplitResult:
-    data = Workspace.open(root).load_version(version)
+def _split(
+    root: str, version: int, config_json: str, seed: int, lock_json: str, _frame: pd.DataFrame
+) -> split.SplitResult:
     config = split.SplitConfig(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config_json).items()}
     )
-    return split.split_frame(data, config, seed=seed, lock=json.loads(lock_json))
+    graph = derived.split_graph(
+        Workspace.open(root), version, config.cluster_threshold, config.cluster_scope, _frame
+    )
+    return split.split_frame(_frame, config, seed=seed, lock=json.loads(lock_json), graph=graph)
 
 
 @st.cache_data(max_entries=8, show_spinner="Counting tokens…")
-def _cost(root: str, version: int, config_json: str, seed: int, lock_json: str, model: str) -> dict:
-    parts = _parts(root, version, config_json, seed, lock_json)
-    return export.finetune_cost_dict(export.finetune_cost(parts["train"], model))
-
-
-def _parts(root: str, version: int, config_json: str, seed: int, lock_json: str) -> dict[str, pd.DataFrame]:
-    data = Workspace.open(root).load_version(version)
-    return _split(root, version, config_json, seed, lock_json).split(data)
+def _cost(
+    root: str, version: int, labels_digest: str, model: str, _labels: tuple[str, ...], _frame: pd.DataFrame
+) -> dict:
+    counts = derived.token_counts(Workspace.open(root), version, model, _frame)["total_tokens"]
+    train = [int(n) for n, label in zip(counts, _labels, strict=True) if label == "train"]
+    return export.finetune_cost_dict(pricing.finetune_estimate(train, model))
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ config_json = json.dumps(config.__dict__)
 lock_json = json.dumps(lock)
 args = (str(ws.root), version, config_json, int(seed), lock_json)
 try:
-    result = _split(*args)
+    result = _split(*args, frame)
 except DatasetError as exc:
     stop_on_dataset_error(exc)
 parts = result.split(frame)
@@ -250,7 +255,8 @@ model = cols[1].selectbox(
     index=models.index("gpt-4.1-mini") if "gpt-4.1-mini" in models else 0,
     key="split_model",
 )
-cost = _cost(*args, model)
+labels_digest = hashlib.sha256("\n".join(result.labels).encode()).hexdigest()
+cost = _cost(str(ws.root), version, labels_digest, model, result.labels, frame)
 if cost["usd"] is not None:
     st.metric(
         "Fine-tuning cost estimate",

@@ -157,3 +157,26 @@ def test_split_settings_survive_a_new_session(tmp_path):
     assert not again.exception, again.exception
     assert again.number_input(key="split_seed").value == 7
     assert again.number_input(key="split_val").value == 5
+
+
+def test_moving_the_threshold_reuses_the_stored_pairs(seeded_workspace, monkeypatch):
+    calls = []
+    original = split.pair_graph
+
+    def counted(*args, **kwargs):
+        calls.append(args[1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(split, "pair_graph", counted)
+    at = app_test(PAGE, seeded_workspace.root).run()
+    assert not at.exception, at.exception
+    assert calls == [0.7]  # one graph for the version, down to Jaccard 0.7 (here or in the background)
+    for value in (0.95, 0.7, 1.0):
+        at.slider(key="split_threshold").set_value(value).run()
+        assert not at.exception, at.exception
+        assert any("Leakage: 0" in s.value for s in at.success)
+    assert calls == [0.7]
+    at.slider(key="split_threshold").set_value(0.5).run()  # below the stored floor: found again
+    assert calls == [0.7, 0.5]
+    version = seeded_workspace.dataset_version()
+    assert len(list(seeded_workspace.derived_dir(version).glob("split-graph-*"))) == 2

@@ -1,0 +1,162 @@
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import derived, profile, split, tokens
+from core.workspace import Workspace
+from tests.core.test_split import make_frame
+
+
+@pytest.fixture
+def saved(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    frame = make_frame(60, seed=4, near_every=5)
+    version = ws.save_dataset(frame, note="test", name="t.jsonl", source_format="openai-sft")
+    return ws, version, ws.load_version(version)
+
+
+def _count_calls(monkeypatch, module, name):
+    calls = []
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_token_counts_are_measured_once_and_equal_a_fresh_count(saved, monkeypatch):
+    ws, version, frame = saved
+    calls = _count_calls(monkeypatch, tokens, "count_frame")
+    first = derived.token_counts(ws, version, "gpt-4.1-mini")
+    again = derived.token_counts(ws, version, "gpt-4o")  # same encoding: the same stored counts
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first, again)
+    fresh = tokens.count_frame(frame, model="gpt-4.1-mini").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, fresh)
+    derived.token_counts(ws, version, "gpt-3.5-turbo-0125")  # cl100k_base: counted on its own
+    assert len(calls) == 3  # the fresh count above, then cl100k
+    assert sorted(p.name for p in ws.derived_dir(version).glob("tokens-*")) == [
+        "tokens-cl100k_base-f1.parquet",
+        "tokens-o200k_base-f1.parquet",
+    ]
+
+
+def test_features_from_stored_measures_equal_computed_features(saved):
+    ws, version, frame = saved
+    config = profile.ProfileConfig(model="gpt-4.1-mini")
+    stored = derived.features(ws, version, config)
+    pd.testing.assert_frame_equal(stored, profile.compute_features(frame, config))
+    assert derived.features(ws, version, config).equals(stored)  # read back from the files
+
+
+def test_other_negative_patterns_are_measured_separately(saved):
+    ws, version, frame = saved
+    default = derived.text_measures(ws, version)
+    custom = derived.text_measures(ws, version, negative_patterns=(r"^w",))
+    assert not default["is_negative"].any()
+    assert custom["is_negative"].all()  # every response of the test frame starts with a "w…" word
+    assert len(list(ws.derived_dir(version).glob("text-measures-*"))) == 2
+
+
+def test_split_graph_is_stored_at_the_floor_and_serves_higher_thresholds(saved, monkeypatch):
+    ws, version, frame = saved
+    calls = _count_calls(monkeypatch, split, "pair_graph")
+    graph = derived.split_graph(ws, version, 0.8, "all")
+    assert graph.floor == derived.SPLIT_FLOOR
+    assert derived.split_graph(ws, version, 0.95, "all") is not graph  # read back from its file
+    assert len(calls) == 1
+    for threshold in (0.7, 0.8, 0.95):
+        config = split.SplitConfig(cluster_threshold=threshold)
+        with_graph = split.split_frame(
+            frame, config, seed=2, graph=derived.split_graph(ws, version, threshold, "all")
+        )
+        assert with_graph.labels == split.split_frame(frame, config, seed=2).labels
+    lower = derived.split_graph(ws, version, 0.5, "all")
+    assert lower.floor == 0.5 and len(calls) == 1 + 3 + 1  # 3 from the fresh splits above
+    derived.split_graph(ws, version, 0.8, "prompt")  # another dedup scope, another graph
+    assert len(calls) == 6
+
+
+def test_a_torn_file_is_measured_again(saved):
+    ws, version, _ = saved
+    first = derived.token_counts(ws, version, "gpt-4.1-mini")
+    path = ws.derived_dir(version) / "tokens-o200k_base-f1.parquet"
+    path.write_bytes(b"not parquet")
+    again = derived.token_counts(ws, version, "gpt-4.1-mini")
+    pd.testing.assert_frame_equal(first, again)
+    assert pd.read_parquet(path).shape == first.shape
+    assert not list(ws.derived_dir(version).glob(".*partial"))
+
+
+def test_concurrent_callers_compute_once(tmp_path):
+    calls = []
+
+    def slow() -> pd.DataFrame:
+        calls.append(1)
+        time.sleep(0.2)
+        return pd.DataFrame({"x": [1, 2, 3]})
+
+    path = tmp_path / "x.parquet"
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                derived.stored(path, slow, read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))
+            )
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert all(r["x"].tolist() == [1, 2, 3] for r in results)
+
+
+def test_a_failing_compute_leaves_no_file(tmp_path):
+    path = tmp_path / "x.parquet"
+
+    def broken() -> pd.DataFrame:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        derived.stored(path, broken, read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_warm_in_background_measures_once_per_version(saved):
+    ws, version, frame = saved
+    thread = derived.warm_in_background(ws, version)
+    assert derived.warm_in_background(ws, version) is thread
+    thread.join(timeout=120)
+    names = sorted(p.name for p in ws.derived_dir(version).iterdir())
+    assert [n.split("-")[0] for n in names] == ["split", "text", "tokens"]
+    graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
+    assert graph.rows == len(frame) and graph.scope == "all"
+    assert derived.warm_in_background(ws, None) is None
+
+
+def test_warm_failure_is_logged_not_raised(tmp_path, caplog):
+    ws = Workspace.open(tmp_path / "empty")
+    thread = derived.warm_in_background(ws, 7)  # no such version
+    thread.join(timeout=30)
+    assert "warming dataset version 7" in caplog.text
+
+
+def test_pair_graph_round_trip(tmp_path):
+    frame = make_frame(40, seed=1, near_every=4)
+    graph = split.pair_graph(frame, 0.7, "prompt")
+    graph.save(tmp_path / "g.npz")
+    loaded = split.PairGraph.load(tmp_path / "g.npz")
+    assert (loaded.rows, loaded.floor, loaded.scope) == (graph.rows, graph.floor, graph.scope)
+    assert set(loaded.views) == {"prompt", "prompt+response", "scope"}
+    for name, pairs in graph.views.items():
+        for part in ("exact_group", "left", "right", "jaccard"):
+            np.testing.assert_array_equal(getattr(loaded.views[name], part), getattr(pairs, part))
