@@ -258,7 +258,15 @@ def _meter():
     cols[1].metric("Projected total", f"${meter.projected_usd:.5f}")
     cols[2].metric("Tokens in / out", f"{meter.tokens_in:,} / {meter.tokens_out:,}")
     cols[3].metric("Elapsed · rate", f"{meter.elapsed_s:.0f} s · {meter.rate_per_s:.2f}/s")
-    st.progress(meter.budget_fraction, text=f"Spent ${meter.spent_usd:.4f} of ${meter.budget_usd:.2f} budget")
+    at_risk = f" + ${meter.at_risk_usd:.4f} at risk" if meter.at_risk_usd > 0 else ""
+    st.progress(
+        meter.budget_fraction, text=f"Spent ${meter.spent_usd:.4f}{at_risk} of ${meter.budget_usd:.2f} budget"
+    )
+    if meter.at_risk_usd > 0:
+        st.caption(
+            f"${meter.at_risk_usd:.4f} at risk: attempts that timed out, lost their connection or came back "
+            "unreadable may still be billed, so each counts against the budget at its worst case."
+        )
     answered = meter.requests_done + meter.requests_failed
     st.progress(
         answered / meter.n_requests if meter.n_requests else 1.0,

@@ -2,8 +2,11 @@
 
 The budget reserves each request's worst-case cost before it is sent (prompt tokens with a
 safety margin x input price + ``max_tokens`` x output price) and settles to the real cost when
-the answer arrives, so ``spent + reserved`` never exceeds the limit: a request whose
-reservation does not fit is never started.
+the answer arrives. An attempt whose outcome is unknown (it timed out, the connection dropped, the
+answer was unreadable) may still have been billed, so its reservation is booked *at risk* and
+stays counted; a retry must reserve again. ``spent + at_risk + reserved`` therefore never exceeds
+the limit, whatever the provider bills: a request or retry whose reservation does not fit is
+never sent.
 """
 
 from __future__ import annotations
@@ -127,11 +130,12 @@ def count_output_tokens(text: str, model: str) -> int:
 class Budget:
     """A thread-safe hard budget: reserve worst case before a request, settle to the real cost after."""
 
-    def __init__(self, limit_usd: float, *, spent_usd: float = 0.0) -> None:
+    def __init__(self, limit_usd: float, *, spent_usd: float = 0.0, at_risk_usd: float = 0.0) -> None:
         if not math.isfinite(limit_usd) or limit_usd < 0:
             raise ValueError(f"budget must be a finite number >= 0, got {limit_usd!r}")
         self.limit = float(limit_usd)
         self._spent = float(spent_usd)
+        self._at_risk = float(at_risk_usd)
         self._reserved = 0.0
         self._lock = threading.Lock()
 
@@ -140,6 +144,12 @@ class Budget:
         """Dollars actually paid (real usage)."""
         with self._lock:
             return self._spent
+
+    @property
+    def at_risk(self) -> float:
+        """Dollars attempts with an unknown outcome may have cost (counted as spent for the limit)."""
+        with self._lock:
+            return self._at_risk
 
     @property
     def reserved(self) -> float:
@@ -151,14 +161,14 @@ class Budget:
     def left(self) -> float:
         """Dollars neither spent nor reserved."""
         with self._lock:
-            return self.limit - self._spent - self._reserved
+            return self.limit - self._spent - self._at_risk - self._reserved
 
     def try_reserve(self, amount: float) -> bool:
         """Hold ``amount`` dollars if they fit in what is left; return whether they did."""
         if amount < 0:
             raise ValueError(f"reservation must be >= 0, got {amount!r}")
         with self._lock:
-            if self._spent + self._reserved + amount > self.limit + 1e-12:
+            if self._spent + self._at_risk + self._reserved + amount > self.limit + 1e-12:
                 return False
             self._reserved += amount
             return True
@@ -168,3 +178,9 @@ class Budget:
         with self._lock:
             self._reserved = max(0.0, self._reserved - reserved)
             self._spent += actual
+
+    def book_at_risk(self, reserved: float) -> None:
+        """Turn a reservation into money at risk: its attempt may have been billed, nobody knows."""
+        with self._lock:
+            self._reserved = max(0.0, self._reserved - reserved)
+            self._at_risk += reserved

@@ -10,6 +10,7 @@ they arrive, so a killed process resumes with only the unanswered requests (sent
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import random
@@ -176,7 +177,8 @@ class _Runner:
         config.pop("model", None)
         self.settings = RunSettings.from_dict(config)
         self.plan = prompts.PlanConfig(**{**plan, "targets": tuple(plan.get("targets") or ())})
-        self.budget = Budget(run["budget_usd"], spent_usd=store.spent(self.ws, self.run_id))
+        paid, at_risk = store.spent(self.ws, self.run_id)
+        self.budget = Budget(run["budget_usd"], spent_usd=paid, at_risk_usd=at_risk)
         self.validator = Validator(self.rules, self.plan.mode)
         self.validator.index.threshold = self.rules.dedup_threshold
         self._validate_lock = threading.Lock()
@@ -184,6 +186,7 @@ class _Runner:
         self._fatal: str | None = None
         self._overrun = False
         self._abandoned = False
+        self._out_of_budget = False  # a retry's reservation did not fit
         self._last_poll = 0.0
         self.writer = store.Writer(self.ws)
         teacher = self.settings.teacher
@@ -241,14 +244,16 @@ class _Runner:
             while inflight:
                 self._stop_reason()  # keeps the heartbeat going and still honours Stop for retries
                 self._drain(inflight)
-        if stopped_by == "done" and (self._fatal or self._overrun or self._abandoned):
-            stopped_by = "error" if self._fatal else "budget" if self._overrun else "cancel"
+        if stopped_by == "done" and (self._fatal or self._overrun or self._out_of_budget or self._abandoned):
+            stopped_by = (
+                "error" if self._fatal else "budget" if self._overrun or self._out_of_budget else "cancel"
+            )
         return stopped_by
 
     def _stop_reason(self) -> str | None:
         if self._fatal:
             return "error"
-        if self._overrun:
+        if self._overrun or self._out_of_budget:
             return "budget"
         now = time.monotonic()
         if now - self._last_poll >= _STOP_POLL_S:
@@ -267,11 +272,12 @@ class _Runner:
     # -- one request -----------------------------------------------------------------------
 
     def _execute(self, row: RequestRow, reservation: float) -> None:
+        held = [reservation]  # what this request holds now: 0 after an unknown outcome, until re-reserved
         actual = 0.0
         try:
-            outcome = self._call_with_retries(row)
+            outcome = self._call_with_retries(row, reservation, held)
             if outcome is None:
-                return  # stopped or fatal while retrying: stays pending, nothing was paid
+                return  # stopped, fatal or out of budget while retrying: stays pending
             attempt_no, result = outcome
             actual = result.cost
             if actual > reservation + 1e-12:
@@ -287,19 +293,35 @@ class _Runner:
                 prompt=str(row.messages[-1]["content"]),
             )
         finally:
-            self.budget.settle(reservation, actual)
+            self.budget.settle(held[0], actual)
 
     def _write_finish(self, row: RequestRow, **fields: Any) -> None:
         self.writer.write(functools.partial(store.write_finish, row=row, **fields))
 
-    def _call_with_retries(self, row: RequestRow) -> tuple[int, CallResult] | None:
+    def _call_with_retries(
+        self, row: RequestRow, reservation: float, held: list[float]
+    ) -> tuple[int, CallResult] | None:
+        """Send ``row`` until answered, given up or stopped (``None``: it stays pending).
+
+        ``held[0]`` is the reservation the request holds. An attempt with an unknown outcome may
+        have been billed: its reservation is booked at risk, and the next attempt reserves again.
+        """
         attempt_no = 0
         capability_changes = 0
         while attempt_no < self.settings.max_attempts:
+            if not held[0] and reservation:
+                if not self._reserve_again(reservation):
+                    self._out_of_budget = True  # no retry the budget cannot cover
+                    return None
+                held[0] = reservation
             attempt_no += 1
             attempt = self._attempt(row)
             if attempt.result.status == "ok":
                 return attempt_no, attempt.result
+            if attempt.result.status in _UNKNOWN_OUTCOME and held[0]:
+                attempt.result = dataclasses.replace(attempt.result, at_risk=held[0])
+                self.budget.book_at_risk(held[0])
+                held[0] = 0.0
             model = self.settings.teacher.model
             self.writer.write(
                 functools.partial(
@@ -319,6 +341,13 @@ class _Runner:
                 self._abandoned = True  # stays pending: resume sends it again
                 return None
         return attempt_no, CallResult(status="failed", error=f"gave up after {attempt_no} attempts")
+
+    def _reserve_again(self, amount: float) -> bool:
+        """Reserve for a retry, waiting while requests in flight still hold money that may come back."""
+        while not self.budget.try_reserve(amount):
+            if self.budget.reserved <= 1e-12 or self._fatal or self.stop_event.wait(0.05):
+                return False
+        return True
 
     def _backoff(self, attempt_no: int, retry_after: float | None) -> float:
         base = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt_no - 1))
@@ -421,6 +450,10 @@ def _scrub(message: str, api_key: Any) -> str:
     if isinstance(api_key, str) and len(api_key) >= 4:
         message = message.replace(api_key, "***")
     return _KEY_LIKE.sub("***", message)
+
+
+_UNKNOWN_OUTCOME = frozenset({"timeout", "connection", "malformed"})
+"""Attempt outcomes that may have been billed: sent, but no usage came back."""
 
 
 def _retryable(status: int | None, kind: str) -> bool:
@@ -551,6 +584,7 @@ class Progress:
     valid: int
     invalid: int
     spent_usd: float
+    at_risk_usd: float
     budget_usd: float
     tokens_in: int
     tokens_out: int
@@ -577,8 +611,9 @@ class Progress:
 
     @property
     def budget_fraction(self) -> float:
-        """Spent / budget in [0, 1]."""
-        return min(1.0, self.spent_usd / self.budget_usd) if self.budget_usd > 0 else 0.0
+        """(Spent + at risk) / budget in [0, 1]: what the budget has left to give."""
+        used = self.spent_usd + self.at_risk_usd
+        return min(1.0, used / self.budget_usd) if self.budget_usd > 0 else 0.0
 
 
 _PROGRESS_SQL = """
@@ -590,6 +625,7 @@ SELECT
   (SELECT COUNT(*) FROM synth_examples WHERE run_id = :r AND valid = 1) AS valid,
   (SELECT COUNT(*) FROM synth_calls WHERE run_id = :r) AS calls,
   (SELECT COALESCE(SUM(cost), 0) FROM synth_calls WHERE run_id = :r) AS spent,
+  (SELECT COALESCE(SUM(at_risk), 0) FROM synth_calls WHERE run_id = :r) AS at_risk,
   (SELECT COALESCE(SUM(prompt_tokens), 0) FROM synth_calls WHERE run_id = :r) AS tokens_in,
   (SELECT COALESCE(SUM(completion_tokens), 0) FROM synth_calls WHERE run_id = :r) AS tokens_out,
   (SELECT COALESCE(SUM(cached_tokens), 0) FROM synth_calls WHERE run_id = :r) AS cached
@@ -625,6 +661,7 @@ def progress(ws: Workspace, run_id: str) -> Progress:
         valid=row["valid"],
         invalid=row["generated"] - row["valid"],
         spent_usd=float(row["spent"]),
+        at_risk_usd=float(row["at_risk"]),
         budget_usd=float(run["budget_usd"]),
         tokens_in=int(row["tokens_in"]),
         tokens_out=int(row["tokens_out"]),

@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS synth_calls (
     cached_tokens INTEGER,
     completion_tokens INTEGER,
     cost REAL,
+    at_risk REAL NOT NULL DEFAULT 0,
     latency REAL,
     error TEXT,
     at REAL NOT NULL
@@ -95,8 +96,12 @@ CREATE TABLE IF NOT EXISTS synth_examples (
 
 
 def ensure(ws: Workspace) -> None:
-    """Create the synthetic-generation tables if they are missing."""
+    """Create the synthetic-generation tables if they are missing (and add columns added since)."""
     ws.ensure_schema(_SCHEMA)
+    with ws.connect() as connection:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(synth_calls)")}
+        if "at_risk" not in columns:  # workspaces from before unknown outcomes were booked
+            connection.execute("ALTER TABLE synth_calls ADD COLUMN at_risk REAL NOT NULL DEFAULT 0")
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ class CallResult:
     latency: float = 0.0
     error: str | None = None
     content: str | None = None
+    at_risk: float = 0.0  # worst case booked when the outcome is unknown (timeout, lost connection)
 
 
 @dataclass(frozen=True)
@@ -230,13 +236,17 @@ def pending_requests(ws: Workspace, run_id: str) -> list[RequestRow]:
     ]
 
 
-def spent(ws: Workspace, run_id: str) -> float:
-    """Return the dollars already paid in a run (every answered attempt's real usage)."""
+def spent(ws: Workspace, run_id: str) -> tuple[float, float]:
+    """Return the dollars of a run: paid (every answered attempt's real usage) and at risk.
+
+    At risk: the worst case of each attempt whose outcome is unknown (it may have been billed).
+    """
     with ws.connect() as connection:
         row = connection.execute(
-            "SELECT COALESCE(SUM(cost), 0) FROM synth_calls WHERE run_id = ?", (run_id,)
+            "SELECT COALESCE(SUM(cost), 0), COALESCE(SUM(at_risk), 0) FROM synth_calls WHERE run_id = ?",
+            (run_id,),
         ).fetchone()
-    return float(row[0])
+    return float(row[0]), float(row[1])
 
 
 def log_call(ws: Workspace, row: RequestRow, attempt: int, model: str, result: CallResult) -> None:
@@ -249,8 +259,8 @@ def insert_call(connection: Any, row: RequestRow, attempt: int, model: str, resu
     """Log one HTTP attempt (its usage and cost) on an open transaction."""
     connection.execute(
         "INSERT INTO synth_calls (run_id, request_key, attempt, model, prompt_hash, status, prompt_tokens,"
-        " cached_tokens, completion_tokens, cost, latency, error, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " cached_tokens, completion_tokens, cost, at_risk, latency, error, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             row.run_id,
             row.key,
@@ -262,6 +272,7 @@ def insert_call(connection: Any, row: RequestRow, attempt: int, model: str, resu
             result.cached_tokens,
             result.completion_tokens,
             result.cost,
+            result.at_risk,
             result.latency,
             result.error,
             time.time(),

@@ -173,6 +173,27 @@ def test_budget_stops_before_overspending(synth_ws, fake_server):
     assert meter.spent_usd <= 0.002
 
 
+def test_timed_out_attempts_count_against_the_budget_at_their_worst_case(synth_ws, fake_server):
+    # A provider may bill a request whose answer never arrived: every timed-out attempt is booked at
+    # its reservation, and a retry is only sent if the budget can pay for it again.
+    fake_server.responder = lambda body: Reply(latency=1.5)  # always too slow: every attempt times out
+    price = Price(1.0, 4.0)
+    settings = _settings(fake_server, budget=0.0025, price=price, max_tokens=200, timeout=0.4, concurrency=2)
+    run_id = _create(synth_ws, settings, n=6)
+    assert runner.execute_run(synth_ws, run_id) == "budget"
+    calls = _calls(synth_ws, run_id)
+    worst = max(c["at_risk"] for c in calls)
+    assert calls and all(c["status"] == "timeout" and c["at_risk"] > 0 for c in calls)
+    assert len(fake_server.keys) == len(calls) == int(0.0025 // worst)  # no attempt the budget can't cover
+    meter = runner.progress(synth_ws, run_id)
+    assert meter.spent_usd == 0 and meter.spent_usd + meter.at_risk_usd <= 0.0025
+    assert meter.requests_pending > 0 and meter.budget_fraction > 0.5
+    # a resumed run remembers what is at risk and sends nothing more
+    sent = len(fake_server.keys)
+    assert runner.execute_run(synth_ws, run_id) == "budget"
+    assert len(fake_server.keys) == sent
+
+
 def test_stop_keeps_what_finished_and_resume_sends_only_the_rest(synth_ws, fake_server):
     counter = itertools.count()
     fake_server.responder = lambda body: Reply(content=unique_reply(next(counter)), latency=0.05)
