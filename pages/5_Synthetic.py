@@ -77,9 +77,14 @@ def _local_teacher():
         with st.spinner("Loading the model…"):
             try:
                 local.start()
-            except RuntimeError as exc:
-                st.error(str(exc))
+            except RuntimeError as exc:  # kept across the rerun below, which would wipe an st.error
+                st.session_state["synth_local_error"] = str(exc)
+            else:
+                st.session_state.pop("synth_local_error", None)
         st.rerun()
+    failure = st.session_state.get("synth_local_error")
+    if failure and not local.running:
+        st.error(f"The offline teacher did not start: {failure}")
     if cols[2].button("Stop teacher", key="synth_local_stop", disabled=not local.running):
         local.stop()
         st.rerun()

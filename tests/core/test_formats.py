@@ -817,8 +817,11 @@ def test_records_of_rows_in_memory():
 
 def test_metadata_key_warnings_are_collapsed_per_key():
     rows = [
-        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
-         "category": "billing", "difficulty": "easy"}
+        {
+            "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
+            "category": "billing",
+            "difficulty": "easy",
+        }
         for i in range(12)
     ]
     data = "\n".join(json.dumps(r) for r in rows).encode()

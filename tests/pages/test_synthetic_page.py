@@ -191,3 +191,17 @@ def test_mix_guard_does_not_count_admitted_batches_twice(support_ws):
         at = app_test(PAGE, support_ws.root).run()
     assert not at.exception, at.exception
     assert _metric(at, "Share if every passing example were added") == "0%"  # not 50%: run-in is in already
+
+
+def test_a_teacher_that_fails_to_start_says_why_after_the_rerun(support_ws, monkeypatch):
+    from core.synth import teachers
+
+    def refuse(self, **kwargs):
+        raise RuntimeError("llama.cpp server exited with code 1: port 8080 is busy")
+
+    monkeypatch.setattr(teachers.LocalTeacher, "status", lambda self: "stopped")
+    monkeypatch.setattr(teachers.LocalTeacher, "start", refuse)
+    at = app_test(PAGE, support_ws.root).run()
+    at.button(key="synth_local_start").click().run()
+    assert not at.exception, at.exception
+    assert any("did not start" in e.value and "port 8080 is busy" in e.value for e in at.error)
