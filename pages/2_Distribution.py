@@ -268,7 +268,7 @@ if category_counts:
     )
     st.plotly_chart(figure, key="distribution_categories_chart")
     with st.expander("Table and examples: categories"):
-        st.dataframe(table, width="stretch")
+        st.dataframe(table, width="stretch", hide_index=True)
         picked = st.selectbox("Category", list(category_counts), key="distribution_drill_category")
         for _, row in frame[features["category"].to_numpy() == picked].head(3).iterrows():
             render_example(row)
@@ -312,7 +312,7 @@ languages = profile.language_counts(features)
 table = pd.DataFrame({"language": list(languages), "examples": list(languages.values())})
 st.plotly_chart(px.bar(table, x="language", y="examples"), key="distribution_languages_chart")
 with st.expander("Table and examples: languages"):
-    st.dataframe(table, width="stretch")
+    st.dataframe(table, width="stretch", hide_index=True)
     st.caption("`und`: too short or too unclear to tell.")
     language = st.selectbox("Language", list(languages), key="distribution_drill_language")
     for _, row in frame[features["language"].to_numpy() == language].head(3).iterrows():
@@ -327,7 +327,7 @@ else:
     table = pd.DataFrame({"week": weekly.index, "examples": weekly.to_numpy()})
     st.plotly_chart(px.bar(table, x="week", y="examples"), key="distribution_time_chart")
     with st.expander("Table: examples per week"):
-        st.dataframe(table, width="stretch")
+        st.dataframe(table, width="stretch", hide_index=True)
 
 st.header("Negative examples", anchor="negatives")
 negatives = int(features["is_negative"].sum())
@@ -483,7 +483,7 @@ st.header("Targets for the next round", anchor="targets")
 targets = list(result.targets)
 if targets:
     table = pd.DataFrame(targets)[["kind", "value", "missing", "description"]]
-    st.dataframe(table, width="stretch")
+    st.dataframe(table, width="stretch", hide_index=True)
     st.write(f"**{sum(t['missing'] for t in targets):,} examples** to collect or generate in all.")
 else:
     st.success("Nothing is missing.")

@@ -6,7 +6,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import agreement
+from core import agreement, dedup
 from core.errors import DatasetError
 from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
 
@@ -58,7 +58,8 @@ def _consolidate(matrix: pd.DataFrame, policy: str, decisions: tuple):
 def _store_upload(data: bytes, name: str) -> None:
     try:
         table = agreement.read_label_file(data, name)
-        matrix, unmatched = agreement.align_to_dataset(agreement.to_label_matrix(table), frame["id"])
+        labelled = agreement.to_label_matrix(table)
+        matrix, unmatched = agreement.align_to_dataset(labelled, frame["id"])
     except DatasetError as exc:
         stop_on_dataset_error(exc)
     if matrix.empty:
@@ -67,10 +68,18 @@ def _store_upload(data: bytes, name: str) -> None:
         )
     agreement.save_uploaded_labels(ws, matrix, filename=name)
     if unmatched:
-        st.warning(
-            f"{unmatched} labelled item(s) in {md_text(name)} match no example of the dataset and were "
-            "left out."
-        )
+        audit = dedup.load_audit(ws)
+        removed = set(audit["id"].astype(str)) if "id" in audit.columns else set()
+        deduplicated = sum(str(i) in removed for i in labelled.index.difference(matrix.index))
+        reasons = []
+        if deduplicated:
+            reasons.append(
+                f"{deduplicated} were removed as duplicates on the Dedup page (their kept copy stays; "
+                "restore them there to measure them too)"
+            )
+        if unmatched - deduplicated:
+            reasons.append(f"{unmatched - deduplicated} match no example of the dataset")
+        st.warning(f"{unmatched} labelled item(s) in {md_text(name)} were left out: {'; '.join(reasons)}.")
 
 
 def _labels_from_columns() -> pd.DataFrame:

@@ -171,3 +171,24 @@ def test_labels_from_the_data_cannot_inject_markdown(tmp_path):
     shown = [w.value for w in at.warning] + [b.label for b in at.button] + [e.label for e in at.expander]
     assert any("evil" in text for text in shown)
     assert not any("[click](" in text for text in shown)
+
+
+@pytest.mark.skipif(not (SAMPLE_DATA / "support_annotations.csv").exists(), reason="sample not generated")
+def test_labels_of_deduplicated_items_are_explained(tmp_path):
+    from core import dedup
+
+    ws = Workspace.open(tmp_path / "ws")
+    frame = _support_frame()
+    first = ws.save_dataset(frame, note="sample", name="support_sft.jsonl", source_format="openai-sft")
+    kept, audit = dedup.apply_dedup(frame, dedup.find_duplicates(frame, dedup.DedupConfig()))
+    assert len(audit)  # the sample has planted duplicates
+    second = ws.save_dataset(kept, note="dedup")
+    dedup.save_audit(ws, audit, from_version=first, to_version=second)
+    labelled = set(pd.read_csv(SAMPLE_DATA / "support_annotations.csv")["id"].astype(str))
+    gone = len(labelled & set(audit["id"].astype(str)) - set(kept["id"]))  # exact copies share the id
+    assert gone
+    at = _run(ws)
+    at.button(key="labels_load_sample").click().run()
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert f"{gone} were removed as duplicates on the Dedup page" in warnings
