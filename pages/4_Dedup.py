@@ -159,8 +159,15 @@ def _sensitivity_chart(config, settings):
     table = _sensitivity(str(ws.root), version, settings, thresholds, frame)
     long = table.melt(id_vars="threshold", value_vars=["exact", "near"], var_name="match", value_name="rows")
     figure = px.bar(
-        long, x="threshold", y="rows", color="match", barmode="stack", title="Rows removed by threshold"
+        long,
+        x="threshold",
+        y="rows",
+        color="match",
+        barmode="stack",
+        title="Rows removed by threshold",
+        height=260,  # compact: the clusters and their highlighted differences follow right below
     )
+    figure.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 0})
     figure.update_xaxes(type="category")
     st.plotly_chart(figure, key="dedup_sensitivity")
 
