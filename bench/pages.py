@@ -8,8 +8,8 @@ The slow measurements of a dataset version (token counts, language and other tex
 split's near-duplicate graph) are made once per version, in the background as soon as the version is
 saved (core.derived), and kept with it. The bench times that warm-up on its own, then each page as a
 person meets it after an upload ("first"). The "cold first" column is the same first render with
-nothing measured yet and every Streamlit cache empty: what a page costs when opened the instant the
-version is saved.
+nothing measured yet, every Streamlit cache empty and the background warm-up switched off: what a
+page costs when it has to measure everything itself.
 
     python bench/pages.py [--n 100000] [--pages 1_Upload 4_Dedup ...]
 """
@@ -17,6 +17,7 @@ version is saved.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -105,18 +106,22 @@ def _change_a_widget(at) -> str:  # noqa: ANN001 - AppTest
     return "nothing (rerun)"
 
 
-def time_cold_first(page: Path, root: Path, version: int) -> float:
-    """Return the first render of a page with no stored measurements and every cache empty."""
+def time_cold_first(page: Path, fresh: Path, scratch: Path) -> float:
+    """Return the first render of a page on a copy of the freshly uploaded workspace ``fresh``.
+
+    Nothing is measured yet, no page has saved its settings, and every Streamlit cache is empty.
+    """
     import shutil
 
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    shutil.rmtree(Workspace.open(root).derived_dir(version), ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(fresh, scratch)
     st.cache_data.clear()
     st.cache_resource.clear()
     at = AppTest.from_file(str(page), default_timeout=600)
-    at.session_state["workspace_root"] = str(root)
+    at.session_state["workspace_root"] = str(scratch)
     start = time.perf_counter()
     at.run()
     return time.perf_counter() - start
@@ -169,6 +174,8 @@ def main() -> None:
     print(f"workspace with {args.n:,} examples built in {time.perf_counter() - start:.1f}s at {root}")
     version = ws.dataset_version()
     assert version is not None
+    fresh = Path(tempfile.mkdtemp(prefix="bench_pages_fresh_")) / "ws"
+    shutil.copytree(root, fresh)  # as uploaded: for the cold first renders
     start = time.perf_counter()
     derived.warm_in_background(ws, version).join()  # what the app starts when the version appears
     print(f"background measurements of the version: {time.perf_counter() - start:.1f}s")
@@ -185,9 +192,10 @@ def main() -> None:
             results.append(time_page(page, root))
         except Exception as exc:  # noqa: BLE001 - one page's failure must not hide the others' timings
             print(f"{page.stem:24} failed: {type(exc).__name__}: {exc}"[:160])
+    derived.warm_in_background = lambda ws, version: None  # cold: the page measures on its own
     for r in results:  # after every warm timing: a cold run empties the caches the others share
         page = ROOT / "pages" / f"{r['page']}.py"
-        cold = time_cold_first(page, root, version)
+        cold = time_cold_first(page, fresh, fresh.parent / "scratch")
         ok = r["first"] < 3 and r["rerender"] < 1 and not r["error"]
         ratio = r["uncached"] / r["rerender"] if r["rerender"] else float("nan")
         print(

@@ -26,6 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import datasketch
@@ -240,9 +241,15 @@ def _scope_columns(frame: pd.DataFrame, config: DedupConfig) -> list[list[Any]]:
 
 
 @dataclass(frozen=True)
-class _Graph:
-    """Exact groups and verified near pairs of one run, before a threshold is applied."""
+class DuplicateGraph:
+    """Exact groups and verified near pairs of one run, before a threshold is applied.
 
+    Near pairs are verified down to ``floor``: :func:`result_at` turns the graph into the clusters
+    at any threshold from there up without running the engine again (the Dedup page keeps one per
+    dataset version and settings, see :mod:`core.derived`).
+    """
+
+    floor: float
     rows: int
     ids: list[str]
     exact_group: np.ndarray  # per row: exact group label, -1 for empty rows
@@ -253,6 +260,43 @@ class _Graph:
     capped_rows: int
     char_ngram_rows: int
     candidate_pairs: int
+
+    def save(self, path: str | Path) -> None:
+        """Write the graph as one ``.npz`` file."""
+        counts = [self.floor, self.rows, self.empty_rows, self.capped_rows, self.char_ngram_rows]
+        with open(path, "wb") as handle:
+            np.savez(
+                handle,
+                ids=np.array(self.ids, dtype=str),
+                exact_group=self.exact_group,
+                near_left=self.near_left,
+                near_right=self.near_right,
+                near_jaccard=self.near_jaccard,
+                counts=np.array([*counts, self.candidate_pairs], dtype=np.float64),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> DuplicateGraph:
+        """Read a graph written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            floor, rows, empty, capped, char_rows, candidates = data["counts"].tolist()
+            return cls(
+                floor=float(floor),
+                rows=int(rows),
+                ids=data["ids"].tolist(),
+                exact_group=data["exact_group"],
+                near_left=data["near_left"],
+                near_right=data["near_right"],
+                near_jaccard=data["near_jaccard"],
+                empty_rows=int(empty),
+                capped_rows=int(capped),
+                char_ngram_rows=int(char_rows),
+                candidate_pairs=int(candidates),
+            )
+
+    def pairs(self) -> PairSet:
+        """Return the exact groups and near pairs alone."""
+        return PairSet(self.floor, self.exact_group, self.near_left, self.near_right, self.near_jaccard)
 
 
 def find_duplicates(
@@ -279,9 +323,40 @@ def find_duplicates(
         Cancelled: If ``cancel()`` returned True.
     """
     config = config or DedupConfig()
-    graph = _build_graph(
-        frame, config, config.threshold, progress=progress, cancel=cancel, processes=processes
-    )
+    graph = duplicate_graph(frame, config, progress=progress, cancel=cancel, processes=processes)
+    return result_at(graph, config)
+
+
+def duplicate_graph(
+    frame: pd.DataFrame,
+    config: DedupConfig | None = None,
+    *,
+    floor: float | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    processes: int | None = None,
+) -> DuplicateGraph:
+    """Run the engine once: exact groups and near pairs verified down to ``floor`` (default: the threshold).
+
+    Bands are chosen for the floor, so a pair at any higher threshold is a candidate with at least
+    the same probability; :func:`result_at` then gives the clusters at any such threshold.
+
+    Raises:
+        Cancelled: If ``cancel()`` returned True.
+    """
+    config = config or DedupConfig()
+    floor = config.threshold if floor is None else floor
+    return _build_graph(frame, config, floor, progress=progress, cancel=cancel, processes=processes)
+
+
+def result_at(graph: DuplicateGraph, config: DedupConfig) -> DedupResult:
+    """Return the clusters of ``graph`` at ``config.threshold`` (at or above the graph's floor).
+
+    Raises:
+        ValueError: If the threshold is below the floor the pairs were verified at.
+    """
+    if config.threshold < graph.floor - 1e-12:
+        raise ValueError(f"near pairs were verified down to {graph.floor}, not {config.threshold}")
     return _result_at(graph, config, config.threshold)
 
 
@@ -320,10 +395,7 @@ def duplicate_pairs(
     One engine run serves every threshold from ``floor`` up: bands are chosen for the floor,
     so a pair at any higher threshold is a candidate with at least the same probability.
     """
-    config = config or DedupConfig()
-    floor = config.threshold if floor is None else floor
-    graph = _build_graph(frame, config, floor, progress=None, cancel=None, processes=processes)
-    return PairSet(floor, graph.exact_group, graph.near_left, graph.near_right, graph.near_jaccard)
+    return duplicate_graph(frame, config, floor=floor, processes=processes).pairs()
 
 
 def similar_pairs(
@@ -360,8 +432,11 @@ def sensitivity(
     thresholds: Sequence[float] = (0.7, 0.8, 0.9),
     *,
     processes: int | None = None,
+    graph: DuplicateGraph | None = None,
 ) -> pd.DataFrame:
     """Return how many rows would go at each threshold (one run, bands for the lowest).
+
+    ``graph``: the table's :class:`DuplicateGraph` for ``config`` when at hand (no engine run then).
 
     Returns:
         One row per threshold: ``threshold``, ``removed``, ``exact``, ``near``, ``clusters``,
@@ -370,7 +445,10 @@ def sensitivity(
     config = config or DedupConfig()
     if not thresholds:
         raise ValueError("thresholds must not be empty")
-    graph = _build_graph(frame, config, min(thresholds), progress=None, cancel=None, processes=processes)
+    if graph is None:
+        graph = _build_graph(frame, config, min(thresholds), progress=None, cancel=None, processes=processes)
+    elif min(thresholds) < graph.floor - 1e-12:
+        raise ValueError(f"near pairs were verified down to {graph.floor}, not {min(thresholds)}")
     rows = []
     for threshold in sorted(thresholds):
         result = _result_at(graph, config, threshold)
@@ -399,7 +477,7 @@ def _build_graph(
     progress: Callable[[float], None] | None,
     cancel: Callable[[], bool] | None,
     processes: int | None,
-) -> _Graph:
+) -> DuplicateGraph:
     params = config.engine_params(threshold)
     workers = processes if processes is not None else _default_processes(len(frame))
     out = _minhash.run_batches(
@@ -414,7 +492,8 @@ def _build_graph(
     exact_group, representatives = _exact_groups(out.exact_keys, out.empty)
     left, right, jaccard, candidates = _near_pairs(out, representatives, threshold, workers)
     ids = [str(i) for i in frame["id"]] if "id" in frame.columns else [str(i) for i in range(len(frame))]
-    return _Graph(
+    return DuplicateGraph(
+        floor=threshold,
         rows=len(frame),
         ids=ids,
         exact_group=exact_group,
@@ -448,7 +527,7 @@ def _near_pairs(
     return left[keep], right[keep], jaccard[keep], len(candidates)
 
 
-def _result_at(graph: _Graph, config: DedupConfig, threshold: float) -> DedupResult:
+def _result_at(graph: DuplicateGraph, config: DedupConfig, threshold: float) -> DedupResult:
     keep = graph.near_jaccard >= threshold - 1e-12
     left, right, jaccard = graph.near_left[keep], graph.near_right[keep], graph.near_jaccard[keep]
     labels = _components(graph, left, right)
@@ -470,7 +549,7 @@ def _result_at(graph: _Graph, config: DedupConfig, threshold: float) -> DedupRes
     )
 
 
-def _notes(graph: _Graph, config: DedupConfig) -> tuple[str, ...]:
+def _notes(graph: DuplicateGraph, config: DedupConfig) -> tuple[str, ...]:
     notes = []
     if graph.capped_rows:
         notes.append(
@@ -481,7 +560,7 @@ def _notes(graph: _Graph, config: DedupConfig) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def _components(graph: _Graph, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _components(graph: DuplicateGraph, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Union-find over exact groups and near pairs: a component label per row."""
     n = graph.rows
     present = np.flatnonzero(graph.exact_group >= 0)
@@ -495,7 +574,7 @@ def _components(graph: _Graph, left: np.ndarray, right: np.ndarray) -> np.ndarra
 
 
 def _make_clusters(
-    graph: _Graph, labels: np.ndarray, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray
+    graph: DuplicateGraph, labels: np.ndarray, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray
 ) -> tuple[Cluster, ...]:
     counts = np.bincount(labels)
     rows = np.flatnonzero(counts[labels] >= 2)
@@ -524,7 +603,9 @@ def _make_clusters(
     )
 
 
-def _best_similarity(graph: _Graph, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray) -> np.ndarray:
+def _best_similarity(
+    graph: DuplicateGraph, left: np.ndarray, right: np.ndarray, jaccard: np.ndarray
+) -> np.ndarray:
     """Per row: 1.0 if it has an exact twin, else its best verified near Jaccard (0 if none)."""
     best = np.zeros(graph.rows)
     groups = graph.exact_group

@@ -1,11 +1,12 @@
 """What is measured on a dataset version, computed once and kept beside it.
 
 A saved version never changes, so the slow measurements on it (token counts, the text measures of
-the Distribution page, the near-duplicate graph of the split) are stored in the version's folder:
+the Distribution page, the near-duplicate graphs of the Dedup and Split pages) are stored in the
+version's folder:
 a page renders from the stored result, and a refresh, a second tab or a restart of the app reads it
 back instead of measuring 100,000 examples again. :func:`warm_in_background` computes them right
 after a version is saved, while the person is still reading the upload report, so the first visit
-of the Distribution and Split pages does not wait for them either.
+of the Distribution, Dedup and Split pages does not wait for them either.
 
 Each result is computed by one thread at a time (a second caller waits for the first, then reads
 its file) and written atomically, so a crash leaves no half-written file behind; a file that cannot
@@ -15,6 +16,7 @@ change of either never reads a stale result.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,13 +28,13 @@ from typing import TypeVar
 
 import pandas as pd
 
-from core import profile, split, tokens
+from core import dedup, profile, split, tokens
 from core.workspace import Workspace
 
 FORMAT = 1
-SPLIT_FLOOR = 0.7
-"""Near pairs for the split are verified down to this Jaccard: the Split page's threshold slider
-then moves anywhere from here to 1.0 without finding pairs again (lower thresholds recompute)."""
+NEAR_FLOOR = 0.7
+"""Near pairs are verified down to this Jaccard: the Dedup and Split pages' threshold sliders then
+move anywhere from here up without running the engine again (a lower threshold gets its own run)."""
 
 _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -146,6 +148,51 @@ def features(
     )
 
 
+def _floor_path(ws: Workspace, version: int, prefix: str, threshold: float | None) -> tuple[Path, float]:
+    """Return the path and floor of the graph that serves ``threshold``.
+
+    A stored graph with the highest floor at or below it, else a new one at ``min(NEAR_FLOOR, threshold)``.
+    """
+    wanted = NEAR_FLOOR if threshold is None else threshold
+    stored_floors = []
+    for path in ws.derived_dir(version).glob(f"{prefix}-*-f{FORMAT}.npz"):
+        try:
+            stored_floors.append((float(path.name.removeprefix(prefix + "-").split("-")[0]), path))
+        except ValueError:
+            continue
+    usable = [(floor, path) for floor, path in stored_floors if floor <= wanted + 1e-9]
+    if usable:
+        floor, path = max(usable)
+        return path, floor
+    floor = min(NEAR_FLOOR, wanted)
+    return ws.derived_dir(version) / f"{prefix}-{floor:.2f}-f{FORMAT}.npz", floor
+
+
+def dedup_graph(
+    ws: Workspace,
+    version: int,
+    config: dedup.DedupConfig,
+    frame: pd.DataFrame | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> dedup.DuplicateGraph:
+    """Return the version's :class:`core.dedup.DuplicateGraph` for ``config``, good at its threshold.
+
+    One graph per version and settings (everything but the threshold), verified down to
+    :data:`NEAR_FLOOR` (or the threshold, when lower). ``progress`` reports an engine run.
+    """
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "threshold"}
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    path, floor = _floor_path(ws, version, f"dedup-graph-{key}", config.threshold)
+    load = _frame_loader(ws, version, frame)
+    return stored(
+        path,
+        lambda: dedup.duplicate_graph(load(), config, floor=floor, progress=progress),
+        read=dedup.DuplicateGraph.load,
+        write=lambda graph, target: graph.save(target),
+    )
+
+
 def split_graph(
     ws: Workspace,
     version: int,
@@ -155,25 +202,34 @@ def split_graph(
 ) -> split.PairGraph:
     """Return the version's :class:`core.split.PairGraph` for ``scope``, good at ``threshold``.
 
-    The stored graph reaches down to :data:`SPLIT_FLOOR`; a lower threshold gets a graph of its own.
+    Its ``scope`` view is the Dedup page's graph for that scope with default settings (shared).
     """
-    floor = SPLIT_FLOOR if threshold is None else min(SPLIT_FLOOR, threshold)
+    path, floor = _floor_path(ws, version, f"split-graph-{scope.replace('+', '_')}", threshold)
     load = _frame_loader(ws, version, frame)
-    path = _version_path(ws, version, f"split-graph-{scope.replace('+', '_')}-{floor:.2f}-f{FORMAT}.npz")
-    return stored(
-        path,
-        lambda: split.pair_graph(load(), floor, scope),
-        read=split.PairGraph.load,
-        write=lambda graph, target: graph.save(target),
-    )
+
+    def compute() -> split.PairGraph:
+        data = load()
+        scope_graph = dedup_graph(ws, version, dedup.DedupConfig(threshold=floor, scope=scope), data)
+        return split.pair_graph(data, floor, scope, scope_pairs=scope_graph.pairs())
+
+    return stored(path, compute, read=split.PairGraph.load, write=lambda graph, target: graph.save(target))
 
 
 def warm(ws: Workspace, version: int) -> None:
-    """Compute what the Distribution and Split pages need first for ``version``, with their defaults."""
+    """Compute what the Distribution, Dedup and Split pages need first for ``version``.
+
+    With their defaults, or the Dedup settings last applied in this workspace.
+    """
     frame = ws.load_version(version)
-    dedup_scope = (ws.get_state("dedup.settings") or {}).get("scope", "all")
+    saved = ws.get_state("dedup.settings") or {}
+    fields = {f.name for f in dataclasses.fields(dedup.DedupConfig)}
+    try:
+        config = dedup.DedupConfig(**{k: v for k, v in saved.items() if k in fields})
+    except (TypeError, ValueError):
+        config = dedup.DedupConfig()
     features(ws, version, profile.ProfileConfig(), frame)
-    split_graph(ws, version, None, str(dedup_scope), frame)
+    dedup_graph(ws, version, config, frame)
+    split_graph(ws, version, None, config.scope, frame)
 
 
 def warm_in_background(ws: Workspace, version: int | None) -> threading.Thread | None:

@@ -293,7 +293,12 @@ class PairGraph:
 
 
 def pair_graph(
-    frame: pd.DataFrame, floor: float | None, scope: str | None = "all", *, processes: int | None = None
+    frame: pd.DataFrame,
+    floor: float | None,
+    scope: str | None = "all",
+    *,
+    processes: int | None = None,
+    scope_pairs: dedup.PairSet | None = None,
 ) -> PairGraph:
     """Find the copies and near-duplicates (down to Jaccard ``floor``) of a canonical table.
 
@@ -302,13 +307,22 @@ def pair_graph(
         floor: Lowest threshold the graph must answer (``None``: exact copies only).
         scope: Dedup scope of the ``scope`` view (``None``: prompts and prompt + response only).
         processes: Worker processes of the MinHash engine (default: 2 for big tables).
+        scope_pairs: The ``scope`` view when already found (the Dedup page's graph for ``scope``
+            with default settings, at a floor at or below ``floor``).
+
+    Raises:
+        ValueError: If ``scope_pairs`` was verified above ``floor``.
     """
     level = 1.0 if floor is None else floor
     views: dict[str, dedup.PairSet] = {}
     for name, texts in (("prompt", prompt_texts(frame)), ("prompt+response", full_texts(frame))):
         config = dedup.DedupConfig(threshold=level, scope="prompt", shingle_size=_SHINGLE_WORDS)
         views[name] = dedup.duplicate_pairs(pd.DataFrame({"prompt_text": texts}), config, processes=processes)
-    if scope is not None:
+    if scope is not None and scope_pairs is not None:
+        if scope_pairs.floor > level + 1e-12 or len(scope_pairs.exact_group) != len(frame):
+            raise ValueError(f"scope pairs at {scope_pairs.floor} do not serve {len(frame)} rows at {level}")
+        views["scope"] = scope_pairs
+    elif scope is not None:
         config = dedup.DedupConfig(threshold=level, scope=scope)
         views["scope"] = dedup.duplicate_pairs(frame, config, processes=processes)
     return PairGraph(len(frame), floor, scope, views)

@@ -4,8 +4,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import dedup
+from core import dedup, derived
 from core.errors import DatasetError
+from core.workspace import Workspace
 from ui import open_workspace, require_dataset
 
 _SCOPE_LABELS = {
@@ -43,24 +44,33 @@ if flash:
     st.success(flash)
 
 
+# The engine runs once per dataset version and settings, down to Jaccard 0.7, and its graph is kept
+# with the version (core.derived; usually found in the background right after the version is saved):
+# moving the threshold slider from there up only filters it.
 @st.cache_data(max_entries=8, show_spinner=False)
 def _find(root: str, dataset_version: int, settings: tuple, _frame: pd.DataFrame):
     # the bar is made inside the cached call (a cache hit replays only its cleared slot); a click on
     # Cancel reruns the script, which stops this call at its next progress update
     slot = st.empty()
     bar = slot.progress(0.0, text="Finding duplicates…")
-    result = dedup.find_duplicates(
+    config = dedup.DedupConfig(**dict(settings))
+    graph = derived.dedup_graph(
+        Workspace.open(root),
+        dataset_version,
+        config,
         _frame,
-        dedup.DedupConfig(**dict(settings)),
         progress=lambda done: bar.progress(done, text=f"Finding duplicates… {done:.0%}"),
     )
     slot.empty()
-    return result
+    return dedup.result_at(graph, config)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring sensitivity…")
 def _sensitivity(root: str, dataset_version: int, settings: tuple, thresholds: tuple, _frame: pd.DataFrame):
-    return dedup.sensitivity(_frame, dedup.DedupConfig(**dict(settings)), thresholds)
+    config = dedup.DedupConfig(**dict(settings))
+    lowest = dataclasses.replace(config, threshold=min(thresholds))
+    graph = derived.dedup_graph(Workspace.open(root), dataset_version, lowest, _frame)
+    return dedup.sensitivity(_frame, config, thresholds, graph=graph)
 
 
 def _settings_controls():

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import derived, profile, split, tokens
+from core import dedup, derived, profile, split, tokens
 from core.workspace import Workspace
 from tests.core.test_split import make_frame
 
@@ -68,7 +68,7 @@ def test_split_graph_is_stored_at_the_floor_and_serves_higher_thresholds(saved, 
     ws, version, frame = saved
     calls = _count_calls(monkeypatch, split, "pair_graph")
     graph = derived.split_graph(ws, version, 0.8, "all")
-    assert graph.floor == derived.SPLIT_FLOOR
+    assert graph.floor == derived.NEAR_FLOOR
     assert derived.split_graph(ws, version, 0.95, "all") is not graph  # read back from its file
     assert len(calls) == 1
     for threshold in (0.7, 0.8, 0.95):
@@ -137,7 +137,7 @@ def test_warm_in_background_measures_once_per_version(saved):
     assert derived.warm_in_background(ws, version) is thread
     thread.join(timeout=120)
     names = sorted(p.name for p in ws.derived_dir(version).iterdir())
-    assert [n.split("-")[0] for n in names] == ["split", "text", "tokens"]
+    assert [n.split("-")[0] for n in names] == ["dedup", "split", "text", "tokens"]
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
     assert graph.rows == len(frame) and graph.scope == "all"
     assert derived.warm_in_background(ws, None) is None
@@ -160,3 +160,58 @@ def test_pair_graph_round_trip(tmp_path):
     for name, pairs in graph.views.items():
         for part in ("exact_group", "left", "right", "jaccard"):
             np.testing.assert_array_equal(getattr(loaded.views[name], part), getattr(pairs, part))
+
+
+def _clusters(result: dedup.DedupResult) -> list[tuple]:
+    return [(c.members, c.kind, round(c.min_jaccard, 6)) for c in result.clusters]
+
+
+def test_dedup_graph_is_stored_once_and_gives_the_engines_clusters(saved, monkeypatch):
+    ws, version, frame = saved
+    calls = _count_calls(monkeypatch, dedup, "duplicate_graph")
+    for threshold in (0.95, 0.8, 0.7):
+        config = dedup.DedupConfig(threshold=threshold, scope="prompt", shingle_size=3)
+        result = dedup.result_at(derived.dedup_graph(ws, version, config), config)
+        fresh = dedup.find_duplicates(frame, config)
+        assert _clusters(result) == _clusters(fresh) and result.removed == fresh.removed
+    assert result.near_duplicates > 0  # at 0.7 the planted near-duplicates are found
+    assert len(calls) == 1 + 3  # one stored graph; three fresh runs for the comparison
+    lower = dedup.DedupConfig(threshold=0.55, scope="prompt", shingle_size=3)
+    assert derived.dedup_graph(ws, version, lower).floor == 0.55
+    # from now on the 0.55 graph serves every threshold above it, and other settings get their own
+    derived.dedup_graph(ws, version, dedup.DedupConfig(threshold=0.6, scope="prompt", shingle_size=3))
+    assert len(calls) == 1 + 3 + 1
+    derived.dedup_graph(ws, version, dedup.DedupConfig(threshold=0.8, scope="prompt"))
+    assert len(calls) == 1 + 3 + 2
+
+
+def test_split_graph_shares_the_dedup_graph_of_its_scope(saved, monkeypatch):
+    ws, version, frame = saved
+    graph = derived.dedup_graph(ws, version, dedup.DedupConfig(scope="all"))
+    calls = _count_calls(monkeypatch, dedup, "duplicate_graph")
+    pairs = derived.split_graph(ws, version, 0.8, "all")
+    assert len(calls) == 2  # prompt and prompt + response; the scope view is the stored dedup graph
+    np.testing.assert_array_equal(pairs.views["scope"].left, graph.near_left)
+
+
+def test_duplicate_graph_round_trip_and_floor(tmp_path):
+    frame = make_frame(40, seed=3, near_every=3)
+    config = dedup.DedupConfig(threshold=0.6, scope="all", shingle_size=3)
+    graph = dedup.duplicate_graph(frame, config)
+    graph.save(tmp_path / "g.npz")
+    loaded = dedup.DuplicateGraph.load(tmp_path / "g.npz")
+    assert (loaded.floor, loaded.rows, loaded.ids, loaded.candidate_pairs) == (
+        graph.floor,
+        graph.rows,
+        graph.ids,
+        graph.candidate_pairs,
+    )
+    np.testing.assert_array_equal(loaded.near_jaccard, graph.near_jaccard)
+    assert _clusters(dedup.result_at(loaded, config)) == _clusters(dedup.find_duplicates(frame, config))
+    with pytest.raises(ValueError, match="verified down to"):
+        dedup.result_at(loaded, dedup.DedupConfig(threshold=0.5, scope="all", shingle_size=3))
+    thresholds = (0.6, 0.8, 0.9)
+    pd.testing.assert_frame_equal(
+        dedup.sensitivity(frame, config, thresholds, graph=loaded),
+        dedup.sensitivity(frame, config, thresholds),
+    )
