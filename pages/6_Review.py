@@ -107,9 +107,12 @@ with left:
             key="review_extend_n",
             disabled=unsampled <= 0,
         )
-        if st.button("Extend sample", key="review_extend", disabled=unsampled <= 0):
+        cols = st.columns(2)
+        if cols[0].button("Extend sample", key="review_extend", disabled=unsampled <= 0):
             store.extend_sample(batch_id, frame, int(more), seed=int(seed) + len(ids))
             st.rerun()
+        # the last decision can be taken back too, not only those with examples still to come
+        cols[1].button("Undo last", key="review_undo", on_click=_undo, args=(batch_id,))
     else:
         example = frame.set_index("id").loc[pending[0]]
         example["id"] = pending[0]

@@ -103,6 +103,20 @@ def test_passing_batch_enters_the_dataset(tmp_path, patched):
     assert "review" in ws.steps()
 
 
+def test_the_last_decision_of_a_sample_can_be_undone(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    for _ in range(20):
+        at.button(key="review_approve").click().run()
+    assert any("Every sampled example" in s.value for s in at.success)
+    at.button(key="review_undo").click().run()
+    assert not at.exception, at.exception
+    assert review.ReviewStore(Workspace.open(root)).pass_rate("run-1").reviewed == 19
+    assert "19 of 20 sampled examples reviewed" in at.get("progress")[0].proto.text
+    assert not at.button(key="review_approve").disabled  # the undone example is back for a decision
+
+
 def test_below_the_bar_shows_reasons_and_blocks(tmp_path, patched):
     root = tmp_path / "ws"
     at = _open(root)
