@@ -2,9 +2,11 @@
 
 Checks: the record has the target format's structure (and passes ``core.formats`` validation
 when that module offers it); label in the allowed set; length within the real data's 1st–99th
-percentile; language as requested; not an exact or near duplicate (Jaccard >= threshold) of the
-real data, the seeds, other synthetic examples or the test split; person-written regex rules;
-a JSON Schema for structured (JSON) answers.
+percentile; no unfilled template placeholder ("[your name here]", "{customer_name}") unless the
+real data has them too; prompt and answer made of words at least as much as the real data's 1st
+percentile (a file path or a hash is not a customer question); language as requested; not an exact
+or near duplicate (Jaccard >= threshold) of the real data, the seeds, other synthetic examples or
+the test split; person-written regex rules; a JSON Schema for structured (JSON) answers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,36 @@ from core.errors import DatasetError
 
 _NUM_PERM = 128
 _SHINGLE = 3
+_PLACEHOLDER = re.compile(
+    r"\[\s*<?\s*(?:your|insert|enter|add|fill|customer|client|agent|company|product|order|item|number|name"
+    r"|date|address|email|phone|link|url|placeholder|x{2,}|\.{3})\b[^\]\n]{0,60}\]"
+    r"|<\s*(?:your|insert|enter|fill|placeholder)\b[^>\n]{0,60}>"
+    r"|\{\{\s*[A-Za-z_][\w.]*\s*\}\}"
+    r"|\{[a-z]+(?:_[a-z]+)+\}"
+    r"|\blorem ipsum\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[(\"'“‘]*[^\W\d_]+(?:['’-][^\W\d_]+)*[.,!?;:)\"'”’…]*")
+_PLACEHOLDER_SHARE = 0.01  # real data with more placeholders than this is a template set: no check
+_MAX_WORD_SHARE_FLOOR = 0.5  # never ask for more words than this, whatever the real data holds
+
+
+def find_placeholder(text: str) -> str | None:
+    """Return the first unfilled template placeholder in ``text`` ("[your name here]"), if any."""
+    found = _PLACEHOLDER.search(text)
+    return found.group(0) if found else None
+
+
+def word_share(text: str) -> float | None:
+    """Return the share of whitespace-separated tokens that are words (``None`` for empty text).
+
+    A word is letters, possibly joined by apostrophes or hyphens and wrapped in punctuation; a
+    file path, a URL, a hash or a number is not.
+    """
+    tokens = text.split()
+    if not tokens:
+        return None
+    return sum(1 for t in tokens if _WORD.fullmatch(t)) / len(tokens)
 
 
 def _shingles(text: str) -> set[str]:
@@ -100,6 +132,10 @@ def example_text(record: dict[str, Any] | pd.Series, mode: str) -> str:
     return f"{record.get('prompt_text') or ''}\n{record.get('response_text') or ''}"
 
 
+_TEXT_COLUMNS = ("prompt_text", "response_text", "rejected_text")
+_TEXT_PARTS = (("prompt_text", "prompt"), ("response_text", "answer"), ("rejected_text", "rejected answer"))
+
+
 def _real_length(row: pd.Series, mode: str) -> int:
     """Length of the real text a generated example's text is compared with (answers for preference)."""
     if mode == "preference":
@@ -120,6 +156,8 @@ class Rules:
     json_schema: dict[str, Any] | None = None
     dedup_threshold: float = 0.8
     target_format: str | None = None  # a core.formats name: examples must survive writing in it
+    reject_placeholders: bool = True
+    min_word_share: float | None = None  # prompts and answers with fewer words than this fail
 
     def __post_init__(self) -> None:
         for pattern in (*self.must_match, *self.must_not_match):
@@ -142,7 +180,11 @@ class Rules:
 
 
 def rules_from_data(real: pd.DataFrame, mode: str, **overrides: Any) -> Rules:
-    """Return default rules learned from the real data: label set and 1st–99th percentile length."""
+    """Return default rules learned from the real data.
+
+    Label set; 1st–99th percentile length; placeholders rejected unless over 1% of the real
+    examples hold one; a word share of at least the real texts' 1st percentile (at most 0.5).
+    """
     labels: tuple[str, ...] = ()
     if "category" in real.columns:
         labels = tuple(sorted({c for c in real["category"] if isinstance(c, str) and c}))
@@ -151,7 +193,18 @@ def rules_from_data(real: pd.DataFrame, mode: str, **overrides: Any) -> Rules:
     low = high = None
     if lengths:
         low, high = (int(v) for v in np.percentile(lengths, [1, 99]))
-    return Rules(**{"allowed_labels": labels, "min_chars": low, "max_chars": high, **overrides})
+    texts = [str(v or "") for column in _TEXT_COLUMNS if column in real.columns for v in real[column]]
+    shares = [share for share in map(word_share, texts) if share is not None]
+    min_share = min(_MAX_WORD_SHARE_FLOOR, float(np.percentile(shares, 1))) if shares else None
+    with_placeholder = sum(1 for t in texts if find_placeholder(t)) / max(1, len(real))
+    defaults = {
+        "allowed_labels": labels,
+        "min_chars": low,
+        "max_chars": high,
+        "reject_placeholders": with_placeholder <= _PLACEHOLDER_SHARE,
+        "min_word_share": round(min_share, 3) if min_share else None,
+    }
+    return Rules(**{**defaults, **overrides})
 
 
 @dataclass
@@ -170,7 +223,7 @@ class Validator:
     def check(self, record: dict[str, Any]) -> list[str]:
         """Return every reason ``record`` fails (empty when it passes); a passing one joins the index."""
         reasons = _structure_reasons(record) or _format_reasons(record, self.rules.target_format)
-        reasons += self._label_reasons(record) + self._length_reasons(record)
+        reasons += self._label_reasons(record) + self._length_reasons(record) + self._junk_reasons(record)
         reasons += self._language_reasons(record) + self._regex_reasons(record) + self._schema_reasons(record)
         text = example_text(record, self.mode)
         prepared = self.index.prepare(text)
@@ -194,6 +247,21 @@ class Validator:
         if self.rules.max_chars is not None and length > self.rules.max_chars:
             return [f"too long: {length} chars > {self.rules.max_chars} (99th percentile of real data)"]
         return []
+
+    def _junk_reasons(self, record: dict[str, Any]) -> list[str]:
+        reasons = []
+        for column, part in _TEXT_PARTS:
+            text = str(record.get(column) or "")
+            placeholder = find_placeholder(text) if self.rules.reject_placeholders else None
+            if placeholder:
+                reasons.append(f"unfilled placeholder in the {part}: {placeholder[:60]!r}")
+            share = word_share(text)
+            floor = self.rules.min_word_share
+            if floor is not None and share is not None and share < floor:
+                reasons.append(
+                    f"the {part} is mostly not words ({share:.0%} words, real data at least {floor:.0%})"
+                )
+        return reasons
 
     def _language_reasons(self, record: dict[str, Any]) -> list[str]:
         # the run's language, or the one a gap target asked for (set on the record by the prompt builder)

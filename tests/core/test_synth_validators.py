@@ -36,6 +36,29 @@ _GOOD = _sft(
             _sft("Give JSON please now", '{"y": 1}'),
             "answer fails the JSON Schema",
         ),
+        (
+            Rules(),
+            _sft(
+                "Where is my parcel?",
+                "Sure [<your name here>] can get the package delivered by [number of items you want]",
+            ),
+            "unfilled placeholder in the answer: '[<your name here>]'",
+        ),
+        (
+            Rules(),
+            _sft("Hi {customer_name}, where is my parcel?", "On its way."),
+            "placeholder in the prompt",
+        ),
+        (Rules(reject_placeholders=False), _sft("Hi {customer_name}, where is it?", "On its way."), None),
+        (
+            Rules(min_word_share=0.5),
+            _sft(
+                "/Users/JohnDoe/.AppData/Local/Home_jd16.0.48_SJ-CfGvpB,\n2fbfdc04daa7ece.png:john.email\n@example/x",
+                "Happy to help with that order today.",
+            ),
+            "the prompt is mostly not words (0% words, real data at least 50%)",
+        ),
+        (Rules(min_word_share=0.5), _GOOD, None),
         (Rules(), records.make_record("sft", [{"role": "assistant", "content": "hi"}]), "no user message"),
         (Rules(), records.make_record("sft", [{"role": "user", "content": "hi"}]), "last message"),
     ],
@@ -83,6 +106,19 @@ def test_rules_from_data_learns_labels_and_length_percentiles():
     assert rules.allowed_labels == ("billing", "returns", "shipping")
     assert 0 < rules.min_chars <= rules.max_chars
     assert Rules.from_dict(rules.to_dict()) == rules
+
+
+def test_rules_from_data_learn_how_wordy_the_real_data_is_and_whether_it_is_a_template_set():
+    rules = rules_from_data(support_frame(40), "variations")
+    assert rules.reject_placeholders and rules.min_word_share == 0.5  # capped: never stricter than 0.5
+    codes = records.make_frame(
+        [_sft(f"Decode SKU-{i}A7 X{i}-B?", f"Item {i}: ok.") for i in range(50)]
+        + [_sft(f"Dear {{customer_name}}, order {i}", "Thanks") for i in range(10)]
+    )
+    learned = rules_from_data(codes, "variations")
+    assert learned.min_word_share < 0.5  # such prompts are normal here: the bar follows the data
+    assert not learned.reject_placeholders  # placeholders in 1 of 6 real examples: a template set
+    assert Validator(learned, "variations").check(_sft("Decode SKU-99A7 X9-B?", "Item 9: ok.")) == []
 
 
 def test_bad_regex_is_refused():
