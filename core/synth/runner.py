@@ -315,7 +315,7 @@ class _Runner:
                     return None
                 held[0] = reservation
             attempt_no += 1
-            attempt = self._attempt(row)
+            attempt = self._attempt(row, attempt_no)
             if attempt.result.status == "ok":
                 return attempt_no, attempt.result
             if attempt.result.status in _UNKNOWN_OUTCOME and held[0]:
@@ -354,10 +354,10 @@ class _Runner:
         jittered = base * (0.5 + self._rng.random() / 2)
         return max(jittered, min(retry_after or 0.0, _MAX_RETRY_AFTER_S))
 
-    def _attempt(self, row: RequestRow) -> _Attempt:
+    def _attempt(self, row: RequestRow, attempt_no: int = 1) -> _Attempt:
         import openai
 
-        kwargs = self._request_kwargs(row)
+        kwargs = self._request_kwargs(row, attempt_no)
         started = time.monotonic()
         try:
             response = self.client.chat.completions.create(**kwargs)
@@ -371,7 +371,7 @@ class _Runner:
             return _Attempt(CallResult("malformed", latency=time.monotonic() - started, error=str(exc)[:500]))
         return _Attempt(self._ok_result(response, time.monotonic() - started))
 
-    def _request_kwargs(self, row: RequestRow) -> dict[str, Any]:
+    def _request_kwargs(self, row: RequestRow, attempt_no: int = 1) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.settings.teacher.model,
             "messages": row.messages,
@@ -379,6 +379,10 @@ class _Runner:
             "temperature": self.settings.temperature,
             "extra_headers": {"Idempotency-Key": row.key},
         }
+        if self.settings.teacher.provider in teachers.SEEDED_PROVIDERS:
+            # sampling is a random choice too: the run's seed, the request and the attempt fix it
+            # (a retry after an unreadable answer must not get the very same answer again)
+            kwargs["seed"] = (self.settings.seed * 1_000_003 + row.idx * 101 + attempt_no) % 2**31
         fmt = teachers.response_format(self.structured, prompts.reply_schema(self.plan))
         if fmt is not None:
             kwargs["response_format"] = fmt

@@ -95,6 +95,9 @@ PRESETS: dict[str, Preset] = {
     )
 }
 DEFAULT_PRESET = "Local teacher (SmolLM2, offline)"
+SEEDED_PROVIDERS = frozenset({"local", "openai", "azure"})
+"""Providers whose chat endpoint takes a sampling ``seed`` (llama.cpp, Ollama, vLLM, OpenAI, Azure);
+the others may refuse an unknown parameter, so they get none."""
 
 
 @dataclass(frozen=True)

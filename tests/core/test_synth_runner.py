@@ -173,6 +173,24 @@ def test_budget_stops_before_overspending(synth_ws, fake_server):
     assert meter.spent_usd <= 0.002
 
 
+@pytest.mark.parametrize("provider, seeded", [("local", True), ("openai", True), ("anthropic", False)])
+def test_sampling_takes_a_seed_where_the_endpoint_accepts_one(synth_ws, fake_server, provider, seeded):
+    import dataclasses
+
+    settings = _settings(fake_server, concurrency=1)
+    settings = dataclasses.replace(settings, teacher=dataclasses.replace(settings.teacher, provider=provider))
+    fake_server.script = [Reply(malformed=True)]  # the first request is retried once
+    runner.execute_run(synth_ws, _create(synth_ws, settings, n=3))
+    seeds = [body.get("seed") for body in fake_server.requests]
+    if not seeded:
+        assert seeds == [None] * len(seeds)
+        return
+    assert len(seeds) == 4 and len(set(seeds)) == 4  # per request, and a retry samples anew
+    fake_server.requests.clear()
+    runner.execute_run(synth_ws, _create(synth_ws, settings, n=3))
+    assert [body.get("seed") for body in fake_server.requests] == [seeds[0], *seeds[2:]]  # same draws
+
+
 def test_timed_out_attempts_count_against_the_budget_at_their_worst_case(synth_ws, fake_server):
     # A provider may bill a request whose answer never arrived: every timed-out attempt is booked at
     # its reservation, and a retry is only sent if the budget can pay for it again.
