@@ -241,7 +241,7 @@ def _start(plan, seeds, settings):
 def _run_is_live() -> bool:
     run_id = ws.get_state(_CURRENT_RUN)
     run = store.get_run(ws, run_id) if run_id else None
-    return bool(run) and run.get("status") == "running"
+    return bool(run) and (run.get("status") == "running" or runner.is_active(ws, run_id))
 
 
 # The meter polls once a second only while a run is live; when it ends, the whole page reruns.

@@ -544,6 +544,9 @@ def start_background(
     if is_active(ws, run_id):
         return _ACTIVE[key][0]
     event = threading.Event()
+    # "running" before this returns: a page rendered right after must see a live run and poll its
+    # meter, not a frozen 'created' one (execute_run sets the times when the thread gets going)
+    store.update_run(ws, run_id, status="running", stop_requested=0, stopped_by=None, heartbeat=time.time())
     thread = threading.Thread(
         target=execute_run,
         args=(ws, run_id),

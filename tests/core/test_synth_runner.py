@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -231,6 +232,28 @@ def test_stop_keeps_what_finished_and_resume_sends_only_the_rest(synth_ws, fake_
     resent = fake_server.keys[len(sent_before) :]
     assert not set(resent) & set(sent_before)
     assert runner.progress(synth_ws, run_id).generated == 30
+
+
+def test_a_run_is_running_as_soon_as_it_is_started(synth_ws, fake_server, monkeypatch):
+    # the page reruns right after starting a run: if the thread has not got going yet, the run must
+    # still read as running, or the page draws a meter that never polls
+    release = threading.Event()
+    original = runner.execute_run
+
+    def slow_start(*args, **kwargs):
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "execute_run", slow_start)
+    run_id = _create(synth_ws, _settings(fake_server), n=2)
+    thread = runner.start_background(synth_ws, run_id)
+    try:
+        assert store.get_run(synth_ws, run_id)["status"] == "running"
+        assert runner.progress(synth_ws, run_id).alive
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert store.get_run(synth_ws, run_id)["status"] == "done"
 
 
 def test_progress_meter_fields(synth_ws, fake_server):
