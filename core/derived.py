@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -215,11 +216,33 @@ def split_graph(
     return stored(path, compute, read=split.PairGraph.load, write=lambda graph, target: graph.save(target))
 
 
+def prune(ws: Workspace, keep: int = 3) -> list[int]:
+    """Delete the measurements of all but the newest ``keep`` versions and the current one.
+
+    They can always be measured again; 100,000 examples take about 15 MB per version.
+
+    Returns:
+        The versions whose measurements were deleted.
+    """
+    current = ws.dataset_version()
+    newest = {info.version for info in ws.versions()[-keep:]} | ({current} if current else set())
+    pruned = []
+    for info in ws.versions():
+        folder = ws.derived_dir(info.version)
+        if info.version not in newest and folder.exists():
+            with _LOCKS_GUARD:
+                shutil.rmtree(folder, ignore_errors=True)
+            pruned.append(info.version)
+    return pruned
+
+
 def warm(ws: Workspace, version: int) -> None:
     """Compute what the Distribution, Dedup and Split pages need first for ``version``.
 
-    With their defaults, or the Dedup settings last applied in this workspace.
+    With their defaults, or the Dedup settings last applied in this workspace. Measurements of old
+    versions are pruned first (see :func:`prune`).
     """
+    prune(ws)
     frame = ws.load_version(version)
     saved = ws.get_state("dedup.settings") or {}
     fields = {f.name for f in dataclasses.fields(dedup.DedupConfig)}

@@ -215,3 +215,16 @@ def test_duplicate_graph_round_trip_and_floor(tmp_path):
         dedup.sensitivity(frame, config, thresholds, graph=loaded),
         dedup.sensitivity(frame, config, thresholds),
     )
+
+
+def test_old_versions_measurements_are_pruned(saved):
+    ws, first, frame = saved
+    derived.token_counts(ws, first, "gpt-4.1-mini")
+    versions = [first] + [ws.save_dataset(frame.iloc[: 50 - k], note=f"v{k}") for k in range(4)]
+    for version in versions:
+        derived.token_counts(ws, version, "gpt-4.1-mini")
+    assert derived.prune(ws, keep=3) == versions[:2]
+    assert [v for v in versions if ws.derived_dir(v).exists()] == versions[2:]
+    ws.revert_to(first)  # the current version is kept whatever its age
+    derived.token_counts(ws, ws.dataset_version(), "gpt-4.1-mini")
+    assert derived.prune(ws, keep=1) == versions[2:]
