@@ -78,7 +78,10 @@ def _store_upload(data: bytes, name: str) -> None:
                 "restore them there to measure them too)"
             )
         if unmatched - deduplicated:
-            reasons.append(f"{unmatched - deduplicated} match no example of the dataset")
+            reasons.append(
+                f"{unmatched - deduplicated} match no example of the dataset (rows quarantined at upload, "
+                "or labels of another file)"
+            )
         st.warning(f"{unmatched} labelled item(s) in {md_text(name)} were left out: {'; '.join(reasons)}.")
 
 

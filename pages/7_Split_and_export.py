@@ -156,7 +156,8 @@ for warning in result.warnings:
 table = pd.DataFrame(result.per_stratum).T.rename_axis("stratum")
 left, right = st.columns([3, 2])
 with left:
-    shown = ["train", "val", "test", "target_val", "target_test"] + (
+    # with a lock, test holds exactly the locked examples: there is no test target to show
+    shown = ["train", "val", "test", "target_val", *([] if lock else ["target_test"])] + (
         ["excluded"] if counts["excluded"] else []
     )
     st.dataframe(table[shown], width="stretch")
