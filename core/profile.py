@@ -18,13 +18,15 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from core import _fork
 
 STATUSES = ("pass", "warn", "fail", "not_labelled", "not_run")
 DIFFICULTY_LEVELS = ("easy", "moderate", "hard")
@@ -77,6 +79,7 @@ _NEGATIVE_WINDOW = 120
 _SENTENCE_END = r"[.!?。！？]+(?=\s|$)"
 _LANG_CHARS = 120
 _LANG_MIN_SCORE = 0.3
+_FORK_FROM_TEXTS = 20_000  # below this a forked child costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,8 @@ def compile_patterns(patterns: Iterable[str]) -> NegativePatterns:
     Raises:
         re.error: If a pattern is not a valid regular expression.
     """
-    anchored, anywhere = [], []
+    anchored: list[str] = []
+    anywhere: list[str] = []
     for pattern in patterns:
         (anchored if _anchored_at_start(pattern) else anywhere).append(pattern)
 
@@ -273,8 +277,10 @@ def compile_patterns(patterns: Iterable[str]) -> NegativePatterns:
 def _anchored_at_start(pattern: str) -> bool:
     """Return whether every match of ``pattern`` must start at position 0 (it opens with ``^``)."""
     try:
-        from re import _constants, _parser  # the standard library's own parser
+        import importlib
 
+        _parser = importlib.import_module("re._parser")  # the standard library's own parser
+        _constants = importlib.import_module("re._constants")
         parsed = _parser.parse(pattern, re.IGNORECASE)
         if parsed.state.flags & re.MULTILINE:  # (?m): ^ also matches after every line break
             return False
@@ -434,8 +440,8 @@ def measure_texts(
     prompts, responses = _texts(frame, "prompt_text"), _texts(frame, "response_text")
     patterns = compile_patterns(negative_patterns)
     distinct = list(dict.fromkeys(prompts))
-    by_text = dict(zip(distinct, detect_languages(distinct), strict=True))
-    return pd.DataFrame(
+    languages = _languages_of(distinct)  # in a forked child for big tables, while the rest runs here
+    measures = pd.DataFrame(
         {
             "prompt_words": np.fromiter(
                 (len(t.split()) for t in prompts), dtype=np.int64, count=len(prompts)
@@ -445,12 +451,32 @@ def measure_texts(
             ),
             "prompt_sentences": _sentences(prompts),
             "prompt_paragraphs": _paragraphs(prompts),
-            "language_detected": [by_text[p] for p in prompts],
             "is_negative": np.fromiter(
                 (is_negative(r, patterns) for r in responses), dtype=bool, count=len(responses)
             ),
         }
     )
+    by_text = dict(zip(distinct, languages(), strict=True))
+    measures.insert(4, "language_detected", [by_text[p] for p in prompts])
+    return measures
+
+
+def _languages_of(texts: list[str]) -> Callable[[], list[str]]:
+    """Start :func:`detect_languages` of ``texts``; the returned call gives the codes."""
+    if len(texts) < _FORK_FROM_TEXTS or not _fork.can_fork():
+        return lambda: detect_languages(texts)
+    _language_model()  # loaded before the fork: the child shares it
+
+    def decode(data: bytes) -> list[str]:
+        codes = data.decode("utf-8").split("\n") if data else []
+        if len(codes) != len(texts):
+            raise ValueError(f"{len(codes)} language codes for {len(texts)} texts")
+        return codes
+
+    child = _fork.ForkedCall(
+        lambda: detect_languages(texts), encode=lambda codes: "\n".join(codes).encode("utf-8"), decode=decode
+    )
+    return child.result
 
 
 def compute_features(

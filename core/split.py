@@ -585,7 +585,7 @@ def _force_units(frame: pd.DataFrame, ids: list[str], locked_ids: set[str], plan
     locked_row = np.fromiter((i in locked_ids for i in ids), dtype=bool, count=len(ids))
     locked_unit = np.bincount(units.of_row, weights=locked_row, minlength=n_units) > 0
     forced_unit = (np.bincount(units.of_row, weights=forced_row, minlength=n_units) > 0) & ~locked_unit
-    for unit in np.flatnonzero(locked_unit):
+    for unit in np.flatnonzero(locked_unit).tolist():
         _place_locked(units.rows(unit).tolist(), ids, locked_ids, plan)
     forced = np.flatnonzero(forced_unit[units.of_row] & forced_row)
     forced = forced[np.lexsort((forced, units.of_row[forced]))]

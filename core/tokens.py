@@ -26,7 +26,6 @@ o200k models ``func_init=7``, for cl100k models ``func_init=10``; ``prop_init=3`
 
 from __future__ import annotations
 
-import gc
 import importlib
 import importlib.machinery
 import importlib.util
@@ -44,6 +43,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from core import _fork
 
 ENCODINGS = ("o200k_base", "cl100k_base")
 TOKENS_PER_MESSAGE = 3
@@ -104,7 +105,6 @@ _PLAIN_OVERHEAD = {
     "assistant": TOKENS_PER_MESSAGE + 1,
 }
 _PARALLEL_MIN_ROWS = 20_000
-_CHILD_TIMEOUT_S = 600
 _FT_ID = re.compile(r"^ft:([^:]+)")
 
 
@@ -493,14 +493,6 @@ def _count_texts(texts: Sequence[str], encoding: str) -> np.ndarray:
     return np.fromiter((count(text) for text in texts), dtype=np.int64, count=len(texts))
 
 
-def _count_in_child(writer: Any, texts: list[str], encoding: str) -> None:
-    # A collection would write to every tracked object's header and so copy the parent's
-    # pages; the child lives for one count, so it never collects.
-    gc.disable()
-    writer.send_bytes(_count_texts(texts, encoding).tobytes())
-    writer.close()
-
-
 def _count_texts_forked(texts: list[str], encoding: str) -> np.ndarray:
     """Count the texts in this process and one forked child, half of the characters each.
 
@@ -510,37 +502,17 @@ def _count_texts_forked(texts: list[str], encoding: str) -> np.ndarray:
     _tokenizer(encoding)  # loaded before the fork, so the child needs no import
     lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
     half = int(np.searchsorted(np.cumsum(lengths), lengths.sum() / 2))
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_count_in_child, args=(writer, texts[half:], encoding), daemon=True)
-    try:
-        child.start()
-    except (AssertionError, OSError):  # inside a daemonic worker, or no process left: count here
-        reader.close()
-        writer.close()
-        return _count_texts(texts, encoding)
-    writer.close()
-    try:
-        head = _count_texts(texts[:half], encoding)
-        tail = _receive(reader, len(texts) - half)
-    finally:
-        reader.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.kill()
-    if tail is None:
-        tail = _count_texts(texts[half:], encoding)
-    return np.concatenate([head, tail])
+    rest = texts[half:]
 
+    def decode(data: bytes) -> np.ndarray:
+        counts = np.frombuffer(data, dtype=np.int64)
+        if len(counts) != len(rest):
+            raise ValueError(f"the child counted {len(counts)} texts, not {len(rest)}")
+        return counts
 
-def _receive(reader: Any, size: int) -> np.ndarray | None:
-    try:
-        if not reader.poll(_CHILD_TIMEOUT_S):
-            return None
-        data = np.frombuffer(reader.recv_bytes(), dtype=np.int64)
-    except (EOFError, OSError):
-        return None
-    return data if len(data) == size else None
+    tail = _fork.ForkedCall(lambda: _count_texts(rest, encoding), encode=lambda a: a.tobytes(), decode=decode)
+    head = _count_texts(texts[:half], encoding)
+    return np.concatenate([head, tail.result()])
 
 
 def _use_fork(rows: int, workers: int | None) -> bool:

@@ -581,10 +581,12 @@ def test_count_frame_falls_back_when_fork_is_refused(monkeypatch):
 
 
 def test_count_frame_recounts_when_the_child_fails(monkeypatch):
-    def broken_child(writer, texts, encoding):
+    from core import _fork
+
+    def broken_child(writer, work):
         writer.close()  # exits without sending anything
 
-    monkeypatch.setattr(tokens, "_count_in_child", broken_child)
+    monkeypatch.setattr(_fork, "_child", broken_child)
     frame = pd.concat([_frame()] * 3)
     pd.testing.assert_frame_equal(
         count_frame(frame, model="gpt-4.1", workers=2), count_frame(frame, model="gpt-4.1", workers=1)

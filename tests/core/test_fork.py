@@ -1,0 +1,44 @@
+import os
+
+import pytest
+
+from core import _fork, profile
+
+pytestmark = pytest.mark.skipif(not _fork.can_fork(), reason="needs fork and two cores")
+
+
+def _encode(values: list[int]) -> bytes:
+    return ",".join(map(str, values)).encode()
+
+
+def _decode(data: bytes) -> list[int]:
+    return [int(v) for v in data.decode().split(",")]
+
+
+def test_the_child_computes_and_the_parent_gets_the_result():
+    parent = os.getpid()
+    call = _fork.ForkedCall(lambda: [os.getpid(), 7], encode=_encode, decode=_decode)
+    child, seven = call.result()
+    assert seven == 7 and child != parent  # really computed in another process
+
+
+def test_a_child_that_sends_nothing_or_nonsense_is_computed_here(monkeypatch):
+    parent = os.getpid()
+
+    def refuse(data: bytes) -> list[int]:
+        raise ValueError("does not fit")
+
+    assert _fork.ForkedCall(lambda: [os.getpid()], encode=_encode, decode=refuse).result() == [parent]
+    monkeypatch.setattr(_fork, "_child", lambda writer, work: writer.close())
+    assert _fork.ForkedCall(lambda: [os.getpid()], encode=_encode, decode=_decode).result() == [parent]
+
+
+def test_languages_of_many_texts_are_the_same_forked_or_not(monkeypatch):
+    texts = [f"Where is my parcel number {i}? It has not arrived yet." for i in range(30)] + [
+        "¿Dónde está mi pedido? No ha llegado todavía.",
+        "Wo ist meine Bestellung? Sie ist noch nicht angekommen.",
+        "",
+    ]
+    monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
+    assert profile._languages_of(texts)() == profile.detect_languages(texts)
+    assert profile.detect_languages(texts)[-3:] == ["es", "de", "und"]
