@@ -267,7 +267,8 @@ class DuplicateGraph:
         with open(path, "wb") as handle:
             np.savez(
                 handle,
-                ids=np.array(self.ids, dtype=str),
+                # as UTF-8 JSON: a fixed-width str array drops trailing NULs and grows with the longest id
+                ids=np.frombuffer(json.dumps(self.ids).encode("utf-8"), dtype=np.uint8),
                 exact_group=self.exact_group,
                 near_left=self.near_left,
                 near_right=self.near_right,
@@ -283,7 +284,7 @@ class DuplicateGraph:
             return cls(
                 floor=float(floor),
                 rows=int(rows),
-                ids=data["ids"].tolist(),
+                ids=json.loads(data["ids"].tobytes().decode("utf-8")),
                 exact_group=data["exact_group"],
                 near_left=data["near_left"],
                 near_right=data["near_right"],

@@ -166,7 +166,7 @@ def _floor_path(ws: Workspace, version: int, prefix: str, threshold: float | Non
         floor, path = max(usable)
         return path, floor
     floor = min(NEAR_FLOOR, wanted)
-    return ws.derived_dir(version) / f"{prefix}-{floor:.2f}-f{FORMAT}.npz", floor
+    return ws.derived_dir(version) / f"{prefix}-{floor:.6f}-f{FORMAT}.npz", floor
 
 
 def dedup_graph(
@@ -219,17 +219,21 @@ def split_graph(
 def prune(ws: Workspace, keep: int = 3) -> list[int]:
     """Delete the measurements of all but the newest ``keep`` versions and the current one.
 
-    They can always be measured again; 100,000 examples take about 15 MB per version.
+    They can always be measured again; 100,000 examples take about 15 MB per version. A version
+    being measured in the background right now is left alone.
 
     Returns:
         The versions whose measurements were deleted.
     """
     current = ws.dataset_version()
     newest = {info.version for info in ws.versions()[-keep:]} | ({current} if current else set())
+    root = str(ws.root.resolve())
+    with _LOCKS_GUARD:
+        warming = {v for (r, v), thread in _WARMING.items() if r == root and thread.is_alive()}
     pruned = []
     for info in ws.versions():
         folder = ws.derived_dir(info.version)
-        if info.version not in newest and folder.exists():
+        if info.version not in newest | warming and folder.exists():
             with _LOCKS_GUARD:
                 shutil.rmtree(folder, ignore_errors=True)
             pruned.append(info.version)
@@ -250,9 +254,15 @@ def warm(ws: Workspace, version: int) -> None:
         config = dedup.DedupConfig(**{k: v for k, v in saved.items() if k in fields})
     except (TypeError, ValueError):
         config = dedup.DedupConfig()
-    features(ws, version, profile.ProfileConfig(), frame)
-    dedup_graph(ws, version, config, frame)
-    split_graph(ws, version, None, config.scope, frame)
+    steps: list[Callable[[], object]] = [
+        lambda: features(ws, version, profile.ProfileConfig(), frame),
+        lambda: dedup_graph(ws, version, config, frame),
+        lambda: split_graph(ws, version, None, config.scope, frame),
+    ]
+    for step in steps:
+        if ws.dataset_version() != version:
+            return  # superseded by a newer version: its own warm-up measures what matters now
+        step()
 
 
 def warm_in_background(ws: Workspace, version: int | None) -> threading.Thread | None:

@@ -369,6 +369,8 @@ def _unit_labels(frame: pd.DataFrame, graph: PairGraph, threshold: float | None)
 
     join(_id_groups(frame))
     for name, pairs in graph.views.items():
+        if name == "scope" and threshold is None:
+            continue  # exact relations only: ids, prompts and whole texts, as the dedup scope may be partial
         join(np.asarray(pairs.exact_group, dtype=np.int64))
         left, right, _ = graph.near(name, threshold)
         sources.append(left.astype(np.int64))
@@ -616,7 +618,8 @@ def _time_window(
     newest = times.groupby(units.of_row).max().reindex(range(len(units.size)))
     unit_time = newest.iloc[plan.free]
     dated = np.flatnonzero(unit_time.notna().to_numpy())
-    stamps = unit_time.iloc[dated].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    # dense ranks keep the order of any date pandas can hold (nanosecond integers wrap outside 1677-2262)
+    stamps = unit_time.iloc[dated].rank(method="dense").to_numpy()
     ranked = dated[np.lexsort((draw[dated], stamps))]  # oldest first; the newest are taken from the end
     taken, in_test = 0, []
     for k in ranked[::-1].tolist():

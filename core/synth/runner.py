@@ -309,13 +309,10 @@ class _Runner:
         attempt_no = 0
         capability_changes = 0
         while attempt_no < self.settings.max_attempts:
-            if not held[0] and reservation:
-                if not self._reserve_again(reservation):
-                    self._out_of_budget = True  # no retry the budget cannot cover
-                    return None
-                held[0] = reservation
+            if not self._hold(reservation, held):
+                return None
             attempt_no += 1
-            attempt = self._attempt(row, attempt_no)
+            attempt = self._attempt(row)
             if attempt.result.status == "ok":
                 return attempt_no, attempt.result
             if attempt.result.status in _UNKNOWN_OUTCOME and held[0]:
@@ -342,6 +339,19 @@ class _Runner:
                 return None
         return attempt_no, CallResult(status="failed", error=f"gave up after {attempt_no} attempts")
 
+    def _hold(self, reservation: float, held: list[float]) -> bool:
+        """Make sure the request holds its reservation before an attempt; False: it must not be sent."""
+        if held[0] or not reservation:
+            return True
+        if self._reserve_again(reservation):
+            held[0] = reservation
+            return True
+        if self.stop_event.is_set():
+            self._abandoned = True  # stopped while waiting: stays pending, resume sends it
+        elif not self._fatal:
+            self._out_of_budget = True  # no retry the budget cannot cover
+        return False
+
     def _reserve_again(self, amount: float) -> bool:
         """Reserve for a retry, waiting while requests in flight still hold money that may come back."""
         while not self.budget.try_reserve(amount):
@@ -354,10 +364,10 @@ class _Runner:
         jittered = base * (0.5 + self._rng.random() / 2)
         return max(jittered, min(retry_after or 0.0, _MAX_RETRY_AFTER_S))
 
-    def _attempt(self, row: RequestRow, attempt_no: int = 1) -> _Attempt:
+    def _attempt(self, row: RequestRow) -> _Attempt:
         import openai
 
-        kwargs = self._request_kwargs(row, attempt_no)
+        kwargs = self._request_kwargs(row)
         started = time.monotonic()
         try:
             response = self.client.chat.completions.create(**kwargs)
@@ -371,7 +381,7 @@ class _Runner:
             return _Attempt(CallResult("malformed", latency=time.monotonic() - started, error=str(exc)[:500]))
         return _Attempt(self._ok_result(response, time.monotonic() - started))
 
-    def _request_kwargs(self, row: RequestRow, attempt_no: int = 1) -> dict[str, Any]:
+    def _request_kwargs(self, row: RequestRow) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.settings.teacher.model,
             "messages": row.messages,
@@ -380,9 +390,9 @@ class _Runner:
             "extra_headers": {"Idempotency-Key": row.key},
         }
         if self.settings.teacher.provider in teachers.SEEDED_PROVIDERS:
-            # sampling is a random choice too: the run's seed, the request and the attempt fix it
-            # (a retry after an unreadable answer must not get the very same answer again)
-            kwargs["seed"] = (self.settings.seed * 1_000_003 + row.idx * 101 + attempt_no) % 2**31
+            # sampling is a random choice too: the run's seed and the request fix it. Not the
+            # attempt: a retry must send the very body its Idempotency-Key was first sent with.
+            kwargs["seed"] = (self.settings.seed * 1_000_003 + row.idx) % 2**31
         fmt = teachers.response_format(self.structured, prompts.reply_schema(self.plan))
         if fmt is not None:
             kwargs["response_format"] = fmt

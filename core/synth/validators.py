@@ -25,32 +25,46 @@ from core.errors import DatasetError
 _NUM_PERM = 128
 _SHINGLE = 3
 _PLACEHOLDER = re.compile(
-    r"\[\s*<?\s*(?:your|insert|enter|add|fill|customer|client|agent|company|product|order|item|number|name"
-    r"|date|address|email|phone|link|url|placeholder|x{2,}|\.{3})\b[^\]\n]{0,60}\]"
+    # "[your name here]", "[<insert date>]", "[...]", "[name here]", "[XX]"; not a markdown link
+    # "[text](url)", a button "[Add to cart]" or a key "[Enter]"
+    r"\[\s*<?\s*(?:your|insert|placeholder|tbd|todo|x{2,}|fill in|enter (?:your|the|a|an))\b"
+    r"[^\]\n]{0,60}\](?!\()"
+    r"|\[[^\]\n]{0,40}\bhere\s*>?\s*\](?!\()"
+    r"|\[\s*\.{3}\s*\]|\[\s*…\s*\]"
     r"|<\s*(?:your|insert|enter|fill|placeholder)\b[^>\n]{0,60}>"
+    # template fields left unfilled: "{{ customer.name }}", "{customer_name}"
     r"|\{\{\s*[A-Za-z_][\w.]*\s*\}\}"
     r"|\{[a-z]+(?:_[a-z]+)+\}"
     r"|\blorem ipsum\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[(\"'“‘]*[^\W\d_]+(?:['’-][^\W\d_]+)*[.,!?;:)\"'”’…]*")
+# "[CUSTOMER NAME]", "[ORDER_ID]": all capitals, two words or an underscore (case-sensitive)
+_CAPITALS = re.compile(r"\[[A-Z]{2,}(?:[ _][A-Z]{2,})+\](?!\()")
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.DOTALL)
+_WORD = re.compile(r"[(\"'“‘«„¿¡*_]*[^\W\d_]+(?:['’-][^\W\d_]+)*[.,!?;:)\"'”’»…*_]*")
+_MARKUP = re.compile(r"[-*+•>#|=_~`]+|\d+[.)]")  # bullets, numbering, headings, rules: neither
 _PLACEHOLDER_SHARE = 0.01  # real data with more placeholders than this is a template set: no check
 _MAX_WORD_SHARE_FLOOR = 0.5  # never ask for more words than this, whatever the real data holds
 
 
 def find_placeholder(text: str) -> str | None:
-    """Return the first unfilled template placeholder in ``text`` ("[your name here]"), if any."""
-    found = _PLACEHOLDER.search(text)
-    return found.group(0) if found else None
+    """Return the first unfilled template placeholder in ``text`` ("[your name here]"), if any.
+
+    Code (fenced or inline) is left out: ``{first_name}`` in a snippet is code, not a gap.
+    """
+    prose = _CODE.sub(" ", text)
+    found = [m for m in (_PLACEHOLDER.search(prose), _CAPITALS.search(prose)) if m is not None]
+    return min(found, key=lambda m: m.start()).group(0) if found else None
 
 
 def word_share(text: str) -> float | None:
-    """Return the share of whitespace-separated tokens that are words (``None`` for empty text).
+    """Return the share of whitespace-separated tokens that are words (``None`` without any).
 
-    A word is letters, possibly joined by apostrophes or hyphens and wrapped in punctuation; a
-    file path, a URL, a hash or a number is not.
+    A word is letters, possibly joined by apostrophes or hyphens and wrapped in punctuation
+    ("¿Reembolso?", "*Settings*"); a file path, a URL, a hash or a number is not. Bullets,
+    numbering and other markup count as neither.
     """
-    tokens = text.split()
+    tokens = [t for t in _CODE.sub(" ", text).split() if not _MARKUP.fullmatch(t)]
     if not tokens:
         return None
     return sum(1 for t in tokens if _WORD.fullmatch(t)) / len(tokens)
@@ -133,7 +147,8 @@ def example_text(record: dict[str, Any] | pd.Series, mode: str) -> str:
 
 
 _TEXT_COLUMNS = ("prompt_text", "response_text", "rejected_text")
-_TEXT_PARTS = (("prompt_text", "prompt"), ("response_text", "answer"), ("rejected_text", "rejected answer"))
+# the rejected side of a preference pair is left out: a flaw is what makes it the rejected one
+_TEXT_PARTS = (("prompt_text", "prompt"), ("response_text", "answer"))
 
 
 def _real_length(row: pd.Series, mode: str) -> int:

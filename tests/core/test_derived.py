@@ -228,3 +228,20 @@ def test_old_versions_measurements_are_pruned(saved):
     ws.revert_to(first)  # the current version is kept whatever its age
     derived.token_counts(ws, ws.dataset_version(), "gpt-4.1-mini")
     assert derived.prune(ws, keep=1) == versions[2:]
+
+
+def test_ids_of_any_shape_survive_a_stored_graph(tmp_path):
+    frame = make_frame(3, seed=8)
+    frame["id"] = ["a\x00", "", "é" * 5000]
+    graph = dedup.duplicate_graph(frame, dedup.DedupConfig())
+    graph.save(tmp_path / "g.npz")
+    assert dedup.DuplicateGraph.load(tmp_path / "g.npz").ids == ["a\x00", "", "é" * 5000]
+    assert (tmp_path / "g.npz").stat().st_size < 100_000  # not rows x longest id x 4 bytes
+
+
+def test_a_floor_between_slider_steps_is_kept_exactly(saved):
+    ws, version, _ = saved
+    config = dedup.DedupConfig(threshold=0.654, scope="prompt")
+    derived.dedup_graph(ws, version, config)
+    lower = dedup.DedupConfig(threshold=0.651, scope="prompt")
+    assert dedup.result_at(derived.dedup_graph(ws, version, lower), lower).rows == 60 + 12

@@ -364,3 +364,19 @@ def test_leakage_pairs_the_rows_that_take_part_when_a_groups_first_row_is_exclud
     assert exact == {("b", "c")}  # "a" is excluded: "b" anchors the group
     assert ("b", "d") in near_pairs
     assert not any("a" in (p.left_id, p.right_id) for p in report.pairs)
+
+
+def test_time_based_test_window_takes_the_newest_even_outside_the_nanosecond_range():
+    frame = make_frame(10)
+    frame["created_at"] = [f"2024-01-0{i + 1}" for i in range(9)] + ["9999-12-31"]
+    result = split.split_frame(frame, split.SplitConfig(time_based=True, val=0.0, test=0.2), seed=0)
+    labels = dict(zip(frame["created_at"], result.labels, strict=True))
+    assert labels["9999-12-31"] == "test" and labels["2024-01-09"] == "test"
+    assert [labels[f"2024-01-0{i + 1}"] for i in range(8)].count("test") == 0
+
+
+def test_exact_only_splits_join_ids_prompts_and_whole_texts_not_the_dedup_scope():
+    frame = make_frame(6, seed=2)
+    frame.loc[1, "response_text"] = frame.loc[0, "response_text"]  # same answer, different prompt
+    config = split.SplitConfig(cluster_threshold=None, cluster_scope="response")
+    assert split.split_frame(frame, config, seed=0).clusters_kept_together == 0

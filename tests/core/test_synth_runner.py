@@ -186,10 +186,32 @@ def test_sampling_takes_a_seed_where_the_endpoint_accepts_one(synth_ws, fake_ser
     if not seeded:
         assert seeds == [None] * len(seeds)
         return
-    assert len(seeds) == 4 and len(set(seeds)) == 4  # per request, and a retry samples anew
+    # one seed per request; a retry sends the very body its Idempotency-Key was first sent with
+    assert len(seeds) == 4 and seeds[0] == seeds[1] and len(set(seeds)) == 3
     fake_server.requests.clear()
     runner.execute_run(synth_ws, _create(synth_ws, settings, n=3))
-    assert [body.get("seed") for body in fake_server.requests] == [seeds[0], *seeds[2:]]  # same draws
+    assert [body.get("seed") for body in fake_server.requests] == seeds[1:]  # same run seed, same draws
+
+
+def test_stop_while_a_retry_waits_for_money_is_a_cancel_not_out_of_budget(synth_ws, fake_server):
+    counter = itertools.count()
+
+    def respond(body):
+        k = next(counter)
+        if k == 0:
+            return Reply(malformed=True)  # unknown outcome: booked at risk, the retry must reserve again
+        return Reply(content=unique_reply(k), latency=3.0 if k == 1 else 0.0)  # holds its money 3 s
+
+    fake_server.responder = respond
+    price = Price(1.0, 4.0)
+    probe = _create(synth_ws, _settings(fake_server, price=price, max_tokens=200), n=2)
+    worst = price.worst_case(store.pending_requests(synth_ws, probe)[0].prompt_tokens_est, 200)
+    settings = _settings(fake_server, budget=2.5 * worst, price=price, max_tokens=200, concurrency=2)
+    run_id = _create(synth_ws, settings, n=2)
+    stop = threading.Event()
+    threading.Timer(1.0, stop.set).start()  # the person presses Stop while the retry waits
+    assert runner.execute_run(synth_ws, run_id, stop_event=stop) == "cancel"
+    assert store.get_run(synth_ws, run_id)["status"] == "cancel"
 
 
 def test_timed_out_attempts_count_against_the_budget_at_their_worst_case(synth_ws, fake_server):

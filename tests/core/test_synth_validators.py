@@ -59,6 +59,24 @@ _GOOD = _sft(
             "the prompt is mostly not words (0% words, real data at least 50%)",
         ),
         (Rules(min_word_share=0.5), _GOOD, None),
+        # normal answers that look a little like placeholders or non-words pass
+        (Rules(), _sft("Where are my orders?", "Open [Order history](https://shop.example/orders)."), None),
+        (
+            Rules(),
+            _sft("How do I buy it?", "Press [Add to cart], then [Enter]. Your [Order #48213] ships."),
+            None,
+        ),
+        (Rules(), _sft("Greeting in Python?", 'Use `f"Hello {first_name}"` in your template.'), None),
+        (
+            Rules(min_word_share=0.5),
+            _sft("¿Reembolso?", "- **Paso 1:** Abra *Ajustes*\n- **Paso 2:** Pulse"),
+            None,
+        ),
+        (
+            Rules(),
+            _sft("Sign it how?", "Best regards, [CUSTOMER NAME]"),
+            "placeholder in the answer: '[CUSTOMER NAME]'",
+        ),
         (Rules(), records.make_record("sft", [{"role": "assistant", "content": "hi"}]), "no user message"),
         (Rules(), records.make_record("sft", [{"role": "user", "content": "hi"}]), "last message"),
     ],
@@ -119,6 +137,18 @@ def test_rules_from_data_learn_how_wordy_the_real_data_is_and_whether_it_is_a_te
     assert learned.min_word_share < 0.5  # such prompts are normal here: the bar follows the data
     assert not learned.reject_placeholders  # placeholders in 1 of 6 real examples: a template set
     assert Validator(learned, "variations").check(_sft("Decode SKU-99A7 X9-B?", "Item 9: ok.")) == []
+
+
+def test_the_rejected_side_of_a_preference_pair_may_be_flawed():
+    record = records.make_record(
+        "preference",
+        [{"role": "user", "content": "Where is my parcel?"}],
+        chosen=[
+            {"role": "assistant", "content": "It arrives on Tuesday; the tracking link is in your email."}
+        ],
+        rejected=[{"role": "assistant", "content": "Dear [your name], it arrives [insert date]."}],
+    )
+    assert Validator(Rules(min_word_share=0.5), "preference").check(record) == []
 
 
 def test_bad_regex_is_refused():
