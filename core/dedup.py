@@ -390,13 +390,14 @@ def duplicate_pairs(
     *,
     floor: float | None = None,
     processes: int | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> PairSet:
     """Return the exact groups and the near pairs down to ``floor`` (default: the config's threshold).
 
     One engine run serves every threshold from ``floor`` up: bands are chosen for the floor,
     so a pair at any higher threshold is a candidate with at least the same probability.
     """
-    return duplicate_graph(frame, config, floor=floor, processes=processes).pairs()
+    return duplicate_graph(frame, config, floor=floor, processes=processes, progress=progress).pairs()
 
 
 def similar_pairs(

@@ -200,18 +200,24 @@ def split_graph(
     threshold: float | None,
     scope: str,
     frame: pd.DataFrame | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
 ) -> split.PairGraph:
     """Return the version's :class:`core.split.PairGraph` for ``scope``, good at ``threshold``.
 
     Its ``scope`` view is the Dedup page's graph for that scope with default settings (shared).
+    ``progress`` reports the engine runs, when there are any.
     """
     path, floor = _floor_path(ws, version, f"split-graph-{scope.replace('+', '_')}", threshold)
     load = _frame_loader(ws, version, frame)
 
     def compute() -> split.PairGraph:
         data = load()
-        scope_graph = dedup_graph(ws, version, dedup.DedupConfig(threshold=floor, scope=scope), data)
-        return split.pair_graph(data, floor, scope, scope_pairs=scope_graph.pairs())
+        scope_progress = None if progress is None else (lambda done: progress(done / 3))
+        config = dedup.DedupConfig(threshold=floor, scope=scope)
+        scope_graph = dedup_graph(ws, version, config, data, progress=scope_progress)
+        rest = None if progress is None else (lambda done: progress(1 / 3 + done * 2 / 3))
+        return split.pair_graph(data, floor, scope, scope_pairs=scope_graph.pairs(), progress=rest)
 
     return stored(path, compute, read=split.PairGraph.load, write=lambda graph, target: graph.save(target))
 

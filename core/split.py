@@ -20,7 +20,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,6 +299,7 @@ def pair_graph(
     *,
     processes: int | None = None,
     scope_pairs: dedup.PairSet | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> PairGraph:
     """Find the copies and near-duplicates (down to Jaccard ``floor``) of a canonical table.
 
@@ -309,22 +310,31 @@ def pair_graph(
         processes: Worker processes of the MinHash engine (default: 2 for big tables).
         scope_pairs: The ``scope`` view when already found (the Dedup page's graph for ``scope``
             with default settings, at a floor at or below ``floor``).
+        progress: Called with the finished fraction (0-1) while texts are processed.
 
     Raises:
         ValueError: If ``scope_pairs`` was verified above ``floor``.
     """
     level = 1.0 if floor is None else floor
+    runs = 2 + (scope is not None and scope_pairs is None)
+
+    def step(k: int) -> Callable[[float], None] | None:  # run k of `runs` reports its share of the bar
+        return None if progress is None else (lambda done: progress((k + done) / runs))
+
     views: dict[str, dedup.PairSet] = {}
-    for name, texts in (("prompt", prompt_texts(frame)), ("prompt+response", full_texts(frame))):
+    for k, (name, texts) in enumerate(
+        (("prompt", prompt_texts(frame)), ("prompt+response", full_texts(frame)))
+    ):
         config = dedup.DedupConfig(threshold=level, scope="prompt", shingle_size=_SHINGLE_WORDS)
-        views[name] = dedup.duplicate_pairs(pd.DataFrame({"prompt_text": texts}), config, processes=processes)
+        table = pd.DataFrame({"prompt_text": texts})
+        views[name] = dedup.duplicate_pairs(table, config, processes=processes, progress=step(k))
     if scope is not None and scope_pairs is not None:
         if scope_pairs.floor > level + 1e-12 or len(scope_pairs.exact_group) != len(frame):
             raise ValueError(f"scope pairs at {scope_pairs.floor} do not serve {len(frame)} rows at {level}")
         views["scope"] = scope_pairs
     elif scope is not None:
         config = dedup.DedupConfig(threshold=level, scope=scope)
-        views["scope"] = dedup.duplicate_pairs(frame, config, processes=processes)
+        views["scope"] = dedup.duplicate_pairs(frame, config, processes=processes, progress=step(2))
     return PairGraph(len(frame), floor, scope, views)
 
 

@@ -31,9 +31,19 @@ def _split(
     config = split.SplitConfig(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config_json).items()}
     )
+    slot = st.empty()  # a bar while near-duplicates are found (seconds at 100,000 rows); gone after
+    bar = slot.progress(0.0, text="Finding near-duplicates to keep together…")
     graph = derived.split_graph(
-        Workspace.open(root), version, config.cluster_threshold, config.cluster_scope, _frame
+        Workspace.open(root),
+        version,
+        config.cluster_threshold,
+        config.cluster_scope,
+        _frame,
+        progress=lambda done: bar.progress(
+            done, text=f"Finding near-duplicates to keep together… {done:.0%}"
+        ),
     )
+    slot.empty()
     return split.split_frame(_frame, config, seed=seed, lock=json.loads(lock_json), graph=graph)
 
 

@@ -245,3 +245,14 @@ def test_a_floor_between_slider_steps_is_kept_exactly(saved):
     derived.dedup_graph(ws, version, config)
     lower = dedup.DedupConfig(threshold=0.651, scope="prompt")
     assert dedup.result_at(derived.dedup_graph(ws, version, lower), lower).rows == 60 + 12
+
+
+def test_split_graph_reports_progress_while_it_runs_the_engine(saved):
+    ws, version, _ = saved
+    seen: list[float] = []
+    derived.split_graph(ws, version, 0.8, "all", progress=seen.append)
+    assert seen and all(0 <= a <= b <= 1 for a, b in zip(seen, seen[1:], strict=False))
+    assert seen[-1] == pytest.approx(1.0)
+    again: list[float] = []
+    derived.split_graph(ws, version, 0.8, "all", progress=again.append)
+    assert again == []  # read back from the version's folder: no engine run, no bar
