@@ -12,11 +12,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 _T = TypeVar("_T")
-_TIMEOUT_S = 600.0
+_MIN_WAIT_S = 30.0
+_WAIT_FACTOR = 5.0  # a child still busy 5x longer than the parent's own half is taken for stuck
 
 
 def can_fork() -> bool:
@@ -45,6 +47,7 @@ class ForkedCall(Generic[_T]):
         self, compute: Callable[[], _T], *, encode: Callable[[_T], bytes], decode: Callable[[bytes], _T]
     ) -> None:
         self._compute, self._decode = compute, decode
+        self._started = time.monotonic()
         self._reader: Any = None
         self._process: Any = None
         context = multiprocessing.get_context("fork")
@@ -62,14 +65,19 @@ class ForkedCall(Generic[_T]):
         """Return the child's result, or compute it here if the child did not deliver."""
         if self._reader is None:
             return self._compute()
+        waited = time.monotonic() - self._started
+        delivered = False
         try:
-            if self._reader.poll(_TIMEOUT_S):
-                return self._decode(self._reader.recv_bytes())
+            if self._reader.poll(max(_MIN_WAIT_S, _WAIT_FACTOR * waited)):
+                data = self._reader.recv_bytes()
+                delivered = True
+                return self._decode(data)
         except (EOFError, OSError, ValueError):
             pass
         finally:
             self._reader.close()
-            self._process.join(timeout=5)
+            self._process.join(timeout=5 if delivered else 0)  # a child that sent is about to exit
             if self._process.is_alive():
                 self._process.kill()
+                self._process.join(timeout=5)
         return self._compute()

@@ -42,3 +42,13 @@ def test_languages_of_many_texts_are_the_same_forked_or_not(monkeypatch):
     monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
     assert profile._languages_of(texts)() == profile.detect_languages(texts)
     assert profile.detect_languages(texts)[-3:] == ["es", "de", "und"]
+
+
+def test_a_stuck_child_is_given_up_and_computed_here(monkeypatch):
+    import time
+
+    monkeypatch.setattr(_fork, "_MIN_WAIT_S", 0.5)
+    monkeypatch.setattr(_fork, "_child", lambda writer, work: time.sleep(30))
+    started = time.monotonic()
+    result = _fork.ForkedCall(lambda: [os.getpid()], encode=_encode, decode=_decode).result()
+    assert result == [os.getpid()] and time.monotonic() - started < 10
