@@ -16,14 +16,17 @@ change of either never reads a stale result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,7 +44,10 @@ _LOG = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-_WARMING: dict[tuple[str, int], threading.Thread] = {}
+_WARMING: dict[tuple[str, int], Warmup] = {}
+_PROJECT = Path(__file__).resolve().parent.parent
+PROCESS_FROM_ROWS = 20_000
+"""From this many rows a warm-up runs in a child process rather than a thread of the app."""
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -64,14 +70,13 @@ def stored(
         read: Reads a stored result; any exception makes it count as missing.
         write: Writes a result to a path (a temporary one, renamed into place when complete).
     """
-    with _lock_for(path):
+    with _lock_for(path), _file_lock(path):
         if path.exists():
             try:
                 return read(path)
             except Exception as exc:  # noqa: BLE001 - a torn or foreign file is simply computed again
                 _LOG.warning("recomputing %s: %s", path, exc)
         value = compute()
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
         try:
             write(value, partial)
@@ -79,6 +84,23 @@ def stored(
         finally:
             partial.unlink(missing_ok=True)
         return value
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s lock file: one process at a time computes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: processes may compute the same result twice, harmlessly
+        yield
+        return
+    with open(path.with_name(f".{path.name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _version_path(ws: Workspace, version: int, name: str) -> Path:
@@ -271,25 +293,71 @@ def warm(ws: Workspace, version: int) -> None:
         step()
 
 
-def warm_in_background(ws: Workspace, version: int | None) -> threading.Thread | None:
-    """Start :func:`warm` for ``version`` in a daemon thread, unless it is running or was done here.
+class Warmup:
+    """A warm-up under way: in a thread for small versions, in a child process for big ones."""
 
+    def __init__(self, target: Callable[[], None], name: str) -> None:
+        self._thread = threading.Thread(target=target, name=name, daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the warm-up to end."""
+        self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether it is still measuring."""
+        return self._thread.is_alive()
+
+
+def warm_in_background(ws: Workspace, version: int | None) -> Warmup | None:
+    """Start :func:`warm` for ``version`` in the background, unless it is running or was done here.
+
+    From :data:`PROCESS_FROM_ROWS` rows on it runs in a child process (``python -m core.derived``),
+    so that its Python work does not take the GIL from the pages this server renders meanwhile.
     Failures are logged, never raised: the pages compute what is missing themselves.
     """
     if version is None:
         return None
-    key = (str(ws.root.resolve()), version)
+    root = ws.root.resolve()
+    key = (str(root), version)
     with _LOCKS_GUARD:
         if key in _WARMING:
             return _WARMING[key]
+        info = ws.dataset_info(version)
+        in_process = info is None or info.rows < PROCESS_FROM_ROWS
 
         def run() -> None:
             try:
-                warm(ws, version)
+                if in_process:
+                    warm(ws, version)
+                else:
+                    _warm_in_child(root, version)
             except Exception:  # noqa: BLE001 - background work: the page recomputes and reports
                 _LOG.warning("warming dataset version %s of %s failed", version, ws.root, exc_info=True)
 
-        thread = threading.Thread(target=run, name=f"warm-v{version}", daemon=True)
-        _WARMING[key] = thread
-    thread.start()
-    return thread
+        warmup = Warmup(run, name=f"warm-v{version}")
+        _WARMING[key] = warmup
+    return warmup
+
+
+def _warm_in_child(root: Path, version: int) -> None:
+    command = [sys.executable, "-m", "core.derived", str(root), str(version)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=_PROJECT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"exit code {done.returncode}: {done.stderr.strip()[-2000:]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m core.derived WORKSPACE VERSION``: measure a version in the foreground."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or not args[1].isdigit():
+        sys.stderr.write("usage: python -m core.derived WORKSPACE VERSION\n")
+        return 2
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)  # background work: the pages the app renders meanwhile come first
+    warm(Workspace.open(args[0]), int(args[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,9 +4,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import formats, pricing, tokens
+from core import derived, formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
+from core.workspace import Workspace
 from ui import current_dataset, md_text, open_workspace, render_example
 
 st.title("⬆️ Upload")
@@ -30,7 +31,8 @@ def _parse(data: bytes, filename: str, fmt: str | None, model: str, column_map: 
 
 @st.cache_data(max_entries=4, show_spinner="Counting tokens…")
 def _token_counts(root: str, version: int, model: str) -> pd.DataFrame:
-    return tokens.count_frame(current_dataset(open_workspace()), model=model)
+    # kept with the version (core.derived): the Distribution and Split pages use the same counts
+    return derived.token_counts(Workspace.open(root), version, model, current_dataset(open_workspace()))
 
 
 @st.cache_data(max_entries=8)

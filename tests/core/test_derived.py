@@ -128,7 +128,7 @@ def test_a_failing_compute_leaves_no_file(tmp_path):
 
     with pytest.raises(RuntimeError):
         derived.stored(path, broken, read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".x.parquet.lock"]  # no result, no partial file
 
 
 def test_warm_in_background_measures_once_per_version(saved):
@@ -136,7 +136,7 @@ def test_warm_in_background_measures_once_per_version(saved):
     thread = derived.warm_in_background(ws, version)
     assert derived.warm_in_background(ws, version) is thread
     thread.join(timeout=120)
-    names = sorted(p.name for p in ws.derived_dir(version).iterdir())
+    names = sorted(p.name for p in ws.derived_dir(version).iterdir() if not p.name.startswith("."))
     assert [n.split("-")[0] for n in names] == ["dedup", "split", "text", "tokens"]
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
     assert graph.rows == len(frame) and graph.scope == "all"
@@ -256,3 +256,55 @@ def test_split_graph_reports_progress_while_it_runs_the_engine(saved):
     again: list[float] = []
     derived.split_graph(ws, version, 0.8, "all", progress=again.append)
     assert again == []  # read back from the version's folder: no engine run, no bar
+
+
+def test_big_versions_are_measured_in_a_child_process(saved, monkeypatch):
+    ws, version, frame = saved
+    monkeypatch.setattr(derived, "PROCESS_FROM_ROWS", 1)
+    calls = _count_calls(monkeypatch, profile, "measure_texts")  # counts this process only
+    derived.warm_in_background(ws, version).join(timeout=300)
+    assert calls == []  # the work happened in the child
+    assert sorted(p.name.split("-")[0] for p in ws.derived_dir(version).glob("[!.]*-f1.*")) == [
+        "dedup",
+        "split",
+        "text",
+        "tokens",
+    ]
+    pd.testing.assert_frame_equal(
+        derived.features(ws, version, profile.ProfileConfig()), profile.compute_features(frame)
+    )
+    assert calls == [1]  # the fresh comparison above; the stored measures were read back
+
+
+def test_a_failing_child_is_logged(saved, monkeypatch, caplog):
+    ws, version, _ = saved
+    monkeypatch.setattr(derived, "PROCESS_FROM_ROWS", 1)
+    (ws.root / "versions" / f"v{version:04d}" / "records.parquet").write_bytes(b"broken")
+    derived.warm_in_background(ws, version).join(timeout=120)
+    assert "warming dataset version" in caplog.text and "exit code 1" in caplog.text
+
+
+def test_one_process_computes_while_another_waits_for_its_file(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "x.parquet"
+    script = (
+        "import time, pandas as pd; from pathlib import Path; from core import derived\n"
+        f"derived.stored(Path({str(path)!r}), lambda: (time.sleep(2), pd.DataFrame({{'x': [7]}}))[1],"
+        " read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", script], cwd=str(derived._PROJECT))
+    deadline = time.monotonic() + 30
+    while not (tmp_path / ".x.parquet.lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the other process now holds the lock and computes
+    calls = []
+    value = derived.stored(
+        path,
+        lambda: calls.append(1) or pd.DataFrame({"x": [0]}),
+        read=pd.read_parquet,
+        write=lambda v, p: v.to_parquet(p),
+    )
+    assert other.wait(timeout=60) == 0
+    assert calls == [] and value["x"].tolist() == [7]
