@@ -340,6 +340,13 @@ def warm_in_background(ws: Workspace, version: int | None) -> Warmup | None:
     return warmup
 
 
+def warming(ws: Workspace, version: int | None) -> bool:
+    """Whether a background warm-up of ``version`` is under way in this process (or its child)."""
+    with _LOCKS_GUARD:
+        warmup = _WARMING.get((str(ws.root.resolve()), version)) if version is not None else None
+    return warmup is not None and warmup.is_alive()
+
+
 def _warm_in_child(root: Path, version: int) -> None:
     command = [sys.executable, "-m", "core.derived", str(root), str(version)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=_PROJECT, check=False)

@@ -95,7 +95,10 @@ def _plain(text) -> str:
 # resource cache, because unpickling a fresh copy of 100,000 rows on every rerun costs seconds. The
 # frame is shared: nothing below mutates it (drill-downs take copies). The slow measurements are kept
 # with the dataset version (core.derived), usually measured in the background right after the upload.
-@st.cache_resource(max_entries=4, show_spinner="Measuring every example…")
+@st.cache_resource(
+    max_entries=4,
+    show_spinner="Measuring every example (tokens, languages, negatives): once per dataset version…",
+)
 def _features_for_encoding(
     root: str, dataset_version: int, encoding: str, _model: str, _frame: pd.DataFrame
 ) -> pd.DataFrame:

@@ -32,7 +32,13 @@ def _split(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config_json).items()}
     )
     slot = st.empty()  # a bar while near-duplicates are found (seconds at 100,000 rows); gone after
-    bar = slot.progress(0.0, text="Finding near-duplicates to keep together…")
+    waiting = derived.warming(Workspace.open(root), version)
+    bar = slot.progress(
+        0.0,
+        text="Waiting for the near-duplicates being found in the background, once per dataset version…"
+        if waiting
+        else "Finding near-duplicates to keep together…",
+    )
     graph = derived.split_graph(
         Workspace.open(root),
         version,

@@ -136,6 +136,7 @@ def test_warm_in_background_measures_once_per_version(saved):
     thread = derived.warm_in_background(ws, version)
     assert derived.warm_in_background(ws, version) is thread
     thread.join(timeout=120)
+    assert not derived.warming(ws, version) and not derived.warming(ws, None)
     names = sorted(p.name for p in ws.derived_dir(version).iterdir() if not p.name.startswith("."))
     assert [n.split("-")[0] for n in names] == ["dedup", "split", "text", "tokens"]
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
@@ -308,3 +309,14 @@ def test_one_process_computes_while_another_waits_for_its_file(tmp_path):
     )
     assert other.wait(timeout=60) == 0
     assert calls == [] and value["x"].tolist() == [7]
+
+
+def test_warming_says_whether_a_warm_up_is_under_way(saved, monkeypatch):
+    ws, version, _ = saved
+    release = threading.Event()
+    monkeypatch.setattr(derived, "warm", lambda ws, version: release.wait(30))
+    warmup = derived.warm_in_background(ws, version)
+    assert derived.warming(ws, version)
+    release.set()
+    warmup.join(timeout=30)
+    assert not derived.warming(ws, version)
