@@ -25,6 +25,7 @@ import orjson
 import pandas as pd
 
 from core import records
+from core.errors import DatasetError
 
 _ENV_ROOT = "TRAINSET_WORKSPACE"
 _DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "workspace"
@@ -63,6 +64,10 @@ JOURNEY = (
 )
 
 
+class WorkspaceError(DatasetError):
+    """The workspace folder or its database cannot be used (not a folder, corrupt, read-only, full)."""
+
+
 def now_iso() -> str:
     """Return the current UTC time as an ISO 8601 string (seconds precision)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -94,12 +99,22 @@ class Workspace:
     root: Path
 
     @classmethod
-    def open(cls, root: str | Path | None = None) -> Workspace:
-        """Open (creating if needed) the workspace at ``root`` (default: :func:`default_root`)."""
+    def open(cls, root: str | Path | None = None, *, create: bool = True) -> Workspace:
+        """Open the workspace at ``root`` (default: :func:`default_root`), creating it if ``create``.
+
+        Raises:
+            WorkspaceError: If ``root`` is not a folder, or its database is empty, corrupt,
+                read-only or on a full disk (the message names the path; nothing is changed).
+        """
         path = Path(root) if root is not None else default_root()
-        (path / "versions").mkdir(parents=True, exist_ok=True)
+        _check_folder(path, create=create)
         workspace = cls(path)
-        workspace.ensure_schema(_SCHEMA)
+        _check_database(workspace.db_path)
+        try:
+            (path / "versions").mkdir(parents=True, exist_ok=True)
+            workspace.ensure_schema(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise WorkspaceError(_explain(workspace.db_path, exc)) from None
         return workspace
 
     @property
@@ -305,6 +320,69 @@ class Workspace:
     def _current_version(connection: sqlite3.Connection) -> int | None:
         row = connection.execute("SELECT value FROM state WHERE key = 'current_version'").fetchone()
         return int(json.loads(row[0])) if row else None
+
+
+def _check_folder(path: Path, *, create: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise WorkspaceError(f"workspace {path} is a file, not a folder: give a folder (new or existing)")
+    if not path.exists():
+        if not create:
+            raise WorkspaceError(f"no workspace at {path}")
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot create the workspace folder {path}: {exc.strerror or exc}"
+            ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise WorkspaceError(f"workspace {path} is not writable: give a folder you can write to")
+
+
+_CHECKED: set[Path] = set()  # databases found sound by this process (the check reads every page)
+
+
+def _check_database(db: Path) -> None:
+    """Refuse a database file that exists but is no database, before anything writes to it."""
+    if not db.exists():
+        return
+    if db in _CHECKED and db.stat().st_size > 0:
+        return
+    if db.is_dir():
+        raise WorkspaceError(f"{db} is a folder, not the workspace database")
+    if db.stat().st_size == 0:
+        raise WorkspaceError(
+            f"{db} is empty (0 bytes): it is not a workspace database, and it is not re-created over "
+            "what may have been lost. Move it away to start a new workspace there."
+        )
+    if not os.access(db, os.R_OK | os.W_OK):
+        raise WorkspaceError(f"the workspace database {db} is read-only (this process cannot write it)")
+    try:
+        connection = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=30, isolation_level=None)
+        try:
+            row = connection.execute("PRAGMA quick_check(1)").fetchone()
+            # a write that is rolled back: refused at once when the file could only be opened read-only
+            connection.execute("BEGIN IMMEDIATE")
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            connection.execute(f"PRAGMA user_version = {version}")
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise WorkspaceError(_explain(db, exc)) from None
+    if row is None or row[0] != "ok":
+        raise WorkspaceError(f"the workspace database {db} is damaged ({row[0] if row else 'unreadable'})")
+    _CHECKED.add(db)
+
+
+def _explain(db: Path, exc: BaseException) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"the workspace database {db} is damaged or not a database ({text})"
+    if "readonly" in text or "read-only" in text:
+        return f"the workspace database {db} is read-only ({text})"
+    if "full" in text or getattr(exc, "errno", None) == 28:
+        return f"no space left to write the workspace database {db} ({text})"
+    return f"cannot use the workspace database {db}: {text}"
 
 
 def _put_state(connection: sqlite3.Connection, key: str, value: Any) -> None:

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import review
+from core.errors import DatasetError
 from core.synth import mix_status, prompts, runner, store, teachers, terms_notice, validators
 from core.synth.budget import FREE, Price, lookup_price
 from core.workspace import Workspace
@@ -229,19 +230,22 @@ def _show_estimate(plan, seeds, settings):
 
 
 def _start(plan, seeds, settings):
+    try:
+        runner.check_affordable(seeds, plan, settings)
+    except ValueError as exc:
+        st.error(f"Not started: {exc}.")
+        return
     info = ws.dataset_info()
     target = validators.target_format_for(info.source_format if info else None, plan.mode)
     rules = validators.rules_from_data(frame, plan.mode, language=plan.language, target_format=target)
     run_id = runner.create_run(ws, seeds, plan, settings, rules)
     ws.set_state(_CURRENT_RUN, run_id)
-    runner.start_background(ws, run_id, api_key=st.session_state.get("synth_api_key") or None)
-    st.rerun()
+    _start_existing(run_id)
 
 
 def _run_is_live() -> bool:
     run_id = ws.get_state(_CURRENT_RUN)
-    run = store.get_run(ws, run_id) if run_id else None
-    return bool(run) and (run.get("status") == "running" or runner.is_active(ws, run_id))
+    return bool(run_id) and (runner.is_active(ws, run_id) or runner.holder(ws, run_id) is not None)
 
 
 # The meter polls once a second only while a run is live; when it ends, the whole page reruns.
@@ -252,6 +256,9 @@ def _meter():
         return
     meter = runner.progress(ws, run_id)
     st.subheader(f"Run {run_id}")
+    refused = st.session_state.get("synth_start_error")
+    if refused and not meter.alive:
+        st.error(f"Not started: {refused}. Wait for it to end, or press Stop, then resume.")
     cols = st.columns(4)
     cols[0].metric("Spent", f"${meter.spent_usd:.5f}", help="From the real usage of every answer")
     cols[1].metric("Generated", meter.generated)
@@ -264,31 +271,55 @@ def _meter():
     cols[2].metric("Tokens in / out", f"{meter.tokens_in:,} / {meter.tokens_out:,}")
     cols[3].metric("Elapsed · rate", f"{meter.elapsed_s:.0f} s · {meter.rate_per_s:.2f}/s")
     at_risk = f" + ${meter.at_risk_usd:.4f} at risk" if meter.at_risk_usd > 0 else ""
+    cols = st.columns(4)
+    cols[0].metric("At risk", f"${meter.at_risk_usd:.5f}", help="Attempts that may have been billed")
+    cols[1].metric("In flight", f"${meter.in_flight_usd:.5f}", help="Worst case of the requests out now")
+    cols[2].metric("Gave up", meter.requests_failed, help="Requests that used up their retries")
+    cols[3].metric("Needed retries", meter.requests_retried)
     st.progress(
         meter.budget_fraction, text=f"Spent ${meter.spent_usd:.4f}{at_risk} of ${meter.budget_usd:.2f} budget"
     )
     if meter.at_risk_usd > 0:
         st.caption(
-            f"${meter.at_risk_usd:.4f} at risk: attempts that timed out, lost their connection or came back "
-            "unreadable may still be billed, so each counts against the budget at its worst case."
+            f"${meter.at_risk_usd:.4f} at risk: every attempt counts at its worst case from the moment it is "
+            "sent; one that timed out, lost its connection, came back unreadable or was cut off by a crash "
+            "may still be billed, so it stays counted against the budget."
         )
     answered = meter.requests_done + meter.requests_failed
     st.progress(
         answered / meter.n_requests if meter.n_requests else 1.0,
         text=f"{answered} of {meter.n_requests} requests answered",
     )
+    st.caption(
+        f"{meter.requests_done} answered · {meter.requests_failed} gave up · "
+        f"{meter.requests_retried} needed retries · {meter.requests_pending} not sent yet"
+    )
     _run_controls(run_id, meter)
+
+
+_OUTCOMES = {
+    "done": "Done: every request was answered.",
+    "budget": "Stopped by the budget.",
+    "cancel": "Stopped by you.",
+    "failed": "Failed.",
+}
 
 
 def _run_controls(run_id, meter):
     if meter.alive:
+        if meter.holder and not runner.is_active(ws, run_id):
+            st.info(f"Running elsewhere: {meter.holder}. Stop asks it to stop after its requests in flight.")
         if st.button("Stop", key="synth_stop", type="primary"):
             runner.stop_run(ws, run_id)
         return
-    st.caption(f"Status: {meter.status}" + (f" (stopped by {meter.stopped_by})" if meter.stopped_by else ""))
+    _show_outcome(meter)
     if meter.requests_pending and st.button("Resume", key="synth_resume"):
-        runner.start_background(ws, run_id, api_key=st.session_state.get("synth_api_key") or None)
-        st.rerun()
+        _start_existing(run_id)
+    if meter.requests_failed and st.button(
+        f"Retry the {meter.requests_failed} requests that gave up", key="synth_retry_failed"
+    ):
+        store.reset_failed(ws, run_id)
+        _start_existing(run_id)
     marked = st.session_state.setdefault("synth_marked", set())
     if meter.status != "running" and run_id not in marked:
         ws.mark_step(
@@ -302,6 +333,31 @@ def _run_controls(run_id, meter):
         )
         marked.add(run_id)
         st.rerun(scope="app")  # the batches, mix guard and start button below must see the end
+
+
+def _show_outcome(meter):
+    if meter.status == "running":  # its runner died (a crash, a restart of the app)
+        st.warning("Interrupted: the runner stopped without finishing. Resume sends what is left.")
+        return
+    text = _OUTCOMES.get(meter.status, f"Status: {meter.status}")
+    if meter.reason:
+        text = f"{text} {meter.reason[0].upper()}{meter.reason[1:]}."
+    if meter.status == "failed":
+        st.error(text)
+    elif meter.status in ("budget", "cancel") or meter.requests_failed:
+        st.warning(text)
+    else:
+        st.success(text)
+
+
+def _start_existing(run_id):
+    try:
+        runner.start_background(ws, run_id, api_key=st.session_state.get("synth_api_key") or None)
+    except DatasetError as exc:  # another runner holds it (the command line, another tab's app)
+        st.session_state["synth_start_error"] = str(exc)
+    else:
+        st.session_state.pop("synth_start_error", None)
+    st.rerun()
 
 
 def _batches_section():

@@ -4,12 +4,20 @@ Behaviour is scripted: ``server.script`` is a list of :class:`Reply` consumed on
 (then ``server.default`` is used), or ``server.responder`` is a function of the request body.
 Every request is recorded. Requests carrying an ``Idempotency-Key`` header that already got a
 200 answer are answered from the cache and not billed again (like payment APIs do), so the
-kill test can tell a resent request from a double charge.
+kill test can tell a resent request from a double charge; ``honour_idempotency=False`` makes it
+a provider that bills every request it completes, whatever its key.
+
+``ledger`` is what the provider billed: one entry per completed generation, written when the
+generation is done and before the answer is sent (so a client killed or timed out while it waits
+is billed all the same, as with a real provider). ``on_receive`` / ``on_answered`` are called with
+the running count of requests received / answers written, for tests that act at a chosen moment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +37,7 @@ class Reply:
     latency: float = 0.0
     malformed: bool = False  # send a body that is not JSON
     error_message: str = "scripted error"
+    reset_after_billing: bool = False  # bill, then drop the connection without an answer
 
 
 @dataclass
@@ -40,6 +49,12 @@ class FakeOpenAIServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)  # Idempotency-Key of each request, in order
     billed: dict[str, int] = field(default_factory=dict)
+    honour_idempotency: bool = True
+    bill_malformed: bool = False  # a provider that bills the generation it then fails to send whole
+    ledger: list[tuple[str | None, int, int]] = field(default_factory=list)  # (key, prompt, completion)
+    on_receive: Callable[[int], None] | None = None
+    on_answered: Callable[[int], None] | None = None
+    answered: int = 0
     _cache: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _httpd: ThreadingHTTPServer | None = None
@@ -80,10 +95,24 @@ class FakeOpenAIServer:
                 return self.script.pop(0)
         return self.responder(body) if self.responder else self.default
 
-    def answer(self, body: dict[str, Any], key: str | None) -> tuple[int, bytes, dict[str, str]]:
-        """Return (status, body, headers) for one chat-completions request."""
+    def billed_usd(self, price_in: float, price_out: float) -> float:
+        """Dollars the provider billed (prices in USD per 1M tokens, no cached discount)."""
         with self._lock:
-            cached = self._cache.get(key) if key else None
+            return sum(p * price_in + c * price_out for _key, p, c in self.ledger) / 1e6
+
+    def _bill(self, key: str | None, usage: dict[str, Any]) -> None:
+        with self._lock:
+            bill_key = key or f"anon-{len(self.billed)}"
+            self.billed[bill_key] = self.billed.get(bill_key, 0) + 1
+            self.ledger.append((key, int(usage["prompt_tokens"]), int(usage["completion_tokens"])))
+
+    def answer(self, body: dict[str, Any], key: str | None) -> tuple[int, bytes, dict[str, str]]:
+        """Return (status, body, headers) for one chat-completions request (status 0: drop the connection)."""
+        with self._lock:
+            cached = self._cache.get(key) if key and self.honour_idempotency else None
+            received = len(self.requests) + 1
+        if self.on_receive is not None:
+            self.on_receive(received)
         if cached is not None:
             self.next_reply(body, key)
             return 200, cached, {}
@@ -96,13 +125,17 @@ class FakeOpenAIServer:
         if reply.status != 200:
             headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
             return reply.status, json.dumps({"error": {"message": reply.error_message}}).encode(), headers
+        completion = _completion_body(body, reply)
         if reply.malformed:
+            if self.bill_malformed:
+                self._bill(key, completion["usage"])
             return 200, b'{"id": "chatcmpl-broken", "choices": [', {}
-        payload = json.dumps(_completion_body(body, reply)).encode()
+        payload = json.dumps(completion).encode()
+        self._bill(key, completion["usage"])
+        if reply.reset_after_billing:
+            return 0, b"", {}
         with self._lock:
-            bill_key = key or f"anon-{len(self.billed)}"
-            self.billed[bill_key] = self.billed.get(bill_key, 0) + 1
-            if key:
+            if key and self.honour_idempotency:
                 self._cache[key] = payload
         return 200, payload, {}
 
@@ -176,7 +209,17 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             status, payload, headers = server.answer(body, self.headers.get("Idempotency-Key"))
+            if status == 0:  # the connection drops after the provider billed
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self._send(status, payload, headers)
+            with server._lock:
+                server.answered += 1
+                answered = server.answered
+            if server.on_answered is not None:
+                server.on_answered(answered)
 
     return Handler
 

@@ -1,20 +1,29 @@
 """The generation runner: plan a run, execute it under a hard budget, resume it after a crash.
 
-A run is stored before anything is sent (every request with a deterministic key). Execution
-dispatches pending requests to a thread pool; each one first reserves its worst-case cost in a
-:class:`~core.synth.budget.Budget`, and a request whose reservation does not fit is never sent.
-Answers, their real cost and the validated examples are written in one transaction the moment
-they arrive, so a killed process resumes with only the unanswered requests (sent with the same
-``Idempotency-Key``). The page runs it in a background thread and polls :func:`progress`.
+A run is stored before anything is sent (every request with a deterministic key). One runner at a
+time executes it: it holds the run's lease (:mod:`core.lease`), which a second runner, in this
+process or another, sees and is refused by. Execution dispatches pending requests to a thread pool;
+each one first reserves its worst-case cost in a :class:`~core.synth.budget.Budget`, and a request
+whose reservation does not fit is never sent. Before each attempt goes out, it is committed to the
+workspace as sent, its worst case at risk (write-ahead, fenced by the lease); the answer, its real
+cost and the validated examples then replace that in one transaction. So whatever point a process
+is killed at, every attempt the provider may have billed is counted at its worst case, and
+``billed <= spent + at risk <= budget`` holds across crashes, resumes and runners. A resumed run
+sends only the unanswered requests, with the same ``Idempotency-Key``. The page runs it in a
+background thread and polls :func:`progress`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
+import math
 import random
 import re
+import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -25,13 +34,27 @@ from typing import Any
 
 import pandas as pd
 
+from core import lease as leases
+from core.errors import DatasetError
 from core.synth import prompts, store, teachers
 from core.synth.budget import Budget, Price
 from core.synth.store import CallResult, RequestRow, StoredExample
 from core.synth.validators import Rules, Validator, example_text
-from core.workspace import Workspace
+from core.workspace import Workspace, WorkspaceError
 
-STOPPED_BY = ("done", "budget", "cancel", "error")
+STOPPED_BY = ("done", "budget", "cancel", "failed")
+"""How a run ends: every request answered; the budget could not pay for the next attempt; a person
+stopped it; or it could not go on (the teacher refused the key, could not be reached, the workspace
+could not be written) or some requests gave up after their retries. ``lost`` is returned, never
+stored, by a runner whose lease another runner took over."""
+MAX_BUDGET_USD = 100_000.0
+MAX_EXAMPLES = 100_000
+MAX_EXAMPLES_WHY = (
+    "every request of a run is planned and stored before the first is sent; start more runs for more"
+)
+"""Why one run is kept to :data:`MAX_EXAMPLES` examples (a plan of about 100 MB at most)."""
+MAX_TOKENS = 200_000
+MAX_CONCURRENCY = 256
 _RETRYABLE = {408, 409, 425, 429}
 _FATAL = {401, 403, 404}
 _STOP_POLL_S = 0.5
@@ -57,14 +80,22 @@ class RunSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.budget_usd < 0:
-            raise ValueError(f"budget_usd must be >= 0, got {self.budget_usd!r}")
-        if self.max_tokens < 1:
-            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens!r}")
-        if not 1 <= self.concurrency <= 256:
-            raise ValueError(f"concurrency must be in 1..256, got {self.concurrency!r}")
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts!r}")
+        if not isinstance(self.budget_usd, (int, float)) or not math.isfinite(self.budget_usd):
+            raise ValueError(f"budget must be a finite number of USD, got {self.budget_usd!r}")
+        if not 0 <= self.budget_usd <= MAX_BUDGET_USD:
+            raise ValueError(
+                f"budget must be between 0 and {MAX_BUDGET_USD:,.0f} USD, got {self.budget_usd!r}"
+            )
+        if not 1 <= self.max_tokens <= MAX_TOKENS:
+            raise ValueError(f"max_tokens must be in 1..{MAX_TOKENS}, got {self.max_tokens!r}")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be in 1..{MAX_CONCURRENCY}, got {self.concurrency!r}")
+        if not 1 <= self.max_attempts <= 100:
+            raise ValueError(f"max_attempts must be in 1..100, got {self.max_attempts!r}")
+        for name in ("backoff_base_s", "backoff_max_s", "temperature"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON data stored with the run (no secret in it)."""
@@ -115,6 +146,29 @@ def estimate(
     )
 
 
+def check_affordable(seeds: pd.DataFrame, plan: prompts.PlanConfig, settings: RunSettings) -> None:
+    """Refuse a budget that cannot pay for even the first request, before a run is stored.
+
+    Raises:
+        ValueError: If the first request's worst case is more than the budget.
+    """
+    if settings.price.free:
+        return
+    first = prompts.plan_requests(
+        seeds,
+        dataclasses.replace(plan, n=min(plan.n, plan.per_request)),
+        run_id="check",
+        model=settings.teacher.model,
+    )
+    worst = settings.price.worst_case(first[0].prompt_tokens_est, settings.max_tokens)
+    if worst > settings.budget_usd:
+        raise ValueError(
+            f"the budget (${settings.budget_usd:g}) does not cover even one request: its worst case is "
+            f"${worst:.6f} ({first[0].prompt_tokens_est} prompt tokens with a margin, {settings.max_tokens} "
+            "max_tokens out); raise --budget or lower --max-tokens"
+        )
+
+
 def _affordable(rows: list[RequestRow], settings: RunSettings) -> int:
     left, count = settings.budget_usd, 0
     for row in rows:
@@ -134,7 +188,16 @@ def create_run(
     *,
     run_id: str | None = None,
 ) -> str:
-    """Plan a run and store it with all its requests (nothing is sent yet); return its id (= batch id)."""
+    """Plan a run and store it with all its requests (nothing is sent yet); return its id (= batch id).
+
+    With a ``run_id`` that is stored already (another process created it a moment ago), the stored
+    run stands and its id is returned: two creators never fail, nor make two runs of one id.
+
+    Raises:
+        ValueError: If the plan asks for more than :data:`MAX_EXAMPLES` examples.
+    """
+    if not 1 <= plan.n <= MAX_EXAMPLES:
+        raise ValueError(f"a run generates 1 to {MAX_EXAMPLES:,} examples, got {plan.n!r}")
     run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     rows = prompts.plan_requests(seeds, plan, run_id=run_id, model=settings.teacher.model)
     plan_data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in plan.__dict__.items()}
@@ -164,6 +227,7 @@ class _Runner:
     run_id: str
     client: Any
     stop_event: threading.Event
+    lease: leases.Lease
     settings: RunSettings = field(init=False)
     plan: prompts.PlanConfig = field(init=False)
 
@@ -184,6 +248,8 @@ class _Runner:
         self._validate_lock = threading.Lock()
         self._rng = random.Random(self.settings.seed)
         self._fatal: str | None = None
+        self._lost = False  # another runner took the lease over: send nothing more
+        self._blocked_need = 0.0  # the reservation that did not fit when the budget stopped the run
         self._overrun = False
         self._abandoned = False
         self._out_of_budget = False  # a retry's reservation did not fit
@@ -235,6 +301,7 @@ class _Runner:
                 reservation = self.settings.price.worst_case(row.prompt_tokens_est, self.settings.max_tokens)
                 if not self.budget.try_reserve(reservation):
                     if not inflight:
+                        self._blocked_need = reservation
                         stopped_by = "budget"
                         break
                     self._drain(inflight)
@@ -244,15 +311,51 @@ class _Runner:
             while inflight:
                 self._stop_reason()  # keeps the heartbeat going and still honours Stop for retries
                 self._drain(inflight)
-        if stopped_by == "done" and (self._fatal or self._overrun or self._out_of_budget or self._abandoned):
-            stopped_by = (
-                "error" if self._fatal else "budget" if self._overrun or self._out_of_budget else "cancel"
-            )
+        if self._lost:
+            return "lost"
+        if self._fatal:
+            return "failed"
+        if stopped_by == "done" and (self._overrun or self._out_of_budget or self._abandoned):
+            stopped_by = "budget" if self._overrun or self._out_of_budget else "cancel"
         return stopped_by
 
-    def _stop_reason(self) -> str | None:
+    def reason(self, stopped_by: str) -> str | None:
+        """Why the run ended as it did, for a person (``None`` when every request was answered)."""
         if self._fatal:
-            return "error"
+            return self._fatal
+        counts = store.request_counts(self.ws, self.run_id)
+        failed = counts.get("failed", 0)
+        gave_up = (
+            f"{failed} of {sum(counts.values())} requests gave up after their retries "
+            f"(last: {store.last_failure(self.ws, self.run_id)}); retry them with --retry-failed or "
+            "the page's Retry button"
+            if failed
+            else None
+        )
+        if stopped_by == "budget":
+            return "; ".join(filter(None, [self._budget_reason(), gave_up]))
+        if stopped_by == "cancel":
+            return (
+                f"stopped by the user; {counts.get('pending', 0)} requests not sent yet (resume to send them)"
+            )
+        return gave_up
+
+    def _budget_reason(self) -> str:
+        spent, at_risk = self.budget.spent, self.budget.at_risk
+        if self._overrun:
+            return (
+                "an answer cost more than its reservation (the teacher counted more prompt tokens): stopped"
+            )
+        need = f"; the next request needs up to ${self._blocked_need:.6f}" if self._blocked_need else ""
+        used = f"${spent:.6f} spent + ${at_risk:.6f} at risk of ${self.budget.limit:.6f}"
+        return f"the budget is used: {used}{need}"
+
+    def _stop_reason(self) -> str | None:
+        if self._lost or self.lease.lost.is_set():
+            self._lost = True
+            return "lost"
+        if self._fatal:
+            return "failed"
         if self._overrun or self._out_of_budget:
             return "budget"
         now = time.monotonic()
@@ -278,13 +381,11 @@ class _Runner:
             outcome = self._call_with_retries(row, reservation, held)
             if outcome is None:
                 return  # stopped, fatal or out of budget while retrying: stays pending
-            attempt_no, result = outcome
-            actual = result.cost
-            if actual > reservation + 1e-12:
-                self._overrun = True
+            attempt_no, result, call_id = outcome
             examples = self._examples(row, result) if result.status == "ok" else []
             self._write_finish(
                 row,
+                call_id=call_id,
                 attempt=attempt_no,
                 model=self.settings.teacher.model,
                 result=result,
@@ -292,6 +393,14 @@ class _Runner:
                 mode=self.plan.mode,
                 prompt=str(row.messages[-1]["content"]),
             )
+            actual = result.cost
+            if actual > reservation + 1e-12:
+                self._overrun = True
+        except sqlite3.Error as exc:
+            # the answer could not be stored: its write-ahead row keeps the worst case at risk
+            self._fatal = f"could not write to the workspace database {self.ws.db_path}: {exc}"
+            self.budget.book_at_risk(held[0])
+            held[0] = 0.0
         finally:
             self.budget.settle(held[0], actual)
 
@@ -300,44 +409,83 @@ class _Runner:
 
     def _call_with_retries(
         self, row: RequestRow, reservation: float, held: list[float]
-    ) -> tuple[int, CallResult] | None:
+    ) -> tuple[int, CallResult, int | None] | None:
         """Send ``row`` until answered, given up or stopped (``None``: it stays pending).
 
+        Returns ``(attempt, result, call_id)``: ``call_id`` is the write-ahead row of the answered
+        attempt, ``None`` when the request gave up (its attempts are recorded already).
         ``held[0]`` is the reservation the request holds. An attempt with an unknown outcome may
         have been billed: its reservation is booked at risk, and the next attempt reserves again.
         """
         attempt_no = 0
         capability_changes = 0
+        last: CallResult | None = None
         while attempt_no < self.settings.max_attempts:
             if not self._hold(reservation, held):
                 return None
             attempt_no += 1
+            call_id = self._write_ahead(row, attempt_no, held[0])
+            if call_id is None:
+                return None  # the lease is gone: nothing was sent
             attempt = self._attempt(row)
             if attempt.result.status == "ok":
-                return attempt_no, attempt.result
+                return attempt_no, attempt.result, call_id
             if attempt.result.status in _UNKNOWN_OUTCOME and held[0]:
                 attempt.result = dataclasses.replace(attempt.result, at_risk=held[0])
                 self.budget.book_at_risk(held[0])
                 held[0] = 0.0
-            model = self.settings.teacher.model
-            self.writer.write(
-                functools.partial(
-                    store.insert_call, row=row, attempt=attempt_no, model=model, result=attempt.result
-                )
-            )
+            self.writer.write(functools.partial(store.record_attempt, call_id=call_id, result=attempt.result))
+            last = attempt.result
             if attempt.capability_rejected and capability_changes < len(teachers.STRUCTURED_MODES):
                 capability_changes += 1
                 attempt_no -= 1
                 continue
-            if attempt.http_status in _FATAL:
-                self._fatal = attempt.result.error
+            verdict = self._after_failure(attempt, attempt_no)
+            if verdict == "stop":
                 return None
-            if not _retryable(attempt.http_status, attempt.result.status):
-                return attempt_no, attempt.result
-            if self.stop_event.wait(self._backoff(attempt_no, attempt.retry_after)):
-                self._abandoned = True  # stays pending: resume sends it again
-                return None
-        return attempt_no, CallResult(status="failed", error=f"gave up after {attempt_no} attempts")
+            if verdict == "final":
+                return attempt_no, attempt.result, None
+        error = f"gave up after {attempt_no} attempts" + (
+            f" (last: {last.status}: {last.error})" if last else ""
+        )
+        return attempt_no, CallResult(status="failed", error=error[:500]), None
+
+    def _after_failure(self, attempt: _Attempt, attempt_no: int) -> str:
+        """``retry`` (after the backoff), ``final`` (the request fails with this answer) or ``stop``."""
+        if attempt.http_status in _FATAL:
+            self._fatal = f"the teacher answered HTTP {attempt.http_status}: {attempt.result.error}"
+            return "stop"
+        if not _retryable(attempt.http_status, attempt.result.status):
+            return "final"
+        if attempt.result.status == _UNREACHABLE and attempt_no >= self.settings.max_attempts:
+            self._fatal = (
+                f"the teacher at {self.settings.teacher.base_url} could not be reached after "
+                f"{attempt_no} attempts ({attempt.result.error}); nothing was sent. Resume when it is up."
+            )
+            return "stop"
+        if self.stop_event.wait(self._backoff(attempt_no, attempt.retry_after)):
+            self._abandoned = True  # stays pending: resume sends it again
+            return "stop"
+        return "retry"
+
+    def _write_ahead(self, row: RequestRow, attempt_no: int, at_risk: float) -> int | None:
+        """Commit the attempt as sent, its worst case at risk, before it goes out (``None``: lease lost)."""
+        try:
+            return int(
+                self.writer.write(
+                    functools.partial(
+                        store.insert_sent,
+                        row=row,
+                        attempt=attempt_no,
+                        model=self.settings.teacher.model,
+                        at_risk=at_risk,
+                        token=self.lease.token,
+                    )
+                )
+            )
+        except leases.LeaseLost:
+            self._lost = True
+            return None
 
     def _hold(self, reservation: float, held: list[float]) -> bool:
         """Make sure the request holds its reservation before an attempt; False: it must not be sent."""
@@ -348,14 +496,15 @@ class _Runner:
             return True
         if self.stop_event.is_set():
             self._abandoned = True  # stopped while waiting: stays pending, resume sends it
-        elif not self._fatal:
+        elif not self._fatal and not self._lost:
+            self._blocked_need = reservation
             self._out_of_budget = True  # no retry the budget cannot cover
         return False
 
     def _reserve_again(self, amount: float) -> bool:
         """Reserve for a retry, waiting while requests in flight still hold money that may come back."""
         while not self.budget.try_reserve(amount):
-            if self.budget.reserved <= 1e-12 or self._fatal or self.stop_event.wait(0.05):
+            if self.budget.reserved <= 1e-12 or self._fatal or self._lost or self.stop_event.wait(0.05):
                 return False
         return True
 
@@ -373,10 +522,12 @@ class _Runner:
             response = self.client.chat.completions.create(**kwargs)
         except openai.APIStatusError as exc:
             return self._status_error(exc, time.monotonic() - started)
-        except openai.APITimeoutError as exc:
-            return _Attempt(CallResult("timeout", latency=time.monotonic() - started, error=str(exc)))
-        except openai.APIConnectionError as exc:
-            return _Attempt(CallResult("connection", latency=time.monotonic() - started, error=str(exc)))
+        except openai.APIConnectionError as exc:  # APITimeoutError too
+            latency = time.monotonic() - started
+            if _nothing_sent(exc):
+                return _Attempt(CallResult(_UNREACHABLE, latency=latency, error=_connect_error(exc)))
+            kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection"
+            return _Attempt(CallResult(kind, latency=latency, error=str(exc)))
         except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError) as exc:
             return _Attempt(CallResult("malformed", latency=time.monotonic() - started, error=str(exc)[:500]))
         return _Attempt(self._ok_result(response, time.monotonic() - started))
@@ -400,7 +551,8 @@ class _Runner:
 
     def _status_error(self, exc: Any, latency: float) -> _Attempt:
         status = int(getattr(exc, "status_code", 0) or 0)
-        message = _scrub(str(getattr(exc, "message", exc))[:500], getattr(self.client, "api_key", None))
+        text = _ERROR_CODE_PREFIX.sub("", str(getattr(exc, "message", exc)))
+        message = _scrub(text[:500], getattr(self.client, "api_key", None))
         attempt = _Attempt(
             CallResult(f"http_{status}", latency=latency, error=message),
             http_status=status,
@@ -456,6 +608,7 @@ class _Runner:
         return StoredExample(record, not reasons, reasons)
 
 
+_ERROR_CODE_PREFIX = re.compile(r"^Error code: \d+ - ")
 _KEY_LIKE = re.compile(r"(sk|key|AIza)[-_A-Za-z0-9*]{8,}")
 
 
@@ -468,12 +621,46 @@ def _scrub(message: str, api_key: Any) -> str:
 
 _UNKNOWN_OUTCOME = frozenset({"timeout", "connection", "malformed"})
 """Attempt outcomes that may have been billed: sent, but no usage came back."""
+_UNREACHABLE = "unreachable"
+"""No connection could be made (refused, no route, DNS): nothing was sent, nothing can be billed."""
 
 
 def _retryable(status: int | None, kind: str) -> bool:
     if status is None:
-        return kind in ("timeout", "connection", "malformed")
+        return kind in _UNKNOWN_OUTCOME or kind == _UNREACHABLE
     return status in _RETRYABLE or status >= 500
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _nothing_sent(exc: BaseException) -> bool:
+    """Whether the connection itself failed, so the request never left this machine.
+
+    By the class names of the HTTP layer's errors (``httpx`` or, in newer ``openai``, ``httpx2``),
+    so either works, and by the operating system's own refusal.
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        kind = type(cause)
+        if kind.__module__.split(".")[0].startswith("httpx") and kind.__name__ in _CONNECT_ERRORS:
+            return True
+    return False
+
+
+_CONNECT_ERRORS = frozenset({"ConnectError", "ConnectTimeout"})
+
+
+def _connect_error(exc: BaseException) -> str:
+    inner = _causes(exc)[-1]
+    return f"{type(inner).__name__}: {inner}"[:300]
 
 
 def _retry_after(response: Any) -> float | None:
@@ -495,6 +682,8 @@ def execute_run(
     client: Any = None,
     api_key: str | None = None,
     stop_event: threading.Event | None = None,
+    lease: leases.Lease | None = None,
+    label: str = "a generation runner",
 ) -> str:
     """Run (or resume) ``run_id`` in the calling thread until done, out of budget, stopped or failed.
 
@@ -504,63 +693,134 @@ def execute_run(
         client: An ``openai.OpenAI``-like client (default: one built from the stored teacher config).
         api_key: The key, in memory only (default: from the teacher's environment variable).
         stop_event: Set it to stop dispatching; in-flight requests finish and are kept.
+        lease: The run's lease, already held (default: acquired here, released at the end).
+        label: Who runs it, shown to a second runner that is refused ("python -m core generate").
 
     Returns:
-        Why the run stopped: ``done``, ``budget``, ``cancel`` or ``error``.
+        How the run ended (:data:`STOPPED_BY`; why is in the run's ``reason``), or ``lost`` when
+        another runner took the lease over (this one stopped sending; the other one carries on).
+
+    Raises:
+        leases.LeaseHeld: If another live runner holds the run.
+        WorkspaceError: If the outcome could not be written to the workspace.
     """
-    stop_event = stop_event or threading.Event()
-    store.update_run(
-        ws,
-        run_id,
-        status="running",
-        stop_requested=0,
-        started_at=time.time(),
-        heartbeat=time.time(),
-        stopped_by=None,
-    )
-    started = time.time()
-    stopped_by = "error"
+    held = lease or leases.acquire(ws, store.lease_name(run_id), label=label)
+    held.keep_alive()
     try:
-        runner = _Runner(ws, run_id, client, stop_event)
-        if runner.client is None:
-            teacher = runner.settings.teacher
-            runner.client = teachers.make_client(teacher, teachers.resolve_api_key(teacher, api_key))
-        runner.load_references()
-        try:
-            stopped_by = runner.run()
-        finally:
-            runner.writer.close()
+        return _execute_held(ws, run_id, held, client, api_key, stop_event or threading.Event())
     finally:
+        held.release()
+
+
+def _execute_held(
+    ws: Workspace,
+    run_id: str,
+    held: leases.Lease,
+    client: Any,
+    api_key: str | None,
+    stop_event: threading.Event,
+) -> str:
+    started = time.time()
+    try:
+        store.mark_unanswered(ws, run_id)
+        store.update_run(
+            ws,
+            run_id,
+            status="running",
+            stop_requested=0,
+            started_at=started,
+            heartbeat=started,
+            stopped_by=None,
+            reason=None,
+            token=held.token,
+        )
+    except sqlite3.Error as exc:
+        raise WorkspaceError(f"cannot write to the workspace database {ws.db_path}: {exc}") from None
+    stopped_by, reason = "failed", None
+    try:
+        stopped_by, reason = _run_to_end(ws, run_id, held, client, api_key, stop_event)
+    except (DatasetError, ValueError, RuntimeError, OSError) as exc:
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, DatasetError) else str(exc)
+    finally:
+        if stopped_by != "lost":
+            _store_outcome(ws, run_id, held, stopped_by, reason, started)
+    return stopped_by
+
+
+def _run_to_end(
+    ws: Workspace,
+    run_id: str,
+    held: leases.Lease,
+    client: Any,
+    api_key: str | None,
+    stop_event: threading.Event,
+) -> tuple[str, str | None]:
+    runner = _Runner(ws, run_id, client, stop_event, held)
+    if runner.client is None:
+        teacher = runner.settings.teacher
+        runner.client = teachers.make_client(teacher, teachers.resolve_api_key(teacher, api_key))
+    runner.load_references()
+    try:
+        stopped_by = runner.run()
+    finally:
+        runner.writer.close()
+    if stopped_by == "lost":
+        return stopped_by, None
+    try:
+        reason = runner.reason(stopped_by)
+        if stopped_by == "done" and reason is None and not store.request_counts(ws, run_id).get("done"):
+            reason = "no request was answered, so no example was generated"
+    except sqlite3.Error as exc:
+        return "failed", f"cannot read the workspace database {ws.db_path}: {exc}"
+    # "done" means every request answered: one that gave up makes the run failed, and says so
+    return ("failed" if stopped_by == "done" and reason else stopped_by), reason
+
+
+def _store_outcome(
+    ws: Workspace, run_id: str, held: leases.Lease, stopped_by: str, reason: str | None, started: float
+) -> None:
+    try:
         run = store.get_run(ws, run_id) or {}
         store.update_run(
             ws,
             run_id,
             status=stopped_by,
             stopped_by=stopped_by,
+            reason=reason,
             finished_at=time.time(),
             elapsed_before=float(run.get("elapsed_before") or 0) + time.time() - started,
+            token=held.token,
         )
-    return stopped_by
+    except sqlite3.Error as exc:
+        raise WorkspaceError(
+            f"run {run_id} ended ({stopped_by}: {reason or 'no error'}) but that could not be written to "
+            f"{ws.db_path}: {exc}. What was paid for is counted; resume the run once the disk has room."
+        ) from None
 
 
 _ACTIVE: dict[tuple[str, str], tuple[threading.Thread, threading.Event]] = {}
 
 
 def start_background(
-    ws: Workspace, run_id: str, *, client: Any = None, api_key: str | None = None
+    ws: Workspace, run_id: str, *, client: Any = None, api_key: str | None = None, label: str = "the app"
 ) -> threading.Thread:
-    """Run ``run_id`` in a daemon thread of this process (the page polls :func:`progress`)."""
+    """Run ``run_id`` in a daemon thread of this process (the page polls :func:`progress`).
+
+    Raises:
+        leases.LeaseHeld: If another runner (here or in another process) holds the run.
+    """
     key = (str(ws.root), run_id)
     if is_active(ws, run_id):
         return _ACTIVE[key][0]
+    held = leases.acquire(ws, store.lease_name(run_id), label=label)
     event = threading.Event()
     # "running" before this returns: a page rendered right after must see a live run and poll its
     # meter, not a frozen 'created' one (execute_run sets the times when the thread gets going)
     store.update_run(ws, run_id, status="running", stop_requested=0, stopped_by=None, heartbeat=time.time())
     thread = threading.Thread(
-        target=execute_run,
+        target=_run_in_thread,
         args=(ws, run_id),
-        kwargs={"client": client, "api_key": api_key, "stop_event": event},
+        kwargs={"client": client, "api_key": api_key, "stop_event": event, "lease": held},
         name=f"synth-{run_id}",
         daemon=True,
     )
@@ -569,10 +829,22 @@ def start_background(
     return thread
 
 
+def _run_in_thread(ws: Workspace, run_id: str, **kwargs: Any) -> None:
+    # an outcome that cannot be written leaves the run "running" with no live lease: shown as interrupted
+    with contextlib.suppress(WorkspaceError):
+        execute_run(ws, run_id, **kwargs)
+
+
 def is_active(ws: Workspace, run_id: str) -> bool:
     """Whether ``run_id`` is executing in a thread of this process."""
     entry = _ACTIVE.get((str(ws.root), run_id))
     return entry is not None and entry[0].is_alive()
+
+
+def holder(ws: Workspace, run_id: str) -> leases.LeaseInfo | None:
+    """The live runner of ``run_id`` (in any process), or ``None``."""
+    info = leases.current(ws, store.lease_name(run_id))
+    return info if info is not None and info.alive() else None
 
 
 def stop_run(ws: Workspace, run_id: str) -> None:
@@ -591,6 +863,8 @@ class Progress:
     status: str
     stopped_by: str | None
     alive: bool
+    holder: str | None  # who runs it now, for a person (any process), or None
+    reason: str | None  # why it ended as it did
     requested: int
     n_requests: int
     requests_done: int
@@ -602,7 +876,9 @@ class Progress:
     invalid: int
     spent_usd: float
     at_risk_usd: float
+    in_flight_usd: float  # the part of at_risk_usd held by attempts sent and not answered yet
     budget_usd: float
+    requests_retried: int
     tokens_in: int
     tokens_out: int
     cached_tokens: int
@@ -643,6 +919,8 @@ SELECT
   (SELECT COUNT(*) FROM synth_calls WHERE run_id = :r) AS calls,
   (SELECT COALESCE(SUM(cost), 0) FROM synth_calls WHERE run_id = :r) AS spent,
   (SELECT COALESCE(SUM(at_risk), 0) FROM synth_calls WHERE run_id = :r) AS at_risk,
+  (SELECT COALESCE(SUM(at_risk), 0) FROM synth_calls WHERE run_id = :r AND status = 'sent') AS in_flight,
+  (SELECT COUNT(*) FROM synth_requests WHERE run_id = :r AND attempts > 1) AS retried,
   (SELECT COALESCE(SUM(prompt_tokens), 0) FROM synth_calls WHERE run_id = :r) AS tokens_in,
   (SELECT COALESCE(SUM(completion_tokens), 0) FROM synth_calls WHERE run_id = :r) AS tokens_out,
   (SELECT COALESCE(SUM(cached_tokens), 0) FROM synth_calls WHERE run_id = :r) AS cached
@@ -657,7 +935,8 @@ def progress(ws: Workspace, run_id: str) -> Progress:
     with ws.connect() as connection:
         row = dict(connection.execute(_PROGRESS_SQL, {"r": run_id}).fetchone())
     running = run["status"] == "running"
-    alive = is_active(ws, run_id) or (running and time.time() - float(run["heartbeat"] or 0) < 3)
+    live = holder(ws, run_id)
+    alive = is_active(ws, run_id) or live is not None
     # a run whose process died stays "running" until resumed: count its time up to the last heartbeat
     until = time.time() if alive else float(run["heartbeat"] or time.time())
     elapsed = float(run["elapsed_before"] or 0) + (
@@ -668,6 +947,8 @@ def progress(ws: Workspace, run_id: str) -> Progress:
         status=run["status"],
         stopped_by=run["stopped_by"],
         alive=alive,
+        holder=live.describe() if live is not None else None,
+        reason=run.get("reason"),
         requested=run["requested"],
         n_requests=run["n_requests"],
         requests_done=row["done"],
@@ -679,7 +960,9 @@ def progress(ws: Workspace, run_id: str) -> Progress:
         invalid=row["generated"] - row["valid"],
         spent_usd=float(row["spent"]),
         at_risk_usd=float(row["at_risk"]),
+        in_flight_usd=float(row["in_flight"]) if alive else 0.0,
         budget_usd=float(run["budget_usd"]),
+        requests_retried=int(row["retried"]),
         tokens_in=int(row["tokens_in"]),
         tokens_out=int(row["tokens_out"]),
         cached_tokens=int(row["cached"]),
@@ -695,10 +978,16 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         sys.stderr.write("usage: python -m core.synth.runner WORKSPACE RUN_ID\n")
         return 2
-    ws = Workspace.open(args[0])
-    stopped_by = execute_run(ws, args[1])
+    try:
+        ws = Workspace.open(args[0], create=False)
+        if not store.run_exists(ws, args[1]):
+            raise DatasetError(f"no generation run {args[1]!r} in {ws.root}")
+        stopped_by = execute_run(ws, args[1], label="python -m core.synth.runner")
+    except DatasetError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 3 if isinstance(exc, leases.LeaseHeld) else 2
     sys.stdout.write(json.dumps({"run_id": args[1], "stopped_by": stopped_by}) + "\n")
-    return 0
+    return 0 if stopped_by == "done" else 1
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """Workspace tables of synthetic generation: runs (= batches), requests, calls and examples.
 
-Everything is written the moment it exists: a request's answer, its cost and the examples
-parsed from it land in one transaction, so a crash never loses something already paid for,
-and a finished request is never sent again (its row says ``done``).
+Everything is written the moment it exists, and money before it is spent (write-ahead): before an
+attempt goes out, its call row is committed as ``sent`` with its worst-case cost at risk, in a
+transaction that also checks the runner still holds the run's lease. The answer, its real cost and
+the examples parsed from it then land in one transaction that turns that row into the real cost.
+So a process killed at any point leaves every attempt that may have been billed counted at its
+worst case, and a finished request is never sent again (its row says ``done``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import sqlite3
@@ -18,8 +22,13 @@ from typing import Any
 
 import pandas as pd
 
-from core import records
+from core import lease, records
 from core.workspace import Workspace, now_iso
+
+SENT = "sent"
+"""Status of a call row committed before its attempt goes out (its outcome is not known yet)."""
+UNANSWERED = "unanswered"
+"""A ``sent`` call whose runner stopped before an answer was stored: it may have been billed."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS synth_runs (
@@ -36,7 +45,8 @@ CREATE TABLE IF NOT EXISTS synth_runs (
     started_at REAL,
     finished_at REAL,
     heartbeat REAL,
-    elapsed_before REAL NOT NULL DEFAULT 0
+    elapsed_before REAL NOT NULL DEFAULT 0,
+    reason TEXT
 );
 CREATE TABLE IF NOT EXISTS synth_requests (
     key TEXT PRIMARY KEY,
@@ -102,6 +112,9 @@ def ensure(ws: Workspace) -> None:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(synth_calls)")}
         if "at_risk" not in columns:  # workspaces from before unknown outcomes were booked
             connection.execute("ALTER TABLE synth_calls ADD COLUMN at_risk REAL NOT NULL DEFAULT 0")
+        run_columns = {row[1] for row in connection.execute("PRAGMA table_info(synth_runs)")}
+        if "reason" not in run_columns:  # workspaces from before runs said why they stopped
+            connection.execute("ALTER TABLE synth_runs ADD COLUMN reason TEXT")
 
 
 @dataclass(frozen=True)
@@ -152,15 +165,22 @@ def insert_run(
     budget_usd: float,
     requested: int,
     rows: list[RequestRow],
-) -> None:
-    """Store a new run and its planned requests (all ``pending``)."""
+) -> bool:
+    """Store a new run and its planned requests (all ``pending``).
+
+    Returns:
+        Whether this call created the run: ``False`` when a run with this id exists already (two
+        processes creating the same run at once: one creates it, the other finds it).
+    """
     ensure(ws)
     with ws.connect() as connection:
-        connection.execute(
-            "INSERT INTO synth_runs (run_id, created_at, mode, config, budget_usd, requested, n_requests,"
-            " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'created')",
+        created = connection.execute(
+            "INSERT OR IGNORE INTO synth_runs (run_id, created_at, mode, config, budget_usd, requested,"
+            " n_requests, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'created')",
             (run_id, now_iso(), mode, json.dumps(config), budget_usd, requested, len(rows)),
-        )
+        ).rowcount
+        if not created:
+            return False
         connection.executemany(
             "INSERT INTO synth_requests (key, run_id, idx, messages, seed_ids, category, context,"
             " prompt_hash, prompt_tokens_est, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
@@ -179,6 +199,24 @@ def insert_run(
                 for r in rows
             ],
         )
+    return True
+
+
+def run_exists(ws: Workspace, run_id: str) -> bool:
+    """Whether ``run_id`` is stored (cheap: no config decoding)."""
+    ensure(ws)
+    with ws.connect() as connection:
+        return (
+            connection.execute("SELECT 1 FROM synth_runs WHERE run_id = ?", (run_id,)).fetchone() is not None
+        )
+
+
+def run_ids(ws: Workspace) -> list[str]:
+    """Every stored run id, newest first."""
+    ensure(ws)
+    with ws.connect() as connection:
+        rows = connection.execute("SELECT run_id FROM synth_runs ORDER BY created_at DESC, run_id DESC")
+        return [r[0] for r in rows]
 
 
 def get_run(ws: Workspace, run_id: str) -> dict[str, Any] | None:
@@ -193,11 +231,31 @@ def get_run(ws: Workspace, run_id: str) -> dict[str, Any] | None:
     return out
 
 
-def update_run(ws: Workspace, run_id: str, **fields: Any) -> None:
-    """Set columns of one run row."""
+def update_run(ws: Workspace, run_id: str, *, token: str | None = None, **fields: Any) -> bool:
+    """Set columns of one run row; with ``token``, only while that token holds the run's lease.
+
+    Returns:
+        Whether the row was written (``False``: fenced out, another runner holds the run).
+    """
     names = ", ".join(f"{name} = ?" for name in fields)
+    fence, args = "", [*fields.values(), run_id]
+    if token is not None:
+        lease.ensure(ws)
+        fence = " AND EXISTS (SELECT 1 FROM leases WHERE name = ? AND token = ?)"
+        args += [lease_name(run_id), token]
     with ws.connect() as connection:
-        connection.execute(f"UPDATE synth_runs SET {names} WHERE run_id = ?", (*fields.values(), run_id))  # noqa: S608
+        return bool(
+            connection.execute(f"UPDATE synth_runs SET {names} WHERE run_id = ?{fence}", args).rowcount  # noqa: S608
+        )
+
+
+def request_counts(ws: Workspace, run_id: str) -> dict[str, int]:
+    """``{status: requests}`` of one run (``pending``, ``done``, ``failed``)."""
+    with ws.connect() as connection:
+        rows = connection.execute(
+            "SELECT status, COUNT(*) FROM synth_requests WHERE run_id = ? GROUP BY status", (run_id,)
+        ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def request_stop(ws: Workspace, run_id: str) -> None:
@@ -249,24 +307,42 @@ def spent(ws: Workspace, run_id: str) -> tuple[float, float]:
     return float(row[0]), float(row[1])
 
 
-def log_call(ws: Workspace, row: RequestRow, attempt: int, model: str, result: CallResult) -> None:
-    """Record one failed attempt (answered attempts go through :func:`finish_request`)."""
-    with ws.connect() as connection:
-        insert_call(connection, row, attempt, model, result)
+def lease_name(run_id: str) -> str:
+    """The lease that lets one runner at a time send the requests of ``run_id``."""
+    return f"synth-run:{run_id}"
 
 
-def insert_call(connection: Any, row: RequestRow, attempt: int, model: str, result: CallResult) -> None:
-    """Log one HTTP attempt (its usage and cost) on an open transaction."""
-    connection.execute(
+def insert_sent(
+    connection: sqlite3.Connection,
+    row: RequestRow,
+    *,
+    attempt: int,
+    model: str,
+    at_risk: float,
+    token: str,
+) -> int:
+    """Commit-ahead an attempt about to be sent, its worst case at risk; return the call row id.
+
+    Raises:
+        lease.LeaseLost: If ``token`` no longer holds the run's lease (nothing is written).
+    """
+    if not lease.holds(connection, lease_name(row.run_id), token):
+        raise lease.LeaseLost(f"run {row.run_id} was taken over by another runner")
+    cursor = connection.execute(
         "INSERT INTO synth_calls (run_id, request_key, attempt, model, prompt_hash, status, prompt_tokens,"
         " cached_tokens, completion_tokens, cost, at_risk, latency, error, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, NULL, NULL, ?)",
+        (row.run_id, row.key, attempt, model, row.prompt_hash, SENT, at_risk, time.time()),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def record_attempt(connection: sqlite3.Connection, call_id: int, result: CallResult) -> None:
+    """Turn a ``sent`` call row into what the attempt turned out to be (its usage, cost, risk)."""
+    connection.execute(
+        "UPDATE synth_calls SET status = ?, prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?,"
+        " cost = ?, at_risk = ?, latency = ?, error = ? WHERE id = ?",
         (
-            row.run_id,
-            row.key,
-            attempt,
-            model,
-            row.prompt_hash,
             result.status,
             result.prompt_tokens,
             result.cached_tokens,
@@ -275,15 +351,44 @@ def insert_call(connection: Any, row: RequestRow, attempt: int, model: str, resu
             result.at_risk,
             result.latency,
             result.error,
-            time.time(),
+            call_id,
         ),
     )
+
+
+def mark_unanswered(ws: Workspace, run_id: str) -> int:
+    """Call rows left ``sent`` by a runner that stopped: still at risk, now labelled as such."""
+    with ws.connect() as connection:
+        return connection.execute(
+            "UPDATE synth_calls SET status = ?, error = ? WHERE run_id = ? AND status = ?",
+            (UNANSWERED, "sent, but the runner stopped before an answer was stored", run_id, SENT),
+        ).rowcount
+
+
+def reset_failed(ws: Workspace, run_id: str) -> int:
+    """Make the requests of ``run_id`` that gave up pending again (for an explicit retry)."""
+    with ws.connect() as connection:
+        return connection.execute(
+            "UPDATE synth_requests SET status = 'pending' WHERE run_id = ? AND status = 'failed'", (run_id,)
+        ).rowcount
+
+
+def last_failure(ws: Workspace, run_id: str) -> str | None:
+    """The error of the last request of ``run_id`` that gave up, or ``None``."""
+    with ws.connect() as connection:
+        row = connection.execute(
+            "SELECT error FROM synth_requests WHERE run_id = ? AND status = 'failed'"
+            " ORDER BY finished_at DESC LIMIT 1",
+            (run_id,),
+        ).fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 def finish_request(
     ws: Workspace,
     row: RequestRow,
     *,
+    call_id: int,
     attempt: int,
     model: str,
     result: CallResult,
@@ -296,6 +401,7 @@ def finish_request(
         write_finish(
             connection,
             row,
+            call_id=call_id,
             attempt=attempt,
             model=model,
             result=result,
@@ -309,6 +415,7 @@ def write_finish(
     connection: Any,
     row: RequestRow,
     *,
+    call_id: int | None,
     attempt: int,
     model: str,
     result: CallResult,
@@ -316,13 +423,20 @@ def write_finish(
     mode: str,
     prompt: str,
 ) -> None:
-    """The statements of :func:`finish_request`, on an open transaction (see :class:`Writer`)."""
+    """The statements of :func:`finish_request`, on an open transaction (see :class:`Writer`).
+
+    ``call_id`` is the attempt's write-ahead row (``None``: a request that gave up without a last
+    attempt of its own). A request already finished (by a runner that lost its lease but still got
+    its answer) keeps its first answer: the cost of this one is booked, its examples are not stored.
+    """
+    del model  # kept in the call row written ahead
     status = "done" if result.status == "ok" else "failed"
-    insert_call(connection, row, attempt, model, result)
-    connection.execute(
+    if call_id is not None:
+        record_attempt(connection, call_id, result)
+    changed = connection.execute(
         "UPDATE synth_requests SET status = ?, attempts = ?, prompt_tokens = ?, cached_tokens = ?,"
         " completion_tokens = ?, cost = ?, latency = ?, response = ?, error = ?, finished_at = ?"
-        " WHERE key = ?",
+        " WHERE key = ? AND status = 'pending'",
         (
             status,
             attempt,
@@ -336,7 +450,9 @@ def write_finish(
             time.time(),
             row.key,
         ),
-    )
+    ).rowcount
+    if not changed:
+        return
     connection.executemany(
         "INSERT OR REPLACE INTO synth_examples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -441,14 +557,15 @@ class Writer:
         self._thread = threading.Thread(target=self._loop, name="synth-writer", daemon=True)
         self._thread.start()
 
-    def write(self, statements: Callable[[sqlite3.Connection], None]) -> None:
-        """Run ``statements(connection)`` in a committed transaction; re-raise what it raised."""
+    def write(self, statements: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``statements(connection)`` in a committed transaction; return its result or re-raise."""
         done = threading.Event()
-        box: dict[str, BaseException] = {}
+        box: dict[str, Any] = {}
         self._queue.put((statements, done, box))
         done.wait()
         if "error" in box:
             raise box["error"]
+        return box.get("result")
 
     def close(self) -> None:
         """Finish pending writes and stop the thread."""
@@ -456,10 +573,16 @@ class Writer:
         self._thread.join()
 
     def _loop(self) -> None:
-        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA busy_timeout=30000")
+        try:
+            connection = sqlite3.connect(
+                self._path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:  # every write fails with the reason, none waits forever
+            self._refuse_all(exc)
+            return
         try:
             while True:
                 batch = self._next_batch()
@@ -470,6 +593,15 @@ class Writer:
                     return
         finally:
             connection.close()
+
+    def _refuse_all(self, exc: BaseException) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            _statements, done, box = item
+            box["error"] = exc
+            done.set()
 
     def _next_batch(self) -> list[Any] | None:
         first = self._queue.get()
@@ -490,7 +622,7 @@ class Writer:
             for index, (statements, _done, box) in enumerate(batch):
                 connection.execute(f"SAVEPOINT s{index}")
                 try:
-                    statements(connection)
+                    box["result"] = statements(connection)
                     connection.execute(f"RELEASE s{index}")
                 except Exception as exc:  # noqa: BLE001 - handed back to the waiting worker
                     connection.execute(f"ROLLBACK TO s{index}")
@@ -499,8 +631,10 @@ class Writer:
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
             if connection.in_transaction:
-                connection.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
             for _statements, _done, box in batch:
+                box.pop("result", None)  # nothing of the batch was committed
                 box.setdefault("error", exc)
         finally:
             for _statements, done, _box in batch:

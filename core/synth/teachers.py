@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import math
 import os
 import socket
 import subprocess
@@ -95,6 +96,8 @@ PRESETS: dict[str, Preset] = {
     )
 }
 DEFAULT_PRESET = "Local teacher (SmolLM2, offline)"
+MAX_TIMEOUT_S = 3600.0
+"""A request that takes longer than an hour is not coming back."""
 SEEDED_PROVIDERS = frozenset({"local", "openai", "azure"})
 """Providers whose chat endpoint takes a sampling ``seed`` (llama.cpp, Ollama, vLLM, OpenAI, Azure);
 the others may refuse an unknown parameter, so they get none."""
@@ -118,8 +121,10 @@ class TeacherConfig:
             raise ValueError("model must not be empty")
         if self.structured not in STRUCTURED_MODES:
             raise ValueError(f"structured must be one of {STRUCTURED_MODES}, got {self.structured!r}")
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s!r}")
+        if not math.isfinite(self.timeout_s) or not 0 < self.timeout_s <= MAX_TIMEOUT_S:
+            raise ValueError(
+                f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], got {self.timeout_s!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as JSON data (safe to store: no secret in it)."""

@@ -123,6 +123,9 @@ def test_spent_never_exceeds_budget(property_env, replies, budget, concurrency):
 
     server.responder = respond
     server.script = []
+    server.ledger.clear()
+    server.honour_idempotency = False  # a provider that bills every generation, malformed ones too
+    server.bill_malformed = True
     ws = Workspace.open(tmp_factory.mktemp("ws"))
     frame = support_frame(12)
     ws.save_dataset(frame, note="seeds")
@@ -141,7 +144,94 @@ def test_spent_never_exceeds_budget(property_env, replies, budget, concurrency):
     stopped_by = runner.execute_run(ws, run_id)
     meter = runner.progress(ws, run_id)
     # malformed answers count at their worst case: even a provider that bills them stays in budget
+    billed = sum(p * 2.0 + c * 8.0 for _key, p, c in server.ledger) / 1e6
+    assert billed <= meter.spent_usd + meter.at_risk_usd + 1e-12
     assert meter.spent_usd + meter.at_risk_usd <= budget + 1e-12
     assert stopped_by in ("done", "budget")
     if stopped_by == "budget":
         assert meter.requests_pending > 0
+
+
+# -- write-ahead accounting over random schedules, a kill being the loss of everything in memory ------
+
+_step = hs.one_of(
+    hs.tuples(hs.just("ok"), hs.floats(0, 1)),  # answered; billed this fraction of the worst case
+    hs.tuples(hs.just("http_error"), hs.just(0.0)),  # answered with an error status: not billed
+    hs.tuples(hs.just("unreachable"), hs.just(0.0)),  # no connection: nothing sent, nothing billed
+    hs.tuples(hs.just("timeout"), hs.floats(0, 1)),  # no answer; the provider may have billed it
+    hs.tuples(hs.just("kill_after_send"), hs.floats(0, 1)),  # the process dies with the request out
+    hs.tuples(hs.just("kill_before_send"), hs.just(0.0)),  # dies between the write-ahead and the send
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=hs.lists(hs.tuples(_step, hs.floats(0.0001, 0.003)), max_size=40), limit=hs.floats(0.001, 0.02))
+def test_write_ahead_accounting_holds_for_any_schedule_of_outcomes_and_kills(tmp_path_factory, steps, limit):
+    from core import lease
+    from core.synth import store
+    from core.synth.store import CallResult
+
+    ws = Workspace.open(tmp_path_factory.mktemp("ws"))
+    frame = support_frame(6)
+    ws.save_dataset(frame, note="seeds")
+    teacher = teachers.TeacherConfig(base_url="http://127.0.0.1:9/v1", model="m")
+    run_settings = runner.RunSettings(teacher=teacher, price=Price(1.0, 1.0), budget_usd=limit)
+    run_id = runner.create_run(
+        ws,
+        frame,
+        prompts.PlanConfig(n=len(steps) or 1, seeds_per_request=1),
+        run_settings,
+        validators.Rules(),
+    )
+    rows = store.pending_requests(ws, run_id)
+
+    def restart():  # what a new process knows: only what is in the database
+        held = lease.acquire(ws, store.lease_name(run_id), label="test", ttl_s=0)
+        store.mark_unanswered(ws, run_id)
+        return held, Budget(
+            limit, **dict(zip(("spent_usd", "at_risk_usd"), store.spent(ws, run_id), strict=True))
+        )
+
+    held, budget = restart()
+    billed = 0.0
+    for index, ((outcome, fraction), worst) in enumerate(steps):
+        row = rows[index]
+        if not budget.try_reserve(worst):
+            continue
+        with ws.connect() as c:
+            call_id = store.insert_sent(c, row, attempt=1, model="m", at_risk=worst, token=held.token)
+        if outcome == "kill_before_send":
+            held, budget = restart()
+        elif outcome == "kill_after_send":
+            billed += fraction * worst
+            held, budget = restart()
+        elif outcome == "ok":
+            billed += fraction * worst
+            with ws.connect() as c:
+                result = CallResult("ok", cost=fraction * worst, content="{}")
+                store.write_finish(
+                    c,
+                    row,
+                    call_id=call_id,
+                    attempt=1,
+                    model="m",
+                    result=result,
+                    examples=[],
+                    mode="sft",
+                    prompt="",
+                )
+            budget.settle(worst, fraction * worst)
+        elif outcome == "timeout":
+            billed += fraction * worst
+            with ws.connect() as c:
+                store.record_attempt(c, call_id, CallResult("timeout", at_risk=worst))
+            budget.book_at_risk(worst)
+        else:  # an error status or no connection: nothing billed, nothing at risk
+            with ws.connect() as c:
+                store.record_attempt(c, call_id, CallResult(outcome))
+            budget.settle(worst, 0.0)
+        spent, at_risk = store.spent(ws, run_id)
+        assert billed <= spent + at_risk + 1e-12  # what the meter shows covers every bill
+        assert spent + at_risk <= limit + 1e-12  # and never passes the budget
+        assert budget.spent + budget.at_risk + budget.reserved <= limit + 1e-12
+    held.release()

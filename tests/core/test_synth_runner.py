@@ -116,17 +116,24 @@ def test_retry_after_is_honoured(synth_ws, fake_server):
 def test_gives_up_after_max_attempts_and_keeps_going(synth_ws, fake_server):
     fake_server.script = [Reply(status=500)] * 3
     run_id = _create(synth_ws, _settings(fake_server, concurrency=1, max_attempts=3), n=2)
-    assert runner.execute_run(synth_ws, run_id) == "done"
+    # the run goes on past the request that gave up, and ends saying so: never "done"
+    assert runner.execute_run(synth_ws, run_id) == "failed"
     meter = runner.progress(synth_ws, run_id)
     assert (meter.requests_failed, meter.requests_done, meter.valid) == (1, 1, 1)
+    assert meter.reason.startswith("1 of 2 requests gave up after their retries (last: gave up after 3")
+    assert "http_500" in meter.reason and "--retry-failed" in meter.reason
 
 
 def test_auth_error_stops_the_run(synth_ws, fake_server):
     message = "Incorrect API key provided: sk-test-secret-123456. Find your key at ..."
     fake_server.script = [Reply(status=401, error_message=message)] * 10
     run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=3)
-    assert runner.execute_run(synth_ws, run_id, api_key="sk-test-secret-123456") == "error"
-    assert runner.progress(synth_ws, run_id).requests_pending == 3
+    assert runner.execute_run(synth_ws, run_id, api_key="sk-test-secret-123456") == "failed"
+    meter = runner.progress(synth_ws, run_id)
+    assert meter.requests_pending == 3
+    assert (
+        meter.reason == "the teacher answered HTTP 401: Incorrect API key provided: ***. Find your key at ..."
+    )
     assert not any(
         b"secret" in f.read_bytes() for f in synth_ws.root.rglob("*") if f.is_file()
     )  # db, WAL, files

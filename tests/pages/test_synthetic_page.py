@@ -205,3 +205,50 @@ def test_a_teacher_that_fails_to_start_says_why_after_the_rerun(support_ws, monk
     at.button(key="synth_local_start").click().run()
     assert not at.exception, at.exception
     assert any("did not start" in e.value and "port 8080 is busy" in e.value for e in at.error)
+
+
+def _stored_run(ws, server, n=3, **settings_kwargs):
+    from tests.core.test_synth_runner import _create, _settings
+
+    run_id = _create(ws, _settings(server, concurrency=1, **settings_kwargs), n=n)
+    ws.set_state("synth.current_run", run_id)
+    return run_id
+
+
+def test_a_run_held_by_the_command_line_names_its_runner_and_resume_is_refused(support_ws, slow_server):
+    from core import lease
+
+    run_id = _stored_run(support_ws, slow_server)
+    held = lease.acquire(support_ws, store.lease_name(run_id), label="python -m core generate")
+    try:
+        at = app_test(PAGE, support_ws.root).run()
+        assert not at.exception, at.exception
+        info = " ".join(i.value for i in at.info)
+        assert "Running elsewhere: python -m core generate (pid" in info
+        assert [b for b in at.button if b.key == "synth_stop"]  # Stop still reaches the other runner
+        assert not [b for b in at.button if b.key == "synth_resume"]
+        at.button(key="synth_stop").click().run()
+        assert store.stop_requested(support_ws, run_id)
+    finally:
+        held.release()
+    assert slow_server.requests == []  # the page sent nothing while the other runner held the run
+
+
+def test_a_failed_run_says_why_and_offers_to_retry_what_gave_up(support_ws):
+    server = FakeOpenAIServer()
+    counter = itertools.count()
+    server.script = [Reply(status=500)] * 2  # the first request gives up after 2 attempts
+    server.responder = lambda body: Reply(content=unique_reply(next(counter)))
+    with server:
+        run_id = _stored_run(support_ws, server, max_attempts=2)
+        assert runner.execute_run(support_ws, run_id) == "failed"
+        at = app_test(PAGE, support_ws.root).run()
+        assert not at.exception, at.exception
+        error = " ".join(e.value for e in at.error)
+        assert "Failed. 1 of 3 requests gave up after their retries (last: gave up after 2 attempts" in error
+        assert _metric(at, "Gave up") == "1"
+        at.button(key="synth_retry_failed").click().run()
+        thread = runner._ACTIVE[(str(support_ws.root), run_id)][0]
+        thread.join(timeout=60)
+    meter = runner.progress(support_ws, run_id)
+    assert (meter.status, meter.requests_failed, meter.generated) == ("done", 0, 3)
