@@ -8,6 +8,3 @@ class DatasetError(Exception):
 class FormatError(DatasetError):
     """The bytes match no supported format, or the file cannot be read at all."""
 
-
-class BudgetExceeded(DatasetError):
-    """A generation request would push spending past the budget."""

@@ -339,6 +339,7 @@ def _show_outcome(meter):
     if meter.status == "running":  # its runner died (a crash, a restart of the app)
         st.warning("Interrupted: the runner stopped without finishing. Resume sends what is left.")
         return
+    st.caption(f"Status: {meter.status}")
     text = _OUTCOMES.get(meter.status, f"Status: {meter.status}")
     if meter.reason:
         text = f"{text} {meter.reason[0].upper()}{meter.reason[1:]}."
@@ -360,6 +361,8 @@ def _start_existing(run_id):
     st.rerun()
 
 
+# The batches follow a live run as the meter does (its counts and examples grow while it runs).
+@st.fragment(run_every=2 if _run_is_live() else None)
 def _batches_section():
     batches = store.list_batches(ws)
     if batches.empty:
