@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/budget_faults.py [--kills 5] [--n 300] [--concurrency 16] [--budget 0.05] [--seed 0]
+    .venv/bin/python bench/budget_faults.py [--kills 5] [--n 300] [--concurrency 16] [--budget 0.5]
 
 Starts the test chat-completions server (tests/fake_openai_server.py) on 127.0.0.1 as the worst
 provider there is: it bills every generation it completes, whatever the ``Idempotency-Key``, even
@@ -54,8 +54,8 @@ def _command(folder: Path, url: str, args: argparse.Namespace) -> list[str]:
         sys.executable, "-m", "core", "generate", str(_seeds(folder)), "--n", str(args.n),
         "--budget", str(args.budget), "--model", "m", "--base-url", url, "--price-in", str(PRICE_IN),
         "--price-out", str(PRICE_OUT), "--concurrency", str(args.concurrency), "--max-tokens", "200",
-        "--workspace", str(folder / "ws"), "--run-id", "bench", "--create", "--out", str(folder / "out.jsonl"),
-        "--json",
+        "--workspace", str(folder / "ws"), "--run-id", "bench", "--create",
+        "--out", str(folder / "out.jsonl"), "--json",
     ]  # fmt: skip
 
 
@@ -65,7 +65,8 @@ def _check(server: FakeOpenAIServer, folder: Path, step: str) -> bool:
     held = billed <= meter.spent_usd + meter.at_risk_usd + 1e-12 <= meter.budget_usd + 2e-12
     print(
         f"{step:<28} billed ${billed:.5f}  spent ${meter.spent_usd:.5f}  at risk ${meter.at_risk_usd:.5f}"
-        f"  budget ${meter.budget_usd:.2f}  answered {meter.requests_done:>4}  invariant {'held' if held else 'BROKEN'}"
+        f"  budget ${meter.budget_usd:.2f}  answered {meter.requests_done:>4}"
+        f"  invariant {'held' if held else 'BROKEN'}"
     )
     return held
 
@@ -81,7 +82,9 @@ def main() -> int:
     rng = random.Random(args.seed)
     counter = itertools.count()
     server = FakeOpenAIServer(honour_idempotency=False, bill_malformed=True)
-    server.responder = lambda body: Reply(content=unique_reply(next(counter)), latency=0.2, completion_tokens=80)
+    server.responder = lambda body: Reply(
+        content=unique_reply(next(counter)), latency=0.2, completion_tokens=80
+    )
     received = threading.Condition()
     server.on_receive = lambda count: _notify(received)
     env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "PYTHONPATH": str(ROOT)}
@@ -91,14 +94,20 @@ def main() -> int:
         command = _command(folder, server.base_url, args)
         for kill in range(args.kills):
             mark = len(server.requests) + rng.randint(4, 3 * args.concurrency)
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             with received:
-                received.wait_for(lambda m=mark: len(server.requests) >= m or process.poll() is not None, timeout=120)
+                received.wait_for(
+                    lambda m=mark, p=process: len(server.requests) >= m or p.poll() is not None, timeout=120
+                )
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=60)
             ok &= _check(server, folder, f"after SIGKILL {kill + 1} (at {mark})")
-        pair = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for _ in range(2)]  # fmt: skip
+        pair = [
+            subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(2)
+        ]
         codes = sorted(p.wait(timeout=600) for p in pair)
         ok &= _check(server, folder, f"two at once (exit {codes[0]}, {codes[1]})")
         last = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -110,8 +119,8 @@ def main() -> int:
     twice = sum(1 for count in Counter(key for key, _p, _c in server.ledger).values() if count > 1)
     beyond = len(server.ledger) - stored
     print(
-        f"generations billed {len(server.ledger)} ({twice} requests more than once); answers stored {stored}; "
-        f"billed beyond them {beyond}, attempts the meter booked at risk {risky}"
+        f"generations billed {len(server.ledger)} ({twice} requests more than once); answers stored "
+        f"{stored}; billed beyond them {beyond}, attempts the meter booked at risk {risky}"
     )
     ok &= beyond <= risky
     print("invariant billed <= spent + at risk <= budget:", "held at every step" if ok else "BROKEN")

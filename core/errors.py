@@ -7,4 +7,3 @@ class DatasetError(Exception):
 
 class FormatError(DatasetError):
     """The bytes match no supported format, or the file cannot be read at all."""
-

@@ -1,0 +1,74 @@
+"""``python -m core quality PATH [--signals heuristics,pii] [--json] [--redact -o OUT]``: flags per example.
+
+Prints every flag (line, id, signal, code, field, span) and the counts per code. ``--redact -o OUT``
+writes the file in its own format with every PII / secret span replaced by a placeholder. Exit 0
+when the scan ran (flags are findings, not failures), 2 when the file cannot be read or an option
+is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from core.commands._common import fail, print_json
+from core.errors import DatasetError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    parser.add_argument("path", type=Path, help="dataset file")
+    parser.add_argument("--signals", default="heuristics,pii", help="comma-separated: heuristics, pii")
+    parser.add_argument(
+        "--redact", action="store_true", help="write a copy with PII and secrets replaced (-o)"
+    )
+    parser.add_argument("-o", "--out", type=Path, help="where --redact writes (the input's format)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scan the file; print the flags; redact on request."""
+    from core import formats, quality
+
+    if args.redact and args.out is None:
+        return fail("--redact writes a new file: give it with -o OUT")
+    if args.out is not None and args.out.is_dir():
+        return fail(f"-o {args.out} is a folder: give the file to write")
+    signals = tuple(s.strip() for s in args.signals.split(",") if s.strip())
+    try:
+        loaded = formats.load_dataset(args.path, args.path.name)
+        report = quality.scan_quality(loaded.records, signals)
+    except (DatasetError, ValueError) as exc:
+        return fail(str(exc))
+    table = report.frame(loaded.records)
+    summary: dict[str, Any] = {
+        "rows": report.rows,
+        "invalid": loaded.invalid,
+        "flags": table.to_dict(orient="records"),
+        "counts": {code: n for code, n in report.counts.items() if n or code in quality.CODES},
+    }
+    if args.redact:
+        redacted, replaced = quality.redact(loaded.records, report)
+        data, losses = formats.write_dataset(redacted, loaded.detection.format)
+        args.out.write_bytes(data)
+        summary["out"] = {"path": str(args.out), "replaced": replaced, "losses": [p.message for p in losses]}
+    if args.json:
+        print_json(summary)
+    else:
+        print(_render(summary))
+    return 0
+
+
+def _render(summary: dict[str, Any]) -> str:
+    found = {code: n for code, n in summary["counts"].items() if n}
+    lines = [f"{summary['rows']} examples, {len(summary['flags'])} flags" + (f": {found}" if found else "")]
+    for flag in summary["flags"][:50]:
+        where = f"line {flag['line']}" if flag["line"] is not None else f"id {flag['id']}"
+        span = flag["span"]["text"][:60]
+        lines.append(f"  {where}  {flag['code']:<22} {flag['field']}  {span!r}  ({flag['reason']})")
+    if len(summary["flags"]) > 50:
+        lines.append(f"  ... {len(summary['flags']) - 50} more (use --json)")
+    if "out" in summary:
+        lines.append(f"wrote {summary['out']['path']} with {summary['out']['replaced']} spans redacted")
+    return "\n".join(lines)
