@@ -222,6 +222,36 @@ def rules_from_data(real: pd.DataFrame, mode: str, **overrides: Any) -> Rules:
     return Rules(**{**defaults, **overrides})
 
 
+QUALITY_CODES = (
+    "empty_response",
+    "refusal",
+    "echo_response",
+    "non_printing",
+    "invalid_json_response",
+    "pii_email",
+    "pii_phone",
+    "pii_credit_card",
+    "pii_iban",
+    "pii_ip",
+    "secret_api_key",
+)
+"""The quality signals a generated example must pass (:mod:`core.quality`, the same codes as on real
+data). Left out: the ones a short, plain teacher reply trips without being wrong (symbols, repetition
+on templates, a reply cut at ``max_tokens`` is caught by the schema check instead)."""
+
+
+def quality_reasons(record: dict[str, Any]) -> list[str]:
+    """One reason per quality flag of ``record`` in :data:`QUALITY_CODES`: ``code: why ('span')``."""
+    from core import quality, records
+
+    report = quality.scan_quality(records.make_frame([record]))
+    return [
+        f"{flag.code}: {flag.reason} ({flag.text[:40]!r})"
+        for flag in report.flags
+        if flag.code in QUALITY_CODES
+    ]
+
+
 @dataclass
 class Validator:
     """Validates generated examples of one run against rules and a near-duplicate index."""
@@ -240,6 +270,7 @@ class Validator:
         reasons = _structure_reasons(record) or _format_reasons(record, self.rules.target_format)
         reasons += self._label_reasons(record) + self._length_reasons(record) + self._junk_reasons(record)
         reasons += self._language_reasons(record) + self._regex_reasons(record) + self._schema_reasons(record)
+        reasons += quality_reasons(record)
         text = example_text(record, self.mode)
         prepared = self.index.prepare(text)
         dup = self.index.query(text, prepared=prepared)

@@ -1,7 +1,7 @@
 import pytest
 
 from core import records
-from core.synth import mix_status, terms_notice
+from core.synth import mix_status, terms_notice, validators
 from core.synth.validators import NearDupIndex, Rules, Validator, rules_from_data
 from tests.core.conftest import support_frame
 
@@ -216,3 +216,27 @@ def test_target_format_for(source, mode, expected):
     from core.synth.validators import target_format_for
 
     assert target_format_for(source, mode) == expected
+
+
+@pytest.mark.parametrize(
+    "reply, code",
+    [
+        ("As an AI language model, I cannot help with refunds.", "refusal"),
+        ("Write to jane.doe@example.org and we will refund you.", "pii_email"),
+        ("Your key is AKIAIOSFODNN7EXAMPLE, keep it safe.", "secret_api_key"),
+        ("How do I get a refund for my order number 1234?", "echo_response"),
+    ],
+)
+def test_a_generated_example_with_a_quality_flag_is_rejected_with_its_code(reply, code):
+    from core import records
+
+    record = records.make_record(
+        "sft",
+        [
+            {"role": "user", "content": "How do I get a refund for my order number 1234?"},
+            {"role": "assistant", "content": reply},
+        ],
+    )
+    reasons = validators.quality_reasons(record)
+    assert [r.split(":")[0] for r in reasons] == [code]
+    assert validators.Validator(validators.Rules(), "variations").check(record) == reasons
