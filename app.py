@@ -10,6 +10,11 @@ _PAGES = {
         "📊",
         "Lengths, categories, difficulty, negatives, languages, drift.",
     ),
+    "quality": (
+        "pages/2_Quality.py",
+        "🔎",
+        "Refusals, truncated or echoed replies, PII and secrets; redact.",
+    ),
     "labels": ("pages/3_Labels.py", "🏷️", "Inter-annotator agreement and where annotators disagree."),
     "dedup": ("pages/4_Dedup.py", "🧬", "Preview and remove exact and near duplicates."),
     "synthetic": (

@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS steps (
 JOURNEY = (
     ("upload", "Upload"),
     ("distribution", "Distribution"),
+    ("quality", "Quality"),
     ("labels", "Labels"),
     ("dedup", "Dedup"),
     ("synthetic", "Synthetic"),

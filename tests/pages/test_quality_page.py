@@ -1,0 +1,57 @@
+import pytest
+
+from core import records
+from core.workspace import Workspace
+from tests.conftest import ROOT
+from tests.pages.conftest import app_test
+from tests.quality_corpus import planted
+
+PAGE = ROOT / "pages" / "2_Quality.py"
+
+
+@pytest.fixture
+def planted_ws(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    frame = records.make_frame([record for record, _codes in planted(seed=0)])
+    ws.save_dataset(frame, note="upload planted.jsonl", name="planted.jsonl", source_format="openai-sft")
+    return ws
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_the_page_counts_flags_and_shows_the_chosen_signal_with_its_span(planted_ws):
+    at = app_test(PAGE, planted_ws.root).run()
+    assert not at.exception, at.exception
+    assert _metric(at, "With PII or a secret") == "13" and _metric(at, "Refusals") == "2"
+    at.selectbox(key="quality_code").select("pii_email").run()
+    assert not at.exception, at.exception
+    assert "E-mail address: 1 examples" in [h.value for h in at.subheader]
+    assert any("maria.lopez@correo.es" in m.value for m in at.markdown)
+    assert planted_ws.steps()["quality"]["summary"]["with PII"] == 13
+
+
+def test_redact_makes_a_new_version_without_pii_and_undo_brings_it_back(planted_ws):
+    at = app_test(PAGE, planted_ws.root).run()
+    at.button(key="quality_redact").click().run()
+    assert not at.exception, at.exception
+    assert planted_ws.dataset_version() == 2 and planted_ws.dataset_info().note.startswith(
+        "quality: redacted 13"
+    )
+    text = " ".join(planted_ws.current_dataset()["response_text"])
+    assert "maria.lopez@correo.es" not in text and "[EMAIL]" in text
+    assert _metric(at, "With PII or a secret") == "0"
+    at.button(key="quality_undo").click().run()
+    assert not at.exception, at.exception
+    assert "maria.lopez@correo.es" in " ".join(planted_ws.current_dataset()["response_text"])
+
+
+def test_remove_drops_the_examples_of_the_chosen_signal(planted_ws):
+    at = app_test(PAGE, planted_ws.root).run()
+    at.selectbox(key="quality_code").select("refusal").run()
+    before = len(planted_ws.current_dataset())
+    at.button(key="quality_remove").click().run()
+    assert not at.exception, at.exception
+    assert len(planted_ws.current_dataset()) == before - 2
+    assert _metric(at, "Refusals") == "0"
