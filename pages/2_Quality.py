@@ -3,6 +3,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import quality
+from core.quality.curate import curate
 from ui import md_text, open_workspace, render_example, require_dataset
 
 _PAGE_SIZE = 20
@@ -53,8 +54,46 @@ cols[2].metric("Refusals", f"{len(report.flagged_rows('refusal')):,}")
 cols[3].metric("Truncated", f"{len(report.flagged_rows('truncated_response')):,}")
 ws.mark_step("quality", {"flagged": len(flagged), "with PII": len(pii_rows), "refusals": counts["refusal"]})
 
+
+def _curate_section():
+    st.subheader("Curate the best N")
+    st.caption(
+        "1,000 excellent, varied examples beat 50,000 mediocre ones. Takes the best-scoring examples "
+        "first (no hard flag, replies with substance and varied words) and skips any that is too close "
+        "to one already taken (word 3-gram Jaccard), so paraphrases do not crowd the set."
+    )
+    cols = st.columns([1, 1, 2])
+    n = cols[0].number_input("Keep", 1, len(frame), min(len(frame), 1000), key="quality_curate_n")
+    closest = cols[1].slider("Closest allowed", 0.3, 0.9, 0.5, 0.05, key="quality_curate_similarity")
+    result = _curation(str(ws.root), version, int(n), float(closest), frame)
+    reasons = result.reasons()
+    cols[2].metric("Would keep", f"{len(result.chosen):,} of {len(frame):,}")
+    if reasons:
+        st.caption("Left out: " + ", ".join(f"{count:,} {kind}" for kind, count in reasons.items()))
+    with st.expander("Why each one was left out"):
+        table = result.left_out.assign(line=[_line(p) for p in result.left_out["position"]])
+        st.dataframe(table[["line", "reason"]], hide_index=True, key="quality_left_out")
+    if st.button(f"Keep these {len(result.chosen):,} as a new version", key="quality_curate"):
+        ws.save_dataset(
+            frame.iloc[sorted(result.chosen)].reset_index(drop=True), note=f"quality: curated {n} best"
+        )
+        st.session_state["quality_flash"] = f"Kept the {len(result.chosen):,} best in a new version."
+        st.rerun()
+
+
+@st.cache_data(max_entries=4, show_spinner="Choosing the best, least alike examples…")
+def _curation(root: str, dataset_version: int, n: int, closest: float, _frame: pd.DataFrame):
+    return curate(_frame, n, max_similarity=closest, report=report)
+
+
+def _line(position):
+    line = frame["source_line"].iloc[position] if "source_line" in frame.columns else None
+    return int(line) if line is not None and pd.notna(line) else None
+
+
 if not report.flags:
     st.success("No flag on any reply.")
+    _curate_section()
     st.stop()
 
 chart_data = pd.DataFrame(
@@ -103,6 +142,7 @@ if right.button(f"Remove the {len(rows)} examples flagged '{_LABELS[code]}'", ke
     ws.save_dataset(kept, note=f"quality: removed {len(rows)} examples flagged {code}")
     st.session_state["quality_flash"] = f"Removed {len(rows)} examples in a new version."
     st.rerun()
+_curate_section()
 last = ws.dataset_info()
 undoable = last is not None and last.note.startswith("quality:") and last.parent is not None
 if undoable and st.button(f"Undo: back to v{last.parent}", key="quality_undo"):

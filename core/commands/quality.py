@@ -23,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redact", action="store_true", help="write a copy with PII and secrets replaced (-o)"
     )
-    parser.add_argument("-o", "--out", type=Path, help="where --redact writes (the input's format)")
+    parser.add_argument("--curate", type=int, metavar="N", help="write the N best, least alike examples (-o)")
+    parser.add_argument(
+        "--max-similarity", type=float, default=0.5, help="--curate: closest allowed (Jaccard)"
+    )
+    parser.add_argument("-o", "--out", type=Path, help="where --redact / --curate write (the input's format)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -31,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     """Scan the file; print the flags; redact on request."""
     from core import formats, quality
 
-    if args.redact and args.out is None:
-        return fail("--redact writes a new file: give it with -o OUT")
+    if (args.redact or args.curate is not None) and args.out is None:
+        return fail("--redact and --curate write a new file: give it with -o OUT")
+    if args.redact and args.curate is not None:
+        return fail("--redact and --curate each write a file: run them one after the other")
     if args.out is not None and args.out.is_dir():
         return fail(f"-o {args.out} is a folder: give the file to write")
     signals = tuple(s.strip() for s in args.signals.split(",") if s.strip())
@@ -53,11 +59,27 @@ def run(args: argparse.Namespace) -> int:
         data, losses = formats.write_dataset(redacted, loaded.detection.format)
         args.out.write_bytes(data)
         summary["out"] = {"path": str(args.out), "replaced": replaced, "losses": [p.message for p in losses]}
+    if args.curate is not None:
+        try:
+            summary["curated"] = _curate(loaded, report, args)
+        except ValueError as exc:
+            return fail(str(exc))
     if args.json:
         print_json(summary)
     else:
         print(_render(summary))
     return 0
+
+
+def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from core import formats
+    from core.quality.curate import curate
+
+    result = curate(loaded.records, args.curate, max_similarity=args.max_similarity, report=report)
+    chosen = loaded.records.iloc[sorted(result.chosen)]
+    data, _losses = formats.write_dataset(chosen, loaded.detection.format)
+    args.out.write_bytes(data)
+    return {"path": str(args.out), "chosen": len(result.chosen), "left_out": result.reasons()}
 
 
 def _render(summary: dict[str, Any]) -> str:
@@ -71,4 +93,9 @@ def _render(summary: dict[str, Any]) -> str:
         lines.append(f"  ... {len(summary['flags']) - 50} more (use --json)")
     if "out" in summary:
         lines.append(f"wrote {summary['out']['path']} with {summary['out']['replaced']} spans redacted")
+    if "curated" in summary:
+        curated = summary["curated"]
+        lines.append(
+            f"wrote the {curated['chosen']} best to {curated['path']}; left out: {curated['left_out']}"
+        )
     return "\n".join(lines)

@@ -90,3 +90,62 @@ def test_cli_redact_needs_an_output(tmp_path, capsys):
     _write(tmp_path / "data.jsonl", planted(seed=0)[:3])
     assert main(["quality", str(tmp_path / "data.jsonl"), "--redact"]) == 2
     assert "give it with -o OUT" in capsys.readouterr().err
+
+
+def _sft(prompt, reply, line):
+    return records.make_record(
+        "sft",
+        [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}],
+        source_line=line,
+    )
+
+
+def _curation_frame():
+    base = "To change the delivery address open Orders, pick the order, press Edit address and save it"
+    rows = [
+        _sft("How do I change the delivery address?", base + " before it ships.", 1),
+        _sft("How do I change the delivery address?", base + " before it is shipped.", 2),  # a paraphrase
+        _sft("How can I change the delivery address?", base + " before it ships!", 3),  # another one
+        _sft("Can you write my essay?", "As an AI language model, I cannot write essays for you.", 4),
+        _sft(
+            "What payment methods do you take?",
+            "We take cards, PayPal and bank transfers in 30 countries.",
+            5,
+        ),
+        _sft("Do you ship abroad?", "Yes, to 40 countries; duties are shown at checkout before you pay.", 6),
+        _sft("Hi", "Hello.", 7),
+    ]
+    return records.make_frame(rows)
+
+
+def test_curate_takes_the_best_unlike_examples_and_says_why_each_other_was_left_out():
+    from core.quality.curate import curate
+
+    frame = _curation_frame()
+    result = curate(frame, 3, max_similarity=0.5)
+    lines = [int(frame["source_line"][p]) for p in result.chosen]
+    assert len(lines) == 3 and len({1, 2, 3} & set(lines)) == 1  # one of the three paraphrases
+    assert 4 not in lines and 7 not in lines  # the refusal, and the reply with least substance
+    reasons = dict(zip(result.left_out["position"], result.left_out["reason"], strict=True))
+    assert reasons[3] == "flagged: refusal"
+    assert sum(r.startswith("too close: to line ") for r in reasons.values()) == 2
+    assert reasons[6].startswith("not among the 3 best: score")
+    assert result.reasons() == {"too close": 2, "flagged": 1, "not among the 3 best": 1}
+
+
+def test_curate_refuses_a_bad_n():
+    from core.quality.curate import curate
+
+    with pytest.raises(ValueError, match="n must be at least 1, got 0"):
+        curate(_curation_frame(), 0)
+
+
+def test_cli_curate_writes_the_chosen_examples(tmp_path, capsys):
+    frame = _curation_frame()
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"messages": m}) + "\n" for m in frame["messages"]))
+    out = tmp_path / "best.jsonl"
+    assert main(["quality", str(path), "--curate", "3", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["curated"]["chosen"] == 3 and summary["curated"]["left_out"]["too close"] == 2
+    assert len(out.read_text().splitlines()) == 3

@@ -55,3 +55,15 @@ def test_remove_drops_the_examples_of_the_chosen_signal(planted_ws):
     assert not at.exception, at.exception
     assert len(planted_ws.current_dataset()) == before - 2
     assert _metric(at, "Refusals") == "0"
+
+
+def test_curate_keeps_the_best_n_as_a_new_version(planted_ws):
+    at = app_test(PAGE, planted_ws.root).run()
+    at.number_input(key="quality_curate_n").set_value(5).run()
+    assert not at.exception, at.exception
+    assert _metric(at, "Would keep") == f"5 of {len(planted_ws.current_dataset())}"
+    at.button(key="quality_curate").click().run()
+    assert not at.exception, at.exception
+    kept = planted_ws.current_dataset()
+    assert len(kept) == 5 and planted_ws.dataset_info().note == "quality: curated 5 best"
+    assert not set(kept["response_text"]) & {"", "TODO", "Lo siento, pero no puedo ayudarte con eso."}
