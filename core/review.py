@@ -21,6 +21,12 @@ import pandas as pd
 from core.workspace import Workspace, now_iso
 
 PASS_BAR = 0.9
+GATE_RULES = {
+    "point": "the pass rate itself is at least 90%",
+    "lower_bound": "the lower end of its 95% interval (Wilson) is at least 90%",
+}
+"""How the gate reads the pass rate. ``point``: 18 of 20 passes. ``lower_bound``: the bar must hold
+with 95% confidence, so a small sample needs a rate well above 90% (at 20 reviewed, 20 of 20)."""
 DEFAULT_FRACTION = 0.1
 DEFAULT_MINIMUM = 20
 VERDICTS = ("approve", "reject", "edit")
@@ -213,6 +219,12 @@ class PassRate:
         """True when the reviewed pass rate is at least 90% (exact arithmetic, 89.9% fails)."""
         return self.reviewed > 0 and self.approved * 10 >= self.reviewed * 9
 
+    def meets(self, rule: str) -> bool:
+        """Whether the rate meets the bar under ``rule`` (a key of :data:`GATE_RULES`)."""
+        if rule == "lower_bound":
+            return self.reviewed > 0 and self.interval[0] >= PASS_BAR - 1e-12
+        return self.meets_bar
+
 
 @dataclass(frozen=True)
 class GateDecision:
@@ -222,18 +234,32 @@ class GateDecision:
     reason: str
 
 
-def gate(rate: PassRate, *, override_reason: str | None = None) -> GateDecision:
-    """Apply the 90% bar: a batch passes when fully reviewed and at or above it, or with an override."""
+def gate(rate: PassRate, *, rule: str = "point", override_reason: str | None = None) -> GateDecision:
+    """Apply the 90% bar under ``rule``: a fully reviewed batch that meets it passes, or an override does.
+
+    Raises:
+        ValueError: If ``rule`` is not a key of :data:`GATE_RULES`.
+    """
+    if rule not in GATE_RULES:
+        raise ValueError(f"gate rule must be one of {list(GATE_RULES)}, got {rule!r}")
     if override_reason and override_reason.strip():
         return GateDecision(True, f"override: {override_reason.strip()}")
     if rate.reviewed == 0:
         return GateDecision(False, "nothing reviewed yet")
     if rate.remaining:
         return GateDecision(False, f"{rate.remaining} sampled examples still to review")
-    if rate.meets_bar:
-        return GateDecision(True, f"pass rate {rate.rate:.1%} meets the 90% bar")
+    low, _high = rate.interval
+    measured = (
+        f"the lower bound of the 95% interval, {low:.1%} (pass rate {rate.rate:.1%})"
+        if rule == "lower_bound"
+        else f"pass rate {rate.rate:.1%}"
+    )
+    if rate.meets(rule):
+        return GateDecision(True, f"{measured} meets the 90% bar (rule: {rule.replace('_', ' ')})")
     return GateDecision(
-        False, f"pass rate {rate.rate:.1%} is below the 90% bar: fix the generation prompt first"
+        False,
+        f"{measured} is below the 90% bar (rule: {rule.replace('_', ' ')}): fix the generation prompt "
+        "first, or review more examples",
     )
 
 
@@ -268,6 +294,10 @@ class ReviewStore:
 
     def __post_init__(self) -> None:
         self.ws.ensure_schema(_SCHEMA)
+        with self.ws.connect() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(review_gates)")}
+            if "rule" not in columns:  # workspaces from before the gate rule could be chosen
+                db.execute("ALTER TABLE review_gates ADD COLUMN rule TEXT NOT NULL DEFAULT 'point'")
 
     def save_sample(self, batch_id: str, sample: ReviewSample) -> None:
         """Append ``sample``'s ids to the batch's fixed sample (ids already there are kept)."""
@@ -308,23 +338,27 @@ class ReviewStore:
 
     def record(self, decision: Decision) -> None:
         """Save a decision the moment it is made (the latest one per example counts)."""
-        edited = (
-            json.dumps(decision.edited_messages, ensure_ascii=False) if decision.edited_messages else None
-        )
+        self.record_many([decision])
+
+    def record_many(self, decisions: Sequence[Decision]) -> None:
+        """Save several decisions in one transaction (a bulk approve of a filtered group): all or none."""
         with self.ws.connect() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO review_decisions (batch_id, example_id, verdict, reason, note, edited, reviewer,"
                 " decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    decision.batch_id,
-                    decision.example_id,
-                    decision.verdict,
-                    decision.reason,
-                    decision.note,
-                    edited,
-                    decision.reviewer,
-                    now_iso(),
-                ),
+                [
+                    (
+                        d.batch_id,
+                        d.example_id,
+                        d.verdict,
+                        d.reason,
+                        d.note,
+                        json.dumps(d.edited_messages, ensure_ascii=False) if d.edited_messages else None,
+                        d.reviewer,
+                        now_iso(),
+                    )
+                    for d in decisions
+                ],
             )
 
     def undo_last(self, batch_id: str) -> str | None:
@@ -392,11 +426,14 @@ class ReviewStore:
         override_reason: str | None,
         dataset_version: int | None,
         decided_by: str,
+        rule: str = "point",
     ) -> None:
-        """Record a batch's gate outcome (for the data card)."""
+        """Record a batch's gate outcome and the rule that decided it (for the data card)."""
         with self.ws.connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO review_gates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO review_gates (batch_id, admitted, pass_rate, reviewed,"
+                " override_reason, dataset_version, decided_by, decided_at, rule)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     batch_id,
                     int(admitted),
@@ -406,6 +443,7 @@ class ReviewStore:
                     dataset_version,
                     decided_by,
                     now_iso(),
+                    rule,
                 ),
             )
 
@@ -445,8 +483,9 @@ def admit_batch(
     *,
     reviewer: str,
     override_reason: str | None = None,
+    rule: str = "point",
 ) -> int:
-    """Add a reviewed batch to the current dataset as a new version, if the gate allows it.
+    """Add a reviewed batch to the current dataset as a new version, if the gate (under ``rule``) allows it.
 
     Returns:
         The new dataset version.
@@ -458,7 +497,7 @@ def admit_batch(
 
     store = ReviewStore(ws)
     rate = store.pass_rate(batch_id)
-    decision = gate(rate, override_reason=override_reason)
+    decision = gate(rate, rule=rule, override_reason=override_reason)
     if not decision.allowed:
         raise DatasetError(f"batch {batch_id} cannot enter the dataset: {decision.reason}")
     current = ws.current_dataset()
@@ -481,5 +520,6 @@ def admit_batch(
         override_reason=override_reason,
         dataset_version=version,
         decided_by=reviewer,
+        rule=rule,
     )
     return version

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import review, synth
 from core.errors import DatasetError
-from ui import current_dataset, open_workspace, page_link, render_example, render_message
+from ui import current_dataset, md_text, open_workspace, page_link, render_example, render_message
 
 st.title("✅ Review")
 st.caption(
@@ -59,6 +59,35 @@ def _undo(batch_id: str) -> None:
     store.undo_last(batch_id)
 
 
+def _decide_all(batch_id: str, example_ids: list, verdict: str) -> None:
+    reason = st.session_state.get("review_reason") if verdict == "reject" else None
+    try:
+        store.record_many(
+            [review.Decision(batch_id, i, verdict, _reviewer(), reason=reason) for i in example_ids]
+        )
+    except ValueError as exc:
+        st.session_state["review_error"] = str(exc)
+        return
+    st.session_state["review_bulk_confirm"] = False
+    ws.set_state("review.reviewer", _reviewer())
+
+
+def _bulk(batch_id: str, pending: list, category: str) -> None:
+    with st.container(border=True):
+        st.markdown(f"**All {len(pending)} examples of {md_text(category)} still to review**")
+        sure = st.checkbox(f"I have read them: decide all {len(pending)} at once", key="review_bulk_confirm")
+        cols = st.columns(2)
+        allowed = sure and bool(_reviewer())
+        cols[0].button(
+            f"Approve all {len(pending)}", key="review_bulk_approve", disabled=not allowed,
+            on_click=_decide_all, args=(batch_id, pending, "approve"),
+        )  # fmt: skip
+        cols[1].button(
+            f"Reject all {len(pending)} (reason below)", key="review_bulk_reject", disabled=not allowed,
+            on_click=_decide_all, args=(batch_id, pending, "reject"),
+        )  # fmt: skip
+
+
 st.session_state.setdefault("review_reviewer", ws.get_state("review.reviewer", ""))
 top = st.columns([2, 3, 1])
 reviewer = top[0].text_input("Reviewer", key="review_reviewer", placeholder="your name")
@@ -93,10 +122,24 @@ st.progress(
 if error := st.session_state.pop("review_error", None):
     st.error(error)
 
+categories = sorted({str(c) for c in frame.get("category", pd.Series(dtype=object)).dropna()})
+if categories:
+    only = st.selectbox("Show only", ["(every category)", *categories], key="review_filter")
+else:
+    only = "(every category)"
+category_of = dict(zip(frame["id"], frame.get("category", pd.Series([None] * len(frame))), strict=True))
+st.caption("Keys: A approve · X reject (with the reason below) · U undo · Ctrl+Enter save an edit")
+
 left, right = st.columns([3, 2], gap="large")
 with left:
     pending = [i for i in ids if i not in decided]
-    if not pending:
+    if only != "(every category)":
+        pending = [i for i in pending if str(category_of.get(i)) == only]
+    if pending and only != "(every category)":
+        _bulk(batch_id, pending, only)
+    if not pending and only != "(every category)":
+        st.success(f"Every sampled example of {only} is reviewed.")
+    elif not pending:
         st.success("Every sampled example of this batch is reviewed.")
         unsampled = len(frame) - len(ids)
         more = st.number_input(
@@ -130,6 +173,7 @@ with left:
             on_click=_decide,
             args=(batch_id, pending[0], "approve"),
             width="stretch",
+            shortcut="A",
         )
         buttons[1].button(
             "Undo last",
@@ -138,6 +182,7 @@ with left:
             args=(batch_id,),
             disabled=rate.reviewed == 0,
             width="stretch",
+            shortcut="U",
         )
         with st.expander("Reject", expanded=True):
             st.selectbox("Reason", review.REJECT_REASONS, key="review_reason")
@@ -148,6 +193,7 @@ with left:
                 disabled=not reviewer.strip(),
                 on_click=_reject,
                 args=(batch_id, pending[0]),
+                shortcut="X",
             )
         with st.expander("Edit and approve"):
             messages = list(example["messages"] or [])
@@ -162,6 +208,7 @@ with left:
                     disabled=not reviewer.strip(),
                     on_click=_save_edit,
                     args=(batch_id, pending[0], messages, last),
+                    shortcut="Ctrl+Enter",
                 )
 with right:
     st.markdown("**Where it came from**")
@@ -248,7 +295,19 @@ if rate.reviewed and not rate.meets_bar:
     page_link("pages/5_Synthetic.py", label="Fix the prompt on the Synthetic page", icon="🧪")
 
 st.subheader("Gate")
-decision = review.gate(rate)
+rules = list(review.GATE_RULES)
+saved_rule = ws.get_state("review.gate_rule", "point")
+rule = st.radio(
+    "The gate passes a batch when",
+    rules,
+    index=rules.index(saved_rule) if saved_rule in rules else 0,
+    format_func=review.GATE_RULES.get,
+    key="review_gate_rule",
+    horizontal=True,
+)
+if rule != saved_rule:
+    ws.set_state("review.gate_rule", rule)
+decision = review.gate(rate, rule=rule)
 admitted = store.gates()
 already = not admitted.empty and batch_id in set(admitted["batch_id"])
 if already:
@@ -263,7 +322,7 @@ else:
     ):
         try:
             version = review.admit_batch(
-                ws, batch_id, frame, reviewer=reviewer, override_reason=override or None
+                ws, batch_id, frame, reviewer=reviewer, override_reason=override or None, rule=rule
             )
         except DatasetError as exc:
             st.error(str(exc))

@@ -217,3 +217,24 @@ def test_admit_batch_notes_batch_rows_already_in_the_dataset(workspace):
     version = review.admit_batch(workspace, "b", batch, reviewer="ana")
     assert len(workspace.load_version(version)) == 20
     assert "17 rows, 3 already in the dataset" in workspace.dataset_info(version).note
+
+
+@pytest.mark.parametrize(
+    "approved, reviewed, rule, allowed",
+    [
+        (18, 20, "point", True),  # 90.0%: the point estimate meets the bar
+        (18, 20, "lower_bound", False),  # but its interval reaches down to about 70%
+        (20, 20, "lower_bound", False),  # 20 of 20: the lower bound is about 84%
+        (40, 40, "lower_bound", True),  # 40 of 40: about 91%
+    ],
+)
+def test_the_gate_rule_decides_and_says_which_rule_did(approved, reviewed, rule, allowed):
+    rate = review.PassRate(approved, reviewed - approved, reviewed)
+    decision = review.gate(rate, rule=rule)
+    assert decision.allowed is allowed
+    assert f"(rule: {rule.replace('_', ' ')})" in decision.reason
+
+
+def test_an_unknown_gate_rule_is_refused():
+    with pytest.raises(ValueError, match="gate rule must be one of"):
+        review.gate(review.PassRate(1, 0, 1), rule="vibes")

@@ -166,3 +166,66 @@ def test_reject_saves_the_note_typed_just_before_the_click(tmp_path, patched):
     assert not at.exception, at.exception
     decision = review.ReviewStore(Workspace.open(root)).decisions("run-1").iloc[0]
     assert (decision["reason"], decision["note"]) == ("incorrect", "wrong return window")
+
+
+@pytest.fixture
+def stored_batch(tmp_path):
+    """A real batch: generated against the loopback teacher and stored, as the page finds it."""
+    import itertools
+
+    from core.synth import runner
+    from tests.core.conftest import support_frame, unique_reply
+    from tests.core.test_synth_runner import _create, _settings
+    from tests.fake_openai_server import FakeOpenAIServer, Reply
+
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(support_frame(), note="seeds", name="support.jsonl", source_format="openai-sft")
+    counter = itertools.count()
+    server = FakeOpenAIServer()
+    server.responder = lambda body: Reply(
+        content=unique_reply(k := next(counter), ("billing", "returns")[k % 2]), completion_tokens=80
+    )
+    with server:
+        run_id = _create(ws, _settings(server, concurrency=4), n=24)
+        assert runner.execute_run(ws, run_id) == "done"
+    return ws, run_id
+
+
+def test_bulk_approve_of_a_filtered_category_needs_a_confirmation(stored_batch):
+    ws, run_id = stored_batch
+    at = _open(ws.root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    at.selectbox(key="review_filter").select("returns").run()
+    assert not at.exception, at.exception
+    button = at.button(key="review_bulk_approve")
+    assert button.disabled  # not before the person confirms
+    at.checkbox(key="review_bulk_confirm").check().run()
+    at.button(key="review_bulk_approve").click().run()
+    assert not at.exception, at.exception
+    decisions = review.ReviewStore(ws).decisions(run_id)
+    sample = review.ReviewStore(ws).sample_ids(run_id)
+    assert len(decisions) > 0 and set(decisions["verdict"]) == {"approve"}
+    assert len(decisions) < len(sample)  # only the returns examples of the sample
+    assert any("Every sampled example of returns is reviewed." in s.value for s in at.success)
+
+
+def test_the_gate_rule_is_chosen_stated_and_kept(stored_batch):
+    ws, run_id = stored_batch
+    store = review.ReviewStore(ws)
+    sample = store.ensure_sample(run_id, _stored_examples(ws, run_id), seed=0)
+    decisions = [review.Decision(run_id, i, "approve", "ana") for i in sample]
+    decisions[0] = review.Decision(run_id, sample[0], "reject", "ana", reason="incorrect")
+    store.record_many(decisions)
+    at = _open(ws.root)
+    assert any("meets the 90% bar (rule: point)" in m.value for m in at.markdown)
+    at.radio(key="review_gate_rule").set_value("lower_bound").run()
+    assert not at.exception, at.exception
+    assert any("is below the 90% bar (rule: lower bound)" in m.value for m in at.markdown)
+    assert ws.get_state("review.gate_rule") == "lower_bound"
+    assert _open(ws.root).radio(key="review_gate_rule").value == "lower_bound"  # kept across a reload
+
+
+def _stored_examples(ws, run_id):
+    from core.synth import store
+
+    return store.batch_examples(ws, run_id, valid_only=True)
