@@ -799,6 +799,43 @@ def _words(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def from_first_difference(runs: list[tuple[str, bool]], *, context: int = 12) -> list[tuple[str, bool]]:
+    """The runs from ``context`` words before the first differing one (an ellipsis says what was cut).
+
+    Two near duplicates usually start alike: shown from the top, the difference is below the fold.
+    """
+    first = next((i for i, (text, differs) in enumerate(runs) if differs and text.strip()), None)
+    if first is None:
+        return runs
+    before = "".join(text for text, _ in runs[:first])
+    tokens = _TOKEN.findall(before)
+    words = [k for k, token in enumerate(tokens) if not token.isspace()]
+    if len(words) <= context:
+        return runs
+    kept = "".join(tokens[words[-context] :])
+    skipped = len(before) - len(kept)
+    return [(f"… ({skipped:,} identical characters) ", False), (kept, False), *runs[first:]]
+
+
+def differing_parts(runs: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Only the lines (turns, paragraphs) that hold a difference, ``…`` where others were left out."""
+    lines: list[list[tuple[str, bool]]] = [[]]
+    for text, differs in runs:
+        pieces = text.split("\n")
+        for k, piece in enumerate(pieces):
+            if k:
+                lines.append([])
+            if piece:
+                lines[-1].append((piece, differs))
+    out: list[tuple[str, bool]] = []
+    for line in lines:
+        if any(differs and text.strip() for text, differs in line):
+            out += [*line, ("\n", False)]
+        elif not out or out[-1][0] != "…\n":
+            out.append(("…\n", False))
+    return out
+
+
 def _chars(text: str) -> list[str]:
     return list(text)
 

@@ -209,6 +209,10 @@ def _cluster(cluster, keeper, config, texts):
         for column, member in zip(columns, shown, strict=True):
             other = shown[1] if member == pick else pick
             runs, _ = dedup.diff_words(texts[member][:_SHOWN_CHARS], texts[other][:_SHOWN_CHARS])
+            if st.session_state.get("dedup_only_differences"):
+                runs = dedup.differing_parts(runs)
+            elif st.session_state.get("dedup_from_difference", True):
+                runs = dedup.from_first_difference(runs)
             with column:
                 st.markdown("**Kept**" if member == pick else "**Removed**")
                 st.caption(dedup.escape_markdown(_member_label(member)))
@@ -226,6 +230,9 @@ def _cluster(cluster, keeper, config, texts):
 def _clusters(result, config, policy):
     keepers = dedup.choose_keepers(frame, result, policy)
     st.subheader(f"{len(result.clusters):,} clusters, largest first")
+    cols = st.columns(2)
+    cols[0].toggle("Open each side at the first difference", value=True, key="dedup_from_difference")
+    cols[1].toggle("Only the lines that differ", value=False, key="dedup_only_differences")
     pages = max(1, -(-len(result.clusters) // _PAGE_SIZE))
     page = st.number_input("Page", 1, pages, 1, key="dedup_page") if pages > 1 else 1
     members = sorted(

@@ -524,3 +524,16 @@ def test_verification_in_chunks_and_threads_agrees(monkeypatch):
             _minhash.reference_shingles(texts[a], params), _minhash.reference_shingles(texts[b], params)
         )
         assert value == pytest.approx(expected)
+
+
+def test_a_pair_opens_at_its_first_difference_and_can_show_only_the_lines_that_differ():
+    same = " ".join(f"word{i}" for i in range(60))
+    left, right = dedup.diff_words(
+        f"{same} the blue box\nline two\nline three", f"{same} the red box\nline two\nline 3"
+    )
+    shown = dedup.from_first_difference(left, context=3)
+    assert shown[0][0].startswith("… (") and "identical characters" in shown[0][0]
+    assert "".join(t for t, _ in shown[1:]).startswith("word58 word59 the blue box")
+    parts = "".join(t for t, _ in dedup.differing_parts(left))
+    assert "blue" in parts and "line three" in parts and "line two" not in parts
+    assert dedup.from_first_difference([("same", False)]) == [("same", False)]  # nothing differs: as it is
