@@ -95,6 +95,7 @@ def test_data_cannot_inject_html(tmp_path):
     _seed(tmp_path)
     at = _app(tmp_path)
     at.slider(key="dedup_threshold").set_value(0.5).run()
+    at.toggle(key="dedup_from_difference").set_value(False).run()  # the whole text, not from its difference
     assert not at.exception
     bodies = [m.value for m in at.markdown]
     assert any("script" in b for b in bodies)
