@@ -101,8 +101,8 @@ def _cases(rng: random.Random) -> list[tuple[str, str, str | None, set[str]]]:
             None,
             {"pii_iban"},
         ),
-        ("Where is the server?", "It runs at 192.168.10.24 behind the office firewall.", None, {"pii_ip"}),
-        ("IPv6?", "Its address is 2001:db8:85a3::8a2e:370:7334 on the new network.", None, {"pii_ip"}),
+        ("Where is the server?", "It answers on 81.2.69.160 from the data centre.", None, {"pii_ip"}),
+        ("IPv6?", "Its address is 2a00:1450:4009:81f::200e on the new network.", None, {"pii_ip"}),
         (
             "My AWS key?",
             "Your access key id is AKIAIOSFODNN7EXAMPLE, keep it private.",
@@ -179,6 +179,7 @@ def _cases(rng: random.Random) -> list[tuple[str, str, str | None, set[str]]]:
             "You explain file formats.",
             set(),
         ),
+        ("Router?", "Open 192.168.1.1 in the browser; the printer is on 10.0.0.7.", None, set()),
         ("Versions?", "Upgrade from release 10.0.0.1 to 10.0.0.2 before Friday.", None, set()),
         ("Short?", "Yes", None, set()),
         ("Quote?", 'He said: "we will ship it tomorrow"', None, set()),

@@ -165,17 +165,18 @@ def _ips(text: str) -> Iterator[tuple[int, int, str]]:
         if _VERSION_BEFORE.search(text[max(0, match.start() - 40) : match.start()]):
             continue  # "version 1.2.3.4"
         try:
-            ipaddress.IPv4Address(match.group())
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(match.group())
         except ValueError:
             continue
-        yield match.start(), match.end(), "an IPv4 address"
+        if address.is_global:  # private, loopback, CGNAT and documentation ranges identify no one
+            yield match.start(), match.end(), "a public IPv4 address"
     for match in _IPV6.finditer(text):
         try:
             address = ipaddress.IPv6Address(match.group())
         except ValueError:
             continue
-        if match.group().count(":") >= 3 and not address.is_unspecified:
-            yield match.start(), match.end(), "an IPv6 address"
+        if match.group().count(":") >= 3 and address.is_global:
+            yield match.start(), match.end(), "a public IPv6 address"
 
 
 def _secrets(text: str) -> Iterator[tuple[int, int, str]]:

@@ -194,6 +194,23 @@ def _distribution(j: Journey) -> None:
     j.check(failed_small, f"the category check does not fail on gift_cards and data_privacy: {title!r}")
 
 
+def _quality(j: Journey) -> None:
+    page = j.page
+    _open(page, "Quality")
+    page.get_by_text("Examples flagged").wait_for()
+    flagged = metric_value(page, "Examples flagged")
+    j.facts["quality_flagged"] = flagged
+    bars = page.locator('[data-testid="stPlotlyChart"] g.point')
+    j.check(
+        bars.count() >= 2,
+        f"the Quality chart shows {bars.count()} bars (the sample has a refusal and a repetition)",
+    )
+    with expect_rerun(page):
+        bars.nth(1).click()  # the second signal's bar: the list below follows the click
+    page.get_by_role("heading", name=re.compile(r"^Repetition: 1 examples")).wait_for()
+    screenshot(page, "2b_quality")
+
+
 def _dedup(j: Journey) -> None:
     page = j.page
     _open(page, "Dedup")
@@ -408,6 +425,8 @@ def test_the_whole_journey_in_one_browser_session(app_server, page):
         _upload(journey)
     with journey.step("distribution"):
         _distribution(journey)
+    with journey.step("quality"):
+        _quality(journey)
     with journey.step("dedup"):
         _dedup(journey)
     with journey.step("labels"):
