@@ -24,6 +24,11 @@ _LABELS = {
     "secret_api_key": "API key or secret",
 }
 
+
+def _count(n, word):
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 st.title("🔎 Quality")
 st.caption(
     "What is wrong inside the replies, and what should never be trained on: refusals, truncated or "
@@ -100,8 +105,10 @@ chart_data = pd.DataFrame(
     {"signal": [_LABELS[c] for c in counts], "code": list(counts), "flags": list(counts.values())}
 )
 chart_data = chart_data[chart_data["flags"] > 0]
-figure = px.bar(chart_data, x="flags", y="signal", orientation="h", custom_data=["code"], height=320)
-figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title=None)
+figure = px.bar(
+    chart_data, x="flags", y="signal", orientation="h", custom_data=["code"], height=80 + 36 * len(chart_data)
+)
+figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title=None, xaxis={"tickformat": "d"})
 event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="quality_chart")
 clicked = [p["customdata"][0] for p in (event.selection.points if event else []) if p.get("customdata")]
 codes = list(chart_data["code"])
@@ -111,7 +118,7 @@ code = st.selectbox("Show", codes, format_func=_LABELS.get, key="quality_code")
 
 flags = [f for f in report.flags if f.code == code]
 rows = sorted({f.row for f in flags})
-st.subheader(f"{_LABELS[code]}: {len(rows):,} examples")
+st.subheader(f"{_LABELS[code]}: {_count(len(rows), 'example')}")
 for position in rows[:_PAGE_SIZE]:
     example = frame.iloc[position]
     line = example.get("source_line")
@@ -137,7 +144,7 @@ if left.button(
     ws.save_dataset(redacted, note=f"quality: redacted {replaced} PII / secret spans")
     st.session_state["quality_flash"] = f"Redacted {replaced} spans in a new version."
     st.rerun()
-if right.button(f"Remove the {len(rows)} examples flagged '{_LABELS[code]}'", key="quality_remove"):
+if right.button(f"Remove the {_count(len(rows), 'example')} flagged '{_LABELS[code]}'", key="quality_remove"):
     kept = frame.drop(frame.index[rows]).reset_index(drop=True)
     ws.save_dataset(kept, note=f"quality: removed {len(rows)} examples flagged {code}")
     st.session_state["quality_flash"] = f"Removed {len(rows)} examples in a new version."

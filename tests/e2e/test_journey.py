@@ -197,7 +197,7 @@ def _distribution(j: Journey) -> None:
 def _quality(j: Journey) -> None:
     page = j.page
     _open(page, "Quality")
-    page.get_by_text("Examples flagged").wait_for()
+    page.get_by_text("Examples flagged").first.wait_for()
     flagged = metric_value(page, "Examples flagged")
     j.facts["quality_flagged"] = flagged
     bars = page.locator('[data-testid="stPlotlyChart"] g.point')
@@ -207,7 +207,7 @@ def _quality(j: Journey) -> None:
     )
     with expect_rerun(page):
         bars.nth(1).click()  # the second signal's bar: the list below follows the click
-    page.get_by_role("heading", name=re.compile(r"^Repetition: 1 examples")).wait_for()
+    page.get_by_role("heading", name=re.compile(r"^Repetition: 1 example$")).wait_for()
     screenshot(page, "2b_quality")
 
 

@@ -27,7 +27,7 @@ def test_the_page_counts_flags_and_shows_the_chosen_signal_with_its_span(planted
     assert _metric(at, "With PII or a secret") == "13" and _metric(at, "Refusals") == "2"
     at.selectbox(key="quality_code").select("pii_email").run()
     assert not at.exception, at.exception
-    assert "E-mail address: 1 examples" in [h.value for h in at.subheader]
+    assert "E-mail address: 1 example" in [h.value for h in at.subheader]
     assert any("maria.lopez@correo.es" in m.value for m in at.markdown)
     assert planted_ws.steps()["quality"]["summary"]["with PII"] == 13
 
