@@ -108,7 +108,11 @@ chart_data = chart_data[chart_data["flags"] > 0]
 figure = px.bar(
     chart_data, x="flags", y="signal", orientation="h", custom_data=["code"], height=80 + 36 * len(chart_data)
 )
-figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title=None, xaxis={"tickformat": "d"})
+figure.update_layout(
+    margin={"l": 0, "r": 0, "t": 10, "b": 0},
+    yaxis_title=None,
+    xaxis={"tickformat": ",d", "dtick": max(1, int(chart_data["flags"].max()) // 5)},
+)
 event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="quality_chart")
 clicked = [p["customdata"][0] for p in (event.selection.points if event else []) if p.get("customdata")]
 codes = list(chart_data["code"])

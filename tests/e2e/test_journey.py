@@ -201,12 +201,14 @@ def _quality(j: Journey) -> None:
     flagged = metric_value(page, "Examples flagged")
     j.facts["quality_flagged"] = flagged
     bars = page.locator('[data-testid="stPlotlyChart"] g.point')
+    bars.first.wait_for()
     j.check(
         bars.count() >= 2,
         f"the Quality chart shows {bars.count()} bars (the sample has a refusal and a repetition)",
     )
-    with expect_rerun(page):
-        bars.nth(1).click()  # the second signal's bar: the list below follows the click
+    box = bars.nth(1).locator("path").bounding_box()  # the second signal's bar
+    with expect_rerun(page):  # plotly takes clicks on the plot's drag layer, at the bar's place
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.get_by_role("heading", name=re.compile(r"^Repetition: 1 example$")).wait_for()
     screenshot(page, "2b_quality")
 
