@@ -126,7 +126,7 @@ def test_a_failing_compute_leaves_no_file(tmp_path):
     def broken() -> pd.DataFrame:
         raise RuntimeError("boom")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="boom"):
         derived.stored(path, broken, read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))
     assert [p.name for p in tmp_path.iterdir()] == [".x.parquet.lock"]  # no result, no partial file
 
