@@ -431,7 +431,6 @@ def test_cli_unknown_field_is_a_clear_error(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not (ROOT / "sample_data" / "support_sft.jsonl").exists(), reason="no sample data")
 def test_sample_data_shows_the_planted_gaps(capsys):
     assert main(["profile", str(ROOT / "sample_data" / "support_sft.jsonl"), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
