@@ -100,10 +100,14 @@ def test_run_meter_moves_and_stop_keeps_results(support_ws, slow_server):
     )  # db, WAL, files
 
 
-def test_gap_mode_without_targets_says_so(support_ws):
-    at = app_test(PAGE, support_ws.root).run()
+def test_gap_mode_without_targets_says_so(support_ws, slow_server):
+    at = _configure(app_test(PAGE, support_ws.root).run(), slow_server)
+    assert [b for b in at.button if b.key == "synth_start"]  # variations: ready to run
     at.radio(key="synth_mode").set_value("gaps").run()
-    assert not at.exception
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("No gaps saved yet") for i in at.info)
+    assert not [w for w in at.multiselect if w.key == "synth_targets"]
+    assert not [b for b in at.button if b.key == "synth_start"]  # nothing to generate from
 
 
 def test_gap_mode_with_targets(support_ws, slow_server):
