@@ -37,7 +37,7 @@ run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --cov=core --cov-report=term --durations=15
 
 screenshots: install-dev
 	TRAINSET_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/e2e

@@ -125,3 +125,23 @@ def fake_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def forked_calls(monkeypatch):
+    """Every ``core._fork.ForkedCall`` made during the test: a fallback test proves the fork ran.
+
+    ``call._process`` is the child (``None`` when it never started); after ``result()`` its
+    ``exitcode`` says how it ended (0 done, negative: killed by that signal).
+    """
+    from core import _fork
+
+    made = []
+    original = _fork.ForkedCall.__init__
+
+    def recording(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(_fork.ForkedCall, "__init__", recording)
+    return made

@@ -514,7 +514,6 @@ def test_cli_errors_are_messages(tmp_path, capsys):
 # -- the bundled sample ------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (SAMPLE_DATA / "support_annotations.csv").exists(), reason="sample not generated")
 def test_sample_annotations_fail_the_gate_on_one_pair_and_one_annotator():
     table = agreement.read_label_file(
         (SAMPLE_DATA / "support_annotations.csv").read_bytes(), "support_annotations.csv"
@@ -530,7 +529,6 @@ def test_sample_annotations_fail_the_gate_on_one_pair_and_one_annotator():
     assert drift.to_dict() == {"annotator_a": False, "annotator_b": False, "annotator_c": True}
 
 
-@pytest.mark.skipif(not (SAMPLE_DATA / "support_sft.jsonl").exists(), reason="sample not generated")
 def test_sample_annotation_ids_are_canonical_ids():
     table = agreement.read_label_file((SAMPLE_DATA / "support_annotations.csv").read_bytes(), "a.csv")
     ids = set()

@@ -96,10 +96,11 @@ def test_a_torn_file_is_measured_again(saved):
 
 def test_concurrent_callers_compute_once(tmp_path):
     calls = []
+    release = threading.Event()
 
     def slow() -> pd.DataFrame:
         calls.append(1)
-        time.sleep(0.2)
+        release.wait(30)  # hold the lock until every caller has started
         return pd.DataFrame({"x": [1, 2, 3]})
 
     path = tmp_path / "x.parquet"
@@ -114,8 +115,10 @@ def test_concurrent_callers_compute_once(tmp_path):
     ]
     for thread in threads:
         thread.start()
+    release.set()
     for thread in threads:
-        thread.join()
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads)
     assert len(calls) == 1
     assert all(r["x"].tolist() == [1, 2, 3] for r in results)
 
@@ -126,7 +129,7 @@ def test_a_failing_compute_leaves_no_file(tmp_path):
     def broken() -> pd.DataFrame:
         raise RuntimeError("boom")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="boom"):
         derived.stored(path, broken, read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))
     assert [p.name for p in tmp_path.iterdir()] == [".x.parquet.lock"]  # no result, no partial file
 
@@ -290,16 +293,17 @@ def test_one_process_computes_while_another_waits_for_its_file(tmp_path):
     import sys
 
     path = tmp_path / "x.parquet"
+    computing = tmp_path / "computing"  # written by the other process once it holds the lock
     script = (
         "import time, pandas as pd; from pathlib import Path; from core import derived\n"
-        f"derived.stored(Path({str(path)!r}), lambda: (time.sleep(2), pd.DataFrame({{'x': [7]}}))[1],"
-        " read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))\n"
+        f"derived.stored(Path({str(path)!r}), lambda: (Path({str(computing)!r}).touch(), time.sleep(1),"
+        " pd.DataFrame({'x': [7]}))[2], read=pd.read_parquet, write=lambda v, p: v.to_parquet(p))\n"
     )
     other = subprocess.Popen([sys.executable, "-c", script], cwd=str(derived._PROJECT))
-    deadline = time.monotonic() + 30
-    while not (tmp_path / ".x.parquet.lock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # the other process now holds the lock and computes
+    deadline = time.monotonic() + 60
+    while not computing.exists() and other.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert computing.exists(), "the other process never started computing"
     calls = []
     value = derived.stored(
         path,

@@ -125,7 +125,7 @@ def test_psi_known_values():
     base = rng.normal(100, 10, 5000)
     assert drift.population_stability_index(base, rng.normal(100, 10, 5000)) < 0.02
     assert drift.population_stability_index(base, rng.normal(130, 10, 5000)) > 0.25
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="both samples must be non-empty, got 5000 and 0"):
         drift.population_stability_index(base, np.array([]))
 
 
@@ -181,7 +181,7 @@ def test_production_in_a_dataset_format(tmp_path):
 
 
 def test_unreadable_production_is_a_dataset_error():
-    with pytest.raises(DatasetError):
+    with pytest.raises(DatasetError, match="prod.bin: not a dataset and not UTF-8 text"):
         drift.load_production(b"\xff\xfe\x00garbage" * 50, "prod.bin")
 
 
@@ -192,10 +192,16 @@ def test_compare_refuses_a_small_sample():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"coverage_threshold": 1.5}, {"sketch_dims": 0}, {"candidates": 0}, {"min_inputs": 0}]
+    ("kwargs", "match"),
+    [
+        ({"coverage_threshold": 1.5}, "coverage_threshold must be in .* got 1.5"),
+        ({"sketch_dims": 0}, "sketch_dims must be >= 1, got 0"),
+        ({"candidates": 0}, "candidates must be >= 1, got 0"),
+        ({"min_inputs": 0}, "min_inputs and length_sample must be >= 1, got 0"),
+    ],
 )
-def test_config_rejects_bad_values(kwargs):
-    with pytest.raises(ValueError):
+def test_config_rejects_bad_values(kwargs, match):
+    with pytest.raises(ValueError, match=match):
         drift.DriftConfig(**kwargs)
 
 

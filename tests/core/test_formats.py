@@ -548,9 +548,16 @@ def test_detect_majority_and_confidence():
     assert detection.confidence < formats.detect_format([{"messages": [U, A]}] * 10).confidence
 
 
-@pytest.mark.parametrize("rows", [[{"foo": 1, "bar": [1]}], [], [[1, 2]]])
-def test_detect_unknown_raises(rows):
-    with pytest.raises(FormatError):
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ([{"foo": 1, "bar": [1]}], r"the keys \['foo', 'bar'\] match no supported format"),
+        ([], "no row is a JSON object"),
+        ([[1, 2]], "no row is a JSON object"),
+    ],
+)
+def test_detect_unknown_raises(rows, match):
+    with pytest.raises(FormatError, match=match):
         formats.detect_format(rows)
 
 
@@ -583,9 +590,9 @@ def test_suggest_column_map(columns, expected):
 
 
 def test_column_map_validation():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ColumnMap.prompt must name a column"):
         ColumnMap(prompt="")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ColumnMap needs both chosen and rejected, got 'c' / None"):
         ColumnMap(prompt="p", chosen="c")
     assert ColumnMap(prompt="p", chosen="c", rejected="r").kind == "preference"
     assert ColumnMap(prompt="p").kind == "rft"
@@ -690,9 +697,9 @@ def test_token_check_with_a_model():
 
 
 def test_problem_and_detection_validate_their_fields():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="severity must be one of .* got 'fatal'"):
         Problem(1, "", "x", "m", "fatal")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"confidence must be within \[0, 1\], got 1.5"):
         formats.Detection("openai-sft", "sft", 1.5, "r")
 
 
@@ -707,7 +714,7 @@ def test_formats_for_kind():
     ]
     assert formats.formats_for_kind("preference") == ["openai-dpo", "trl-preference", "hh-rlhf", "csv"]
     assert formats.formats_for_kind("rft") == ["openai-rft", "csv"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="kind must be sft, preference or rft, got 'chat'"):
         formats.formats_for_kind("chat")
     assert set(formats.FORMAT_NAMES) == {
         n for k in ("sft", "preference", "rft") for n in formats.formats_for_kind(k)

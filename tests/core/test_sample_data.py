@@ -77,7 +77,7 @@ def _jaccard(a, b):
 def test_line_count_and_malformed_lines(lines, planted):
     assert len(lines) == 408
     assert {m["line"]: m["kind"] for m in planted["malformed"]} == MALFORMED
-    with pytest.raises(json.JSONDecodeError):
+    with pytest.raises(json.JSONDecodeError, match="Unterminated string"):
         json.loads(lines[23 - 1])
     parsed = {n: json.loads(lines[n - 1]) for n in MALFORMED if n != 23}
     assert not any(m["role"] == "assistant" for m in parsed[88]["messages"])

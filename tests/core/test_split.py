@@ -67,18 +67,18 @@ def test_holdout_confirmation(val, test, needs):
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "match"),
     [
-        {"val": -0.1},
-        {"test": 1.0},
-        {"val": 0.5, "test": 0.5, "confirm_holdout": True},
-        {"stratify": ("colour",)},
-        {"cluster_threshold": 0.0},
-        {"val": 0.2, "test": 0.2},  # 40% hold-out without confirmation
+        ({"val": -0.1}, r"val fraction must be in \[0, 1\), got -0.1"),
+        ({"test": 1.0}, r"test fraction must be in \[0, 1\), got 1.0"),
+        ({"val": 0.5, "test": 0.5, "confirm_holdout": True}, "must leave room for train"),
+        ({"stratify": ("colour",)}, r"stratify fields .* got \['colour'\]"),
+        ({"cluster_threshold": 0.0}, "cluster_threshold must be in"),
+        ({"val": 0.2, "test": 0.2}, "hold-out of 40%"),  # 40% hold-out without confirmation
     ],
 )
-def test_config_rejects(kwargs):
-    with pytest.raises(ValueError):
+def test_config_rejects(kwargs, match):
+    with pytest.raises(ValueError, match=match):
         split.SplitConfig(**kwargs)
 
 

@@ -27,9 +27,17 @@ def test_parse_items_is_defensive(text, expected):
     assert prompts.parse_items(text) == expected
 
 
-@pytest.mark.parametrize("text", ["no json here", "[]", "{}", '{"examples": []}'])
-def test_parse_items_refuses_empty_replies(text):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("no json here", "no JSON object found"),
+        ("[]", "holds no example object"),
+        ("{}", "holds no example object"),
+        ('{"examples": []}', "holds no example object"),
+    ],
+)
+def test_parse_items_refuses_empty_replies(text, match):
+    with pytest.raises(ValueError, match=match):
         prompts.parse_items(text)
 
 

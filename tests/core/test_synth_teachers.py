@@ -51,11 +51,17 @@ def test_api_key_never_stored(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"base_url": "ftp://x"}, {"model": ""}, {"structured": "xml"}, {"timeout_s": 0}]
+    ("kwargs", "match"),
+    [
+        ({"base_url": "ftp://x"}, "base_url must start with http:// or https://, got 'ftp://x'"),
+        ({"model": ""}, "model must not be empty"),
+        ({"structured": "xml"}, "structured must be one of .* got 'xml'"),
+        ({"timeout_s": 0}, "timeout_s must be > 0, got 0"),
+    ],
 )
-def test_bad_teacher_config(kwargs):
+def test_bad_teacher_config(kwargs, match):
     base = {"base_url": "http://127.0.0.1:1/v1", "model": "m"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=match):
         teachers.TeacherConfig(**{**base, **kwargs})
 
 

@@ -570,7 +570,10 @@ def test_count_training_tokens_takes_the_longer_preference_side():
 def test_count_frame_falls_back_when_fork_is_refused(monkeypatch):
     import multiprocessing
 
+    refused = []
+
     def refuse(self):
+        refused.append(self)
         raise AssertionError("daemonic processes are not allowed to have children")
 
     monkeypatch.setattr(type(multiprocessing.get_context("fork").Process()), "start", refuse)
@@ -578,9 +581,10 @@ def test_count_frame_falls_back_when_fork_is_refused(monkeypatch):
     pd.testing.assert_frame_equal(
         count_frame(frame, model="gpt-4.1", workers=2), count_frame(frame, model="gpt-4.1", workers=1)
     )
+    assert len(refused) == 1  # the forked path was taken, and its refusal handled
 
 
-def test_count_frame_recounts_when_the_child_fails(monkeypatch):
+def test_count_frame_recounts_when_the_child_fails(monkeypatch, forked_calls):
     from core import _fork
 
     def broken_child(writer, work):
@@ -591,6 +595,7 @@ def test_count_frame_recounts_when_the_child_fails(monkeypatch):
     pd.testing.assert_frame_equal(
         count_frame(frame, model="gpt-4.1", workers=2), count_frame(frame, model="gpt-4.1", workers=1)
     )
+    assert len(forked_calls) == 1 and forked_calls[0]._process.exitcode is not None  # a child ran and ended
 
 
 def test_count_frame_accepts_numpy_tools_and_nan():

@@ -86,7 +86,8 @@ def test_concurrent_writers_do_not_lose_versions(tmp_path):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a writer was still blocked after 60 s"
     assert not errors
     assert sorted(v.version for v in ws.versions()) == [1, 2, 3, 4, 5, 6]
     assert all(ws.get_state(f"k{i}") == i for i in range(6))

@@ -31,11 +31,15 @@ pytestmark = pytest.mark.e2e  # (has no effect in a conftest: the hook below mar
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Mark every test of this folder ``e2e`` (``-m "not e2e"`` skips the browser)."""
+    """Mark every test of this folder ``e2e`` (``-m "not e2e"`` skips the browser).
+
+    They also get 900 s instead of the suite's 120 s: the journey builds a real teacher and browser.
+    """
     here = Path(__file__).parent
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.timeout(900))
 
 
 def _free_port() -> int:

@@ -51,3 +51,24 @@ def app_test(path, root, timeout=60):
     at = AppTest.from_file(str(path), default_timeout=timeout)
     at.session_state["workspace_root"] = str(root)
     return at
+
+
+@pytest.fixture(autouse=True)
+def _no_background_work_outlives_the_test():
+    """End the threads a test's pages started (dataset warm-ups, synthetic runs) before the next test.
+
+    Every page starts a warm-up of the current version (``ui.open_workspace``); left running, it works
+    on while later tests run their pages: CPU taken from them, and concurrent ``ast.parse`` calls
+    (see tests/ast_race.py).
+    """
+    from core import derived
+    from core.synth import runner
+
+    yield
+    for (root, run_id), (thread, stop) in list(runner._ACTIVE.items()):
+        stop.set()
+        thread.join(60)
+        assert not thread.is_alive(), f"synthetic run {run_id} of {root} did not stop within 60 s"
+    for key, warmup in list(derived._WARMING.items()):
+        warmup.join(60)
+        assert not warmup.is_alive(), f"warm-up {key} did not end within 60 s"

@@ -69,7 +69,6 @@ def test_missing_labels_say_not_labelled(tmp_path):
     assert any("Upload page" in i.value for i in at.info)
 
 
-@pytest.mark.skipif(not (ROOT / "sample_data" / "production_inputs.txt").exists(), reason="no sample data")
 def test_bundled_production_sample_shows_drift(seeded):
     at = _app(seeded.root).run()
     at.button(key="distribution_use_sample").click().run()

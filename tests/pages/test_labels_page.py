@@ -104,7 +104,6 @@ def test_flag_policy_has_no_queue_and_drop_removes_ties(labelled_workspace):
     assert "dropped" not in set(saved["label_status"])
 
 
-@pytest.mark.skipif(not (SAMPLE_DATA / "support_annotations.csv").exists(), reason="sample not generated")
 def test_bundled_sample_annotations_can_be_loaded(seeded_workspace):
     at = _run(seeded_workspace)
     assert at.radio(key="labels_source").value == "An uploaded labels file"
@@ -132,7 +131,6 @@ def _support_frame() -> pd.DataFrame:
     return records.make_frame(rows)
 
 
-@pytest.mark.skipif(not (SAMPLE_DATA / "support_annotations.csv").exists(), reason="sample not generated")
 def test_done_when_on_the_sample(tmp_path):
     """Gate fails on one pair and one annotator; guideline, adjudication and save all work."""
     ws = Workspace.open(tmp_path / "ws")
@@ -173,7 +171,6 @@ def test_labels_from_the_data_cannot_inject_markdown(tmp_path):
     assert not any("[click](" in text for text in shown)
 
 
-@pytest.mark.skipif(not (SAMPLE_DATA / "support_annotations.csv").exists(), reason="sample not generated")
 def test_labels_of_deduplicated_items_are_explained(tmp_path):
     from core import dedup
 

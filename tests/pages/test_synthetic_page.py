@@ -47,6 +47,13 @@ def _metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _wait_until(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {seconds} s"
+        time.sleep(0.05)
+
+
 def test_page_shows_estimate_and_local_teacher_by_default(support_ws):
     at = app_test(PAGE, support_ws.root).run()
     assert not at.exception, at.exception
@@ -85,8 +92,7 @@ def test_run_meter_moves_and_stop_keeps_results(support_ws, slow_server):
         time.sleep(0.3)
     assert seen[-1] > seen[0] or seen[-1] >= 6  # the meter moved
     at.button(key="synth_stop").click().run()
-    while runner.is_active(support_ws, run_id):
-        time.sleep(0.05)
+    _wait_until(lambda: not runner.is_active(support_ws, run_id), 30, "the run stops")
     meter = runner.progress(support_ws, run_id)
     assert meter.status == "cancel" and meter.generated < 40
     fresh = app_test(PAGE, support_ws.root).run()  # a refresh: a new session finds everything
@@ -100,10 +106,14 @@ def test_run_meter_moves_and_stop_keeps_results(support_ws, slow_server):
     )  # db, WAL, files
 
 
-def test_gap_mode_without_targets_says_so(support_ws):
-    at = app_test(PAGE, support_ws.root).run()
+def test_gap_mode_without_targets_says_so(support_ws, slow_server):
+    at = _configure(app_test(PAGE, support_ws.root).run(), slow_server)
+    assert [b for b in at.button if b.key == "synth_start"]  # variations: ready to run
     at.radio(key="synth_mode").set_value("gaps").run()
-    assert not at.exception
+    assert not at.exception, at.exception
+    assert any(i.value.startswith("No gaps saved yet") for i in at.info)
+    assert not [w for w in at.multiselect if w.key == "synth_targets"]
+    assert not [b for b in at.button if b.key == "synth_start"]  # nothing to generate from
 
 
 def test_gap_mode_with_targets(support_ws, slow_server):
@@ -130,6 +140,7 @@ def test_gap_mode_with_targets(support_ws, slow_server):
 
 @pytest.mark.teacher
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # its own waits: model load up to 180 s, generation up to 150 s
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama_cpp is not installed")
 def test_offline_journey_start_watch_stop_refresh(support_ws):
     from core.synth import teachers
@@ -143,14 +154,11 @@ def test_offline_journey_start_watch_stop_refresh(support_ws):
         at.number_input(key="synth_n").set_value(6).run()
         at.button(key="synth_start").click().run()
         run_id = support_ws.get_state("synth.current_run")
-        deadline = time.monotonic() + 150
-        while runner.progress(support_ws, run_id).generated < 3 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        _wait_until(lambda: runner.progress(support_ws, run_id).generated >= 3, 150, "3 examples generated")
         at.run()
         assert int(_metric(at, "Generated")) >= 3
         at.button(key="synth_stop").click().run()
-        while runner.is_active(support_ws, run_id):
-            time.sleep(0.2)
+        _wait_until(lambda: not runner.is_active(support_ws, run_id), 60, "the run stops")
         kept = runner.progress(support_ws, run_id).generated
         fresh = app_test(PAGE, support_ws.root).run()
         assert not fresh.exception
