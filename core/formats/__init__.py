@@ -50,7 +50,7 @@ from core.formats._base import (
     metadata_of,
     type_name,
 )
-from core.formats.codes import PROBLEM_CODES
+from core.formats.codes import PROBLEM_CODES, PROBLEM_FIXES
 from core.formats.csv_table import suggest_column_map
 from core.records import content_id, make_frame
 
@@ -58,6 +58,7 @@ __all__ = [
     "FORMAT_NAMES",
     "OPENAI_FORMATS",
     "PROBLEM_CODES",
+    "PROBLEM_FIXES",
     "ColumnMap",
     "Detection",
     "LoadResult",
@@ -536,14 +537,15 @@ def _file_checks(result: LoadResult, name: str) -> None:
     fmt = result.detection.format
     total = result.valid + result.invalid
     if total < MIN_EXAMPLES:
-        severity = "error" if fmt in OPENAI_FORMATS else "warning"
+        # One severity for every format: the rows are fine, the file is small (a val / test split
+        # often is); OpenAI rejects a training file this small, which the message says.
         result.problems.append(
             Problem(
                 None,
                 "",
                 "too_few_examples",
                 f"{name} holds {total} examples; OpenAI needs at least {MIN_EXAMPLES} (50+ recommended)",
-                severity,
+                "warning",
                 "add examples",
             )
         )
