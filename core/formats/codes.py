@@ -148,7 +148,8 @@ PROBLEM_FIXES: dict[str, str] = {
     "empty_content": "write the message's text, or remove the message",
     "empty_response": "write the reply, or remove the example if an empty answer is not what you mean",
     "empty_content_parts": "add at least one part, or write content as a string",
-    "invalid_content_part": 'use {"type": "text", "text": ...} or {"type": "image_url", "image_url": {"url": ...}}',
+    "invalid_content_part": 'use {"type": "text", "text": ...} or '
+    '{"type": "image_url", "image_url": {"url": ...}}',
     "unsupported_content_part": "remove audio and file parts (fine-tuning takes text and images)",
     "image_not_in_user": "move the image to a user message",
     "image_not_allowed": "remove the image (this format takes text only)",
