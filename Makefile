@@ -21,6 +21,9 @@ $(VENV)/.runtime: $(BIN)/python requirements.txt requirements-teacher.txt
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install -r requirements-dev.txt
+	# trl without its dependencies: the export tests only need trl.data_utils (is_conversational,
+	# maybe_apply_chat_template), which imports without torch; trl's own deps would pull torch in.
+	$(BIN)/pip install --no-deps trl
 	touch $@
 
 install: $(VENV)/.runtime

@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=formats.FORMAT_NAMES, help="format of the input (default: detected)"
     )
+    parser.add_argument(
+        "--trl-style",
+        choices=formats.TRL_STYLES,
+        help="trl-prompt-completion / trl-preference: every row as message lists (conversational) "
+        "or plain strings (standard); default: the input's own style when it has one, else conversational",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -44,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"error": message})
         return fail(message, 2)
-    data, losses = formats.write_dataset(result.records, args.to, column_map=result.column_map)
+    data, losses = formats.write_dataset(
+        result.records, args.to, column_map=result.column_map, trl_style=args.trl_style
+    )
     args.out.write_bytes(data)
     summary = _summary(result, args, losses)
     if args.json:

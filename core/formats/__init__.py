@@ -50,7 +50,8 @@ from core.formats._base import (
     metadata_of,
     type_name,
 )
-from core.formats.codes import PROBLEM_CODES
+from core.formats._trl import TRL_STYLES, check_style, row_style
+from core.formats.codes import PROBLEM_CODES, PROBLEM_FIXES
 from core.formats.csv_table import suggest_column_map
 from core.records import content_id, make_frame
 
@@ -58,6 +59,8 @@ __all__ = [
     "FORMAT_NAMES",
     "OPENAI_FORMATS",
     "PROBLEM_CODES",
+    "PROBLEM_FIXES",
+    "TRL_STYLES",
     "ColumnMap",
     "Detection",
     "LoadResult",
@@ -125,6 +128,7 @@ _OTHER_MAIN_KEYS = {
     family: frozenset(k for f, k in _MAIN_KEY.items() if f != family) | {"prompt", "preferred_output"}
     for family in (*_MAIN_KEY, "flat")
 }
+_STYLED_FORMATS = ("trl-prompt-completion", "trl-preference")  # standard or conversational
 _CERTAINTY = {"openai-sft": 0.9, "trl-messages": 0.85, "openai-rft": 0.85, "csv": 0.8}
 _QUARANTINE_COLUMNS = ["line", "raw", "codes", "reason"]
 _PROBLEM_COLUMNS = ["line", "field", "code", "severity", "message", "fix"]
@@ -536,14 +540,15 @@ def _file_checks(result: LoadResult, name: str) -> None:
     fmt = result.detection.format
     total = result.valid + result.invalid
     if total < MIN_EXAMPLES:
-        severity = "error" if fmt in OPENAI_FORMATS else "warning"
+        # One severity for every format: the rows are fine, the file is small (a val / test split
+        # often is); OpenAI rejects a training file this small, which the message says.
         result.problems.append(
             Problem(
                 None,
                 "",
                 "too_few_examples",
                 f"{name} holds {total} examples; OpenAI needs at least {MIN_EXAMPLES} (50+ recommended)",
-                severity,
+                "warning",
                 "add examples",
             )
         )
@@ -579,6 +584,8 @@ def _file_checks(result: LoadResult, name: str) -> None:
                 "export as JSONL",
             )
         )
+    if fmt in _STYLED_FORMATS:
+        _check_one_style(result)
     if fmt == "trl-preference" and "dpo" in name.lower():
         result.problems.append(
             Problem(
@@ -591,6 +598,36 @@ def _file_checks(result: LoadResult, name: str) -> None:
                 openai_dpo.WRONG_SHAPE_FIX,
             )
         )
+
+
+def _check_one_style(result: LoadResult) -> None:
+    """Flag a file whose rows mix standard (string) and conversational (list) rows.
+
+    ``datasets`` gives each column one type and TRL's trainers pick the chat template from the
+    first row, so in a mixed file the rows of the other style train wrongly.
+    """
+    first: dict[str, int | None] = {}
+    count: Counter[str] = Counter()
+    for raw, line in zip(result.records["raw"], result.records["source_line"], strict=True):
+        style = row_style(raw) if isinstance(raw, Mapping) else None
+        if style is not None:
+            count[style] += 1
+            first.setdefault(style, None if is_missing(line) else int(line))
+    if len(count) < 2:
+        return
+    detail = ", ".join(f"{count[s]} {s} (first on line {first[s]})" for s in TRL_STYLES)
+    result.problems.append(
+        Problem(
+            None,
+            "",
+            "mixed_standard_conversational",
+            f"the file mixes standard (string) and conversational (message list) rows: {detail}; "
+            "a trainer reads every row the way it reads the first",
+            "error",
+            "write one style: python -m core convert FILE --to "
+            f"{result.detection.format} --trl-style conversational -o OUT.jsonl",
+        )
+    )
 
 
 def _check_tokens(result: LoadResult, model: str) -> None:
@@ -654,7 +691,11 @@ def _example_tokens(
 
 
 def write_dataset(
-    frame: pd.DataFrame, format: str, *, column_map: ColumnMap | None = None
+    frame: pd.DataFrame,
+    format: str,
+    *,
+    column_map: ColumnMap | None = None,
+    trl_style: str | None = None,
 ) -> tuple[bytes, list[Problem]]:
     """Write a canonical table in ``format`` and say, per row, what could not be carried over.
 
@@ -666,21 +707,28 @@ def write_dataset(
         format: One of :data:`FORMAT_NAMES`.
         column_map: For ``csv``: the column names to write (e.g. the map the table was read with,
             so CSV -> CSV keeps its header); default ``prompt``, ``response``, ``category``, ...
+        trl_style: For ``trl-prompt-completion`` and ``trl-preference``: every row as message
+            lists (``conversational``) or as plain strings (``standard``; a row that cannot be
+            one is left out, with its loss). One style per file: TRL reads the first row's.
+            ``None``: the style of the table's rows when they were all read as standard rows
+            of this format (a lossless same-format export), else conversational.
 
     Returns:
         The file's bytes and one ``conversion_loss`` problem per row that lost something
         (severity ``error`` when the row could not be written at all).
 
     Raises:
-        ValueError: If ``format`` is unknown.
+        ValueError: If ``format`` or ``trl_style`` is unknown.
     """
     _check_format_name(format)
+    trl_style = trl_style or _source_style(frame, format)
+    check_style(trl_style)
     module = _MODULES[format]
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
     for record in frame.to_dict("records"):
         line = None if is_missing(record.get("source_line")) else int(record["source_line"])
-        out, losses = _row_out(record, format, module)
+        out, losses = _row_out(record, format, module, trl_style)
         if out is not None:
             rows.append(out)
         if losses:
@@ -693,18 +741,28 @@ def write_dataset(
     return _serialise(rows, module.CONTAINER), problems
 
 
+def _source_style(frame: pd.DataFrame, format: str) -> str:
+    """``standard`` when every row was read from a standard row of ``format``, else ``conversational``."""
+    if format not in _STYLED_FORMATS or not len(frame) or "raw" not in frame.columns:
+        return "conversational"
+    same = (frame["source_format"] == format).all()
+    standard = same and all(isinstance(r, Mapping) and row_style(r) == "standard" for r in frame["raw"])
+    return "standard" if standard else "conversational"
+
+
 def _row_out(
-    record: dict[str, Any], format: str, module: ModuleType
+    record: dict[str, Any], format: str, module: ModuleType, trl_style: str
 ) -> tuple[dict[str, Any] | None, list[str]]:
     kind = record.get("kind")
     if kind not in format_kinds(format):
         return None, [f"row left out: a {kind} example cannot be written as {format}"]
+    styled = format in _STYLED_FORMATS
     raw = record.get("raw")
     if record.get("source_format") == format and isinstance(raw, Mapping) and format != "csv":
         raw = clean(raw)
-        if _unchanged(record, raw, module):
+        if (not styled or row_style(raw) == trl_style) and _unchanged(record, raw, module):
             return _from_raw(record, raw, format)
-    return module.build(record)
+    return module.build(record, style=trl_style) if styled else module.build(record)
 
 
 def _unchanged(record: dict[str, Any], raw: dict[str, Any], module: ModuleType) -> bool:

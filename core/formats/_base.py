@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from core.formats.codes import PROBLEM_FIXES
 from core.records import CORE_COLUMNS, METADATA_COLUMNS
 
 SEVERITIES = ("error", "warning")
@@ -36,6 +37,8 @@ class Problem:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+        if self.fix is None and self.code in PROBLEM_FIXES:
+            object.__setattr__(self, "fix", PROBLEM_FIXES[self.code])  # every code has a fix
 
 
 @dataclass(frozen=True)

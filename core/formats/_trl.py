@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from core.formats._base import RowContext, type_name
+from core.formats._base import RowContext, plain_string_content, type_name
 from core.formats._messages import TRL_RULES, check_messages
 
 
@@ -81,4 +81,45 @@ def link_tool_replies(messages: list[dict]) -> list[dict]:
         if message.get("role") == "tool" and "tool_call_id" not in message and last_id is not None:
             message = {**message, "tool_call_id": last_id}
         out.append(message)
+    return out
+
+
+# TRL decides per dataset, from its first row, whether to apply the chat template, and ``datasets``
+# gives a column one type: a file must hold one style (see :func:`styled`).
+TRL_STYLES = ("conversational", "standard")
+STYLE_KEYS = ("prompt", "completion", "chosen", "rejected")
+
+
+def check_style(style: str) -> None:
+    """Raise ValueError unless ``style`` is one of :data:`TRL_STYLES`."""
+    if style not in TRL_STYLES:
+        raise ValueError(f"trl_style must be one of {', '.join(TRL_STYLES)}, got {style!r}")
+
+
+def row_style(row: Mapping[str, Any]) -> str | None:
+    """Return ``standard`` (all strings), ``conversational`` (all lists), or ``None`` (mixed or neither)."""
+    kinds = {isinstance(row[k], str) for k in STYLE_KEYS if isinstance(row.get(k), (str, list))}
+    if len(kinds) != 1:
+        return None
+    return "standard" if kinds.pop() else "conversational"
+
+
+def styled(fields: dict[str, list[dict]], style: str, losses: list[str]) -> dict[str, Any] | None:
+    """Return the TRL fields in one style: message lists, or (``standard``) plain strings.
+
+    A field that is not exactly one plain ``{role, content: str}`` message cannot be a string:
+    in the standard style the row is left out (``None``) and the loss says why.
+    """
+    if style == "conversational":
+        return dict(fields)
+    out: dict[str, Any] = {}
+    for key, messages in fields.items():
+        role = "user" if key == "prompt" else "assistant"
+        if len(messages) != 1 or messages[0].get("role") != role or not plain_string_content(messages):
+            losses.append(
+                f"row left out: `{key}` is not one plain text {role} message, so it cannot be a standard "
+                "string (write it in the conversational style)"
+            )
+            return None
+        out[key] = messages[0]["content"]
     return out

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.formats._base import RowContext, clean, metadata_of, plain_string_content
-from core.formats._trl import same_style, to_messages, without_weight
+from core.formats._base import RowContext, clean, metadata_of
+from core.formats._trl import same_style, styled, to_messages, without_weight
 from core.records import make_record
 
 NAME = "trl-preference"
@@ -91,26 +91,20 @@ def check_pair(chosen: list[dict], rejected: list[dict], ctx: RowContext) -> Non
         )
 
 
-def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
-    """Return the TRL preference row (standard strings when the example is plain single-turn text)."""
+def build(
+    record: dict[str, Any], *, style: str = "conversational"
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Return the TRL preference row in ``style`` (message lists, or ``standard`` strings)."""
     losses: list[str] = []
     prompt = without_weight(clean(record["messages"]) or [], losses)
     chosen = without_weight(clean(record.get("chosen")) or [], losses)
     rejected = without_weight(clean(record.get("rejected")) or [], losses)
     if not chosen or not rejected:
         return None, ["row left out: chosen or rejected is empty"]
-    standard = len(prompt) == 1 and prompt[0].get("role") == "user" and len(chosen) == len(rejected) == 1
-    standard = standard and plain_string_content(prompt + chosen + rejected)
-    if standard:
-        out: dict[str, Any] = {
-            "prompt": prompt[0]["content"],
-            "chosen": chosen[0]["content"],
-            "rejected": rejected[0]["content"],
-        }
-    elif prompt:
-        out = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
-    else:
-        out = {"chosen": chosen, "rejected": rejected}
+    fields = {"prompt": prompt} if prompt else {}
+    out = styled({**fields, "chosen": chosen, "rejected": rejected}, style, losses)
+    if out is None:
+        return None, losses
     tools = clean(record.get("tools"))
     if tools:
         out["tools"] = tools

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.formats._base import RowContext, clean, metadata_of, plain_string_content
-from core.formats._trl import same_style, to_messages, without_weight
+from core.formats._base import RowContext, clean, metadata_of
+from core.formats._trl import same_style, styled, to_messages, without_weight
 from core.records import make_record
 
 NAME = "trl-prompt-completion"
@@ -35,21 +35,23 @@ def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
     )
 
 
-def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
-    """Return the prompt-completion row: completion = the messages after the last user turn."""
+def build(
+    record: dict[str, Any], *, style: str = "conversational"
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Return the prompt-completion row in ``style``: completion = the messages after the last user turn."""
     losses: list[str] = []
     messages = without_weight(clean(record["messages"]) or [], losses)
     users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
-    cut = users[-1] + 1 if users else 0
+    if not users:
+        # An empty prompt is no TRL row: the validator rejects it and TRL raises IndexError.
+        return None, ["row left out: no user message, so there is no prompt (TRL needs one)"]
+    cut = users[-1] + 1
     prompt, completion = messages[:cut], messages[cut:]
     if not completion:
         return None, ["row left out: no assistant reply after the last user message"]
-    standard = len(prompt) == 1 and len(completion) == 1 and plain_string_content(messages)
-    out: dict[str, Any] = (
-        {"prompt": prompt[0]["content"], "completion": completion[0]["content"]}
-        if standard
-        else {"prompt": prompt, "completion": completion}
-    )
+    out = styled({"prompt": prompt, "completion": completion}, style, losses)
+    if out is None:
+        return None, losses
     tools = clean(record.get("tools"))
     if tools:
         out["tools"] = tools

@@ -485,7 +485,7 @@ def test_fix_is_given_where_obvious():
 
 @pytest.mark.parametrize(
     ("format", "severity"),
-    [("openai-sft", "error"), ("openai-dpo", "error"), ("openai-rft", "error"), ("alpaca", "warning")],
+    [("openai-sft", "warning"), ("openai-dpo", "warning"), ("openai-rft", "warning"), ("alpaca", "warning")],
 )
 def test_too_few_examples_is_a_file_level_problem(format, severity):
     rows = {
@@ -837,3 +837,10 @@ def test_metadata_key_warnings_are_collapsed_per_key():
     assert sorted(p.field for p in metadata) == ["category", "difficulty"]
     assert all(p.line is None and "12 rows" in p.message for p in metadata)
     assert result.valid == 12 and set(result.records["category"]) == {"billing"}
+
+
+def test_every_code_has_a_fix():
+    assert set(formats.PROBLEM_FIXES) == set(formats.PROBLEM_CODES)
+    assert all(fix.strip() for fix in formats.PROBLEM_FIXES.values())
+    problem = formats.Problem(3, "messages", "missing_assistant", "no assistant", "error")
+    assert problem.fix == formats.PROBLEM_FIXES["missing_assistant"]
