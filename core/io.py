@@ -126,6 +126,8 @@ def _opener(source: bytes | str | Path, name: str) -> Callable[[], IO[bytes]]:
         data = bytes(source)
         return lambda: io.BytesIO(data)
     path = Path(source)
+    if path.is_dir():
+        raise FormatError(f"{name}: this is a folder, not a data file; choose one file in it")
     if not path.is_file():
         raise FormatError(f"{name}: no such file")
     return lambda: path.open("rb")
