@@ -18,6 +18,7 @@ import gzip
 import io
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,12 @@ _EXTENSIONS = {
 }
 _SNIFF_BYTES = 65_536
 _WRAPPER_KEYS = frozenset({"data", "rows", "examples", "records", "items", "instances", "samples", "train"})
+# A dict holding one of these is a row (a self-instruct task keeps its examples under "instances").
+_ROW_KEYS = frozenset({"instruction", "messages", "conversations", "prompt"})
+# Deeper JSON is refused as a row: later steps (orjson.dumps stops at 255 levels, recursive walks)
+# could not handle it, and no fine-tuning row needs it.
+MAX_DEPTH = 128
+_BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class ReadIssue:
     severity: str = "error"
     raw: str | None = None
     fix: str | None = None
+    text_line: int | None = None  # the physical line, where ``line`` is a record number (JSON arrays)
 
 
 class Row(NamedTuple):
@@ -118,6 +126,8 @@ def _opener(source: bytes | str | Path, name: str) -> Callable[[], IO[bytes]]:
         data = bytes(source)
         return lambda: io.BytesIO(data)
     path = Path(source)
+    if path.is_dir():
+        raise FormatError(f"{name}: this is a folder, not a data file; choose one file in it")
     if not path.is_file():
         raise FormatError(f"{name}: no such file")
     return lambda: path.open("rb")
@@ -170,9 +180,11 @@ def _looks_binary(head: bytes) -> bool:
         return False
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return False  # UTF-16 with a BOM: text, decoded later
+    # One stray NUL in a text line is that line's problem (reported by the line's reader); a real
+    # binary file is full of control bytes.
     sample = head[:8192]
     controls = sum(sample.count(bytes([c])) for c in (*range(0, 9), *range(14, 32)))
-    return b"\x00" in sample or controls > len(sample) // 20
+    return controls > len(sample) // 20
 
 
 def _guess_container(name: str, head: bytes) -> str:
@@ -201,7 +213,7 @@ def _first_line_is_json(head: bytes, name: str) -> bool:
     if name.lower().removesuffix(".gz").endswith(".json") and len(head) < _SNIFF_BYTES:
         try:
             document = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, ValueError, RecursionError):
             return True
         return not (isinstance(document, dict) and unwrap_document(document) is not None)
     return True
@@ -239,7 +251,7 @@ class _Lines:
         self.fallback_lines: list[int] = []
 
     def decode(self, data: bytes, number: int) -> str:
-        if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+        if data.startswith(b"\xef\xbb\xbf"):  # any line: files joined with cat keep their BOMs
             data = data[3:]
         try:
             return data.decode("utf-8")
@@ -277,16 +289,23 @@ def _jsonl_rows(
     utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
     handle = _utf16_stream(opener, compressed) if utf16 else _binary_stream(opener, compressed)
     lines = _Lines(name, issues)
-    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
     number = 0
     with handle:
         try:
             for number, data in enumerate(handle, start=1):  # noqa: B007 - number is used after the loop
-                try:  # the hot path: one orjson call per line
-                    yield Row(number, loads(data))
+                try:  # the hot path: one orjson call per line, and two cheap checks in C
+                    value = loads(data)
                 except decode_error:
                     if data.strip():
                         yield from _jsonl_row(data, number, lines, issues, name)
+                    continue
+                # orjson keeps the last of duplicate keys silently (fewer `":` once written back), and
+                # nests 1024 deep; such rare lines take the slow path, which says what is wrong.
+                if _maybe_deep(data) or data.count(b'":') > dumps(value).count(b'":'):
+                    yield from _jsonl_row(data, number, lines, issues, name)
+                else:
+                    yield Row(number, value)
         except (EOFError, OSError) as exc:
             issues.append(_early_end(name, number, exc))
     lines.report()
@@ -309,24 +328,135 @@ def _numbered(handle: IO[bytes], name: str, issues: list[ReadIssue]) -> Iterator
         issues.append(_early_end(name, number, exc))
 
 
+def _maybe_deep(data: bytes) -> bool:
+    return data.count(b"[") + data.count(b"{") > MAX_DEPTH and _depth(orjson.loads(data)) > MAX_DEPTH
+
+
+def _depth(value: Any) -> int:
+    """Return how deep lists and dicts nest in ``value`` (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _jsonl_row(data: bytes, number: int, lines: _Lines, issues: list[ReadIssue], name: str) -> Iterator[Row]:
-    """Read a line orjson refused: a BOM, a non-UTF-8 line, or broken JSON (reported)."""
+    """Read a line orjson refused or doubted: a BOM, not UTF-8, NaN, duplicate keys, or broken (reported)."""
     text = lines.decode(data, number)
+    value, problems = parse_strict(text)
+    where = f"{name} line {number}"
+    for code, detail in problems:
+        severity = "warning" if code in _WARNINGS else "error"
+        raw = truncate_raw(text.rstrip("\r\n")) if severity == "error" else None
+        issues.append(ReadIssue(number, code, f"{where}: {detail}", severity, raw, _FIXES.get(code)))
+    if value is not _BROKEN:
+        yield Row(number, value, text)
+
+
+class _Broken:
+    """Marks a JSON text that gave no value."""
+
+
+_BROKEN: Any = _Broken()
+_WARNINGS = frozenset({"duplicate_key", "non_finite_number", "lone_surrogate"})
+_FIXES = {
+    "invalid_json": "fix or remove this line",
+    "truncated_line": "fix or remove this line",
+    "json_too_deep": f"flatten the value: at most {MAX_DEPTH} nested arrays / objects",
+    "number_too_long": "write the number as a string",
+    "duplicate_key": "keep one of the keys: trainers' parsers may keep another one",
+    "non_finite_number": "use null or a number: NaN and Infinity are not JSON",
+    "lone_surrogate": "fix the text's escapes (\\ud800-\\udfff must come in pairs)",
+}
+
+
+def parse_strict(text: str) -> tuple[Any, list[tuple[str, str]]]:
+    """Parse one JSON text the slow, exact way and say what is wrong or doubtful in it.
+
+    The rule for every JSON text the fast parser refused or doubted (JSONL lines, array elements):
+    errors (``invalid_json``, ``truncated_line``, ``json_too_deep``, ``number_too_long``) give no
+    value; doubts (``duplicate_key``, ``non_finite_number``, ``lone_surrogate``) keep it, lone
+    surrogates replaced by U+FFFD so ids, hashes, Parquet and exports never meet one.
+
+    Args:
+        text: The JSON text (a BOM at its start is ignored).
+
+    Returns:
+        The value (or the ``_BROKEN`` marker) and the ``(code, detail)`` problems found.
+    """
+    problems: list[tuple[str, str]] = []
+    text = text.removeprefix(_BOM)
     try:
-        yield Row(number, json.loads(text), text)
+        value = json.loads(
+            text, object_pairs_hook=_PairsHook(problems), parse_constant=_constant_hook(problems)
+        )
     except json.JSONDecodeError as exc:
-        issues.append(_json_issue(text, number, exc, name))
+        return _BROKEN, [_json_error(text, exc)]
+    except RecursionError:
+        return _BROKEN, [("json_too_deep", f"nested deeper than Python can read (over {MAX_DEPTH} levels)")]
+    except ValueError as exc:  # an integer literal over sys.get_int_max_str_digits() digits
+        return _BROKEN, [("number_too_long", f"a number too long to read ({str(exc).split(';')[0]})")]
+    if _depth(value) > MAX_DEPTH:
+        depth = _depth(value)
+        return _BROKEN, [("json_too_deep", f"nested {depth} levels deep; at most {MAX_DEPTH} are read")]
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        if "surrogates" not in str(exc):
+            raise
+        value = _without_surrogates(value)
+        problems.append(
+            ("lone_surrogate", "a lone UTF-16 surrogate escape (\\ud800-\\udfff) was replaced by U+FFFD")
+        )
+    return value, problems
 
 
-def _json_issue(text: str, number: int, exc: json.JSONDecodeError, name: str) -> ReadIssue:
-    stripped = text.rstrip("\r\n")
+def _json_error(text: str, exc: json.JSONDecodeError) -> tuple[str, str]:
     if not text.endswith("\n"):
-        message = f"{name} line {number}: the file ends before this line's JSON is complete (truncated file?)"
-        code = "truncated_line"
-    else:
-        message = f"{name} line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
-        code = "invalid_json"
-    return ReadIssue(number, code, message, raw=truncate_raw(stripped), fix="fix or remove this line")
+        return "truncated_line", "the file ends before this line's JSON is complete (truncated file?)"
+    nul = text.find("\x00")
+    if nul >= 0:
+        return "invalid_json", f"not valid JSON: a NUL byte at column {nul + 1}"
+    return (
+        "invalid_json",
+        f"not valid JSON ({exc.msg.removesuffix(' at').removesuffix(':')} at column {exc.colno})",
+    )
+
+
+class _PairsHook:
+    """``object_pairs_hook`` that notes duplicate keys (the last one wins, as in ``json``)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) < len(pairs):
+            keys = [k for k, n in Counter(k for k, _ in pairs).items() if n > 1]
+            shown = ", ".join(map(repr, keys))
+            self.problems.append(("duplicate_key", f"duplicate key {shown}: the last one is kept"))
+        return value
+
+
+def _constant_hook(problems: list[tuple[str, str]]) -> Callable[[str], float]:
+    def hook(name: str) -> float:
+        problems.append(("non_finite_number", f"{name} is not JSON; read as a float {name}"))
+        return float(name)
+
+    return hook
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    return value
 
 
 def _read_json(opener: Callable[[], IO[bytes]], name: str, compressed: bool, head: bytes) -> RowSource:
@@ -356,9 +486,8 @@ def _salvage_gzip(opener: Callable[[], IO[bytes]]) -> bytes:
 def _json_rows(data: bytes, name: str, issues: list[ReadIssue]) -> Iterator[Row]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
+    value = _doubtless(data)  # the same cheap doubts as for a JSONL line: duplicate keys, deep nesting
+    if value is _BROKEN:
         yield from _json_rows_salvaged(_decode_whole(data, name, issues), name, issues)
         return
     del data  # the parsed rows are all that is kept of a large array
@@ -417,31 +546,90 @@ def decode_legacy(data: bytes) -> str:
 
 
 def _json_rows_salvaged(text: str, name: str, issues: list[ReadIssue]) -> Iterator[Row]:
-    """Read a damaged JSON array element by element, report where it breaks, keep what parses."""
-    decoder = json.JSONDecoder()
-    stripped = text.lstrip()
+    """Read a damaged or doubtful JSON array element by element, report each problem, keep what parses."""
+    stripped = text.lstrip(" \t\r\n" + _BOM)
     if not stripped.startswith("["):
-        try:
-            yield from _rows_of_document(json.loads(text), name)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{name}: not valid JSON (text line {exc.lineno}: {exc.msg})") from exc
+        value, problems = parse_strict(text)
+        if value is _BROKEN:
+            raise FormatError(f"{name}: not valid JSON ({problems[0][1]})")
+        issues.extend(_element_issue(name, None, 1, code, detail) for code, detail in problems)
+        yield from _rows_of_document(value, name)
         return
-    position = text.index("[") + 1
-    index = 0
+    position, index = text.index("[") + 1, 0
     while True:
         position = _skip(text, position, " \t\r\n,")
         if position >= len(text) or text[position] == "]":
             return
         index += 1
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            issues.append(_array_issue(text, index, exc, name))
-            position = _resync(text, exc.pos)
-            if position < 0:
-                return
-            continue
-        yield Row(index, value, None)
+        start = position
+        position, value, problems, at = _next_element(text, position)
+        text_line = text.count("\n", 0, at) + 1
+        issues.extend(
+            _element_issue(name, index, text_line, code, detail, text[start : start + RAW_LIMIT])
+            for code, detail in problems
+        )
+        if value is not _BROKEN:
+            yield Row(index, value, None)
+        elif position < 0:
+            return
+
+
+def _next_element(text: str, start: int) -> tuple[int, Any, list[tuple[str, str]], int]:
+    """Parse the array element at ``start``.
+
+    Returns:
+        Where the next element may start (-1: nowhere), its value (or ``_BROKEN``), its problems,
+        and the position they are at (a JSON error's own position, else ``start``).
+    """
+    try:
+        _, end = _DECODER.raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        return _resync(text, exc.pos), _BROKEN, [_element_error(text, exc)], exc.pos
+    except (RecursionError, ValueError):  # too deep, or a too long number: the exact reader says which
+        following = _resync(text, start + 1)
+        _, problems = parse_strict(text[start : following if following > 0 else len(text)])
+        return following, _BROKEN, problems, start
+    value, problems = _doubtless(text[start:end].encode("utf-8", "surrogatepass")), []
+    if value is _BROKEN:
+        value, problems = parse_strict(text[start:end])
+    return end, value, problems, start
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _doubtless(data: bytes) -> Any:
+    """Return orjson's value, or ``_BROKEN`` when orjson refuses it or may have misread it."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _BROKEN
+    if _maybe_deep(data) or data.count(b'":') > orjson.dumps(value).count(b'":'):
+        return _BROKEN
+    return value
+
+
+def _element_error(text: str, exc: json.JSONDecodeError) -> tuple[str, str]:
+    if text[exc.pos :].strip() == "":
+        return "truncated_file", "the file ends before this record is complete"
+    return "invalid_json", f"not valid JSON ({exc.msg} at column {exc.colno})"
+
+
+def _element_issue(
+    name: str, index: int | None, text_line: int, code: str, detail: str, raw: str | None = None
+) -> ReadIssue:
+    """A problem of one JSON array element: its record number, and its physical line as well."""
+    severity = "warning" if code in _WARNINGS else "error"
+    where = f"{name} record {index} (line {text_line})" if index is not None else f"{name} line {text_line}"
+    return ReadIssue(
+        index,
+        code,
+        f"{where}: {detail}",
+        severity,
+        raw=truncate_raw(raw) if severity == "error" and raw is not None else None,
+        fix=_FIXES.get(code, "fix or remove this record"),
+        text_line=text_line,
+    )
 
 
 def _skip(text: str, position: int, characters: str) -> int:
@@ -461,22 +649,6 @@ def _resync(text: str, position: int) -> int:
                 return start
         following = text.find("\n", following + 1)
     return -1
-
-
-def _array_issue(text: str, index: int, exc: json.JSONDecodeError, name: str) -> ReadIssue:
-    start = text.rfind("\n", 0, exc.pos) + 1
-    end = text.find("\n", exc.pos)
-    snippet = text[start : end if end >= 0 else len(text)]
-    at_end = text[exc.pos :].strip() == ""
-    code = "truncated_file" if at_end else "invalid_json"
-    what = "the file ends before this element is complete" if at_end else f"not valid JSON ({exc.msg})"
-    return ReadIssue(
-        index,
-        code,
-        f"{name} element {index} (text line {exc.lineno}, column {exc.colno}): {what}",
-        raw=truncate_raw(snippet),
-        fix="fix or remove this element",
-    )
 
 
 def _read_csv(opener: Callable[[], IO[bytes]], name: str, compressed: bool, head: bytes) -> RowSource:

@@ -76,7 +76,8 @@ def content_id(
 ) -> str:
     """Return the stable id of an example: a hash of its content, not of its metadata."""
     payload = _canonical_json([kind, messages or [], chosen or [], rejected or [], tools or []])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+    # surrogatepass: a lone surrogate (from an edit; the readers replace them) still gets an id
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def message_text(message: Mapping[str, Any]) -> str:

@@ -481,7 +481,7 @@ class _Run:
     def add_read_issues(self, issues: list[core_io.ReadIssue]) -> None:
         for issue in issues:
             self.problems.append(
-                Problem(issue.line, "", issue.code, issue.message, issue.severity, issue.fix)
+                Problem(issue.line, "", issue.code, issue.message, issue.severity, issue.fix, issue.text_line)
             )
             if issue.severity == "error":
                 self.quarantine.append((issue.line, issue.raw or "", issue.code, issue.message))

@@ -24,7 +24,8 @@ class Problem:
     """One finding about a file or a row.
 
     ``line`` is the 1-based physical line for JSONL files and the 1-based data row for JSON
-    arrays, CSV (header not counted) and Parquet; ``None`` for the whole file.
+    arrays, CSV (header not counted) and Parquet; ``None`` for the whole file. ``text_line`` is
+    the physical line too, where it is known and differs (a JSON array's record).
     """
 
     line: int | None
@@ -33,6 +34,7 @@ class Problem:
     message: str
     severity: str
     fix: str | None = None
+    text_line: int | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -16,6 +16,11 @@ PROBLEM_CODES: dict[str, str] = {
     "invalid_csv": "the CSV cannot be parsed past this point",
     "json_array_not_jsonl": "a .jsonl file holds a JSON array; it was read as one (warning)",
     "not_jsonl": "an OpenAI format given as a JSON array; OpenAI needs JSONL (warning)",
+    "json_too_deep": "arrays / objects nested deeper than core.io.MAX_DEPTH (128) levels",
+    "number_too_long": "an integer literal longer than Python reads (4,300 digits)",
+    "duplicate_key": "an object repeats a key; the last one is kept, a trainer may keep another (warning)",
+    "non_finite_number": "NaN / Infinity, which JSON does not have; read as floats (warning)",
+    "lone_surrogate": "a lone \\ud800-\\udfff escape, replaced by U+FFFD (warning)",
     # any format
     "not_an_object": "the row is not a JSON object",
     "mixed_formats": "the row follows another format than the rest of the file",
