@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from core import _fork, profile
+from core import _fork, lang, profile
 
 pytestmark = pytest.mark.skipif(not _fork.can_fork(), reason="needs fork and two cores")
 
@@ -40,8 +40,8 @@ def test_languages_of_many_texts_are_the_same_forked_or_not(monkeypatch):
         "",
     ]
     monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
-    assert profile._languages_of(texts)() == profile.detect_languages(texts)
-    assert profile.detect_languages(texts)[-3:] == ["es", "de", "und"]
+    assert profile._languages_of(texts)() == lang.detect_languages(texts)
+    assert lang.detect_languages(texts)[-3:] == ["es", "de", "und"]
 
 
 def test_a_stuck_child_is_given_up_and_computed_here(monkeypatch):
