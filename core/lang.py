@@ -38,11 +38,11 @@ SAMPLE_CHARS = 120  # language identification needs no more, and the cost grows 
 MIN_LETTERS = 5  # at 2 "ok." comes out Polish; "Кто ты?" (5 letters) is still read
 CJK_LETTER_WEIGHT = 2  # "你是谁" (3 characters) is read, "東京" (2) is not
 STRICT_BELOW_LETTERS = 10  # "My phone" (7) comes out Thai
-SECOND_READING_LETTERS = 60  # the second reading still halves the und of 30 to 59 letters
+SECOND_READING_LETTERS = 30  # the second reading fixes misfires under 20 letters
 SINGLE_READING_CONFIDENCE = 0.9  # at 0.7 "Tell me who you are." stays Italian
 MIN_CONFIDENCE = 0.5  # at 0.3 "What do you do?" comes out Italian
 
-_TOP_K = 5
+_TOP_K = 3  # enough to fold zh, wuu and yue; each more costs time
 _FOLDED = {"wuu": "zh", "yue": "zh", "gan": "zh", "cmn": "zh", "arz": "ar"}
 _CJK_LANGUAGES = ("zh", "ja", "ko")
 _CHECKED = {*_FOLDED, *_CJK_LANGUAGES}  # labels whose probability is folded or checked against the script
