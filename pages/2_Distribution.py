@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import derived, drift, profile, tokens
+from core import derived, drift, lang, profile, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
 from core.workspace import Workspace
@@ -312,12 +312,15 @@ else:
 
 st.header("Languages", anchor="languages")
 languages = profile.language_counts(features)
-table = pd.DataFrame({"language": list(languages), "examples": list(languages.values())})
+table = pd.DataFrame(
+    {"language": [lang.language_label(c) for c in languages], "examples": list(languages.values())}
+)
 st.plotly_chart(px.bar(table, x="language", y="examples"), key="distribution_languages_chart")
 with st.expander("Table and examples: languages"):
     st.dataframe(table, width="stretch", hide_index=True)
-    st.caption("`und`: too short or too unclear to tell.")
-    language = st.selectbox("Language", list(languages), key="distribution_drill_language")
+    language = st.selectbox(
+        "Language", list(languages), format_func=lang.language_label, key="distribution_drill_language"
+    )
     for _, row in frame[features["language"].to_numpy() == language].head(3).iterrows():
         render_example(row)
 
@@ -429,7 +432,7 @@ if report is not None:
         )
     shares = pd.DataFrame(
         [
-            {"language": k, "set": s, "share": v[s]}
+            {"language": lang.language_label(k), "set": s, "share": v[s]}
             for k, v in report.languages.items()
             for s in ("train", "production")
         ]
@@ -439,7 +442,7 @@ if report is not None:
         key="distribution_drift_languages_chart",
     )
     with st.expander("Table: languages, training vs production"):
-        st.dataframe(pd.DataFrame(report.languages).T, width="stretch")
+        st.dataframe(pd.DataFrame(report.languages).T.rename(index=lang.language_label), width="stretch")
     if report.categories:
         shares = pd.DataFrame(
             [
@@ -466,6 +469,7 @@ if report is not None:
     st.plotly_chart(figure, key="distribution_drift_similarity_chart")
     with st.expander("Table: production inputs"):
         shown = inputs[["text", "tokens", "language", "similarity", "covered", "cluster"]].copy()
+        shown["language"] = shown["language"].map(lang.language_label)
         shown["nearest training prompt"] = [
             features["prompt_text"].iat[i][:200] if i >= 0 else "" for i in inputs["nearest"]
         ]

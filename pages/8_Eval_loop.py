@@ -118,7 +118,7 @@ def _worst(report: evalloop.EvalReport) -> list[evalloop.Slice]:
     st.dataframe(
         pd.DataFrame(
             [
-                {"slice": s.label, "metric": s.metric, "value": s.score, "n": s.n, "failing": s.failures}
+                {"slice": s.title, "metric": s.metric, "value": s.score, "n": s.n, "failing": s.failures}
                 for s in worst
             ]
         ),
@@ -145,7 +145,7 @@ def _comparison(report, baseline, min_n: int) -> evalloop.Comparison | None:
     rows = pd.DataFrame(
         [
             {
-                "slice": s.slice,
+                "slice": evalloop.slice_title(s.slice),
                 "current": s.current,
                 "baseline": s.baseline,
                 "delta": s.delta,
@@ -206,7 +206,13 @@ def _selected_failures(
     failing_slices = [s.label for s in report.slices if s.failures]
     by_category = [s.label for s in worst if s.failures and s.dimension == "category"]
     default = (by_category or [s.label for s in worst if s.failures])[:2]
-    slices = st.multiselect("Failing slices", failing_slices, default=default, key="eval_pick_slices")
+    slices = st.multiselect(
+        "Failing slices",
+        failing_slices,
+        default=default,
+        format_func=evalloop.slice_title,
+        key="eval_pick_slices",
+    )
     failing = evalloop.select_failures(report.frame)
     texts = {i: "" if t is None else str(t) for i, t in zip(failing["id"], failing["input"], strict=True)}
     ids = st.multiselect(

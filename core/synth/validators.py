@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import lang
 from core.errors import DatasetError
 
 _NUM_PERM = 128
@@ -314,8 +315,8 @@ class Validator:
         expected = self.rules.language or record.get("language")
         if not isinstance(expected, str) or not expected:
             return []
-        found = detect_language(example_text(record, self.mode))
-        if found is not None and found != expected:
+        found = lang.detect_language(example_text(record, self.mode))
+        if found != lang.UNDETERMINED and found != lang.normalize_code(expected):
             return [f"language {found!r}, expected {expected!r}"]
         return []
 
@@ -399,14 +400,3 @@ def target_format_for(source_format: str | None, mode: str) -> str | None:
 
 def _extension(data: bytes) -> str:
     return "json" if data.lstrip()[:1] == b"[" else "jsonl"
-
-
-def detect_language(text: str) -> str | None:
-    """Return the ISO code of ``text``'s language (deterministic), or ``None`` if unknown."""
-    from langdetect import DetectorFactory, LangDetectException, detect
-
-    DetectorFactory.seed = 0
-    try:
-        return str(detect(text)) if len(text.strip()) >= 20 else None
-    except LangDetectException:
-        return None

@@ -16,7 +16,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from core import evalloop
+from core import evalloop, lang
 from core.__main__ import main
 from core.errors import DatasetError, FormatError
 from tests.conftest import SAMPLE_DATA
@@ -255,16 +255,19 @@ def test_languages_can_be_skipped():
     assert {s.value for s in report.slices if s.dimension == "language"} == {"not detected"}
 
 
-def test_language_detection_is_seeded_and_careful_with_short_texts():
+def test_language_slices_come_from_the_one_detector_and_spell_out_und():
     texts = [
         "Hola, hice un pedido hace cinco días y todavía no ha llegado a mi casa.",
         "Wo ist meine Bestellung? Die Sendungsverfolgung zeigt seit Tagen nichts an.",
         "Where is my order? The tracking page has not changed for three days now.",
         "ok",
     ]
-    first = evalloop.detect_languages(texts, seed=3)
-    assert first == evalloop.detect_languages(texts, seed=3)
-    assert first == ["es", "de", "en", "unknown"]
+    frame = _frame(["a", "b", "a", "b"], ["a", "b", "b", "b"], inputs=texts)
+    report = evalloop.build_report(frame, task="labels", seed=0)
+    assert report.frame["language"].tolist() == ["es", "de", "en", "und"] == lang.detect_languages(texts)
+    und = next(s for s in report.slices if s.label == "language=und")
+    assert und.title == "language=undetermined (too short or unclear)"
+    assert evalloop.slice_title("category=und") == "category=und"
 
 
 # ----------------------------------------------------------------------------- comparison

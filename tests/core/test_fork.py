@@ -3,7 +3,7 @@ import signal
 
 import pytest
 
-from core import _fork, profile
+from core import _fork, lang, profile
 
 pytestmark = pytest.mark.skipif(not _fork.can_fork(), reason="needs fork and two cores")
 
@@ -46,9 +46,9 @@ def test_languages_of_many_texts_are_the_same_forked_or_not(monkeypatch, forked_
         "",
     ]
     monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
-    assert profile._languages_of(texts)() == profile.detect_languages(texts)
+    assert profile._languages_of(texts)() == lang.detect_languages(texts)
     assert len(forked_calls) == 1 and forked_calls[0]._process.exitcode == 0  # a child did detect
-    assert profile.detect_languages(texts)[-3:] == ["es", "de", "und"]
+    assert lang.detect_languages(texts)[-3:] == ["es", "de", "und"]
 
 
 def test_a_stuck_child_is_given_up_and_computed_here(monkeypatch, forked_calls):

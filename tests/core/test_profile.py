@@ -260,6 +260,29 @@ def test_language_mix_lists_thin_languages():
     assert result.row_ids == (35, 36, 37)
 
 
+def test_stray_rows_and_short_texts_ask_for_no_language_examples():
+    # issue 16: short English rows read as it/bs and Chinese ones as ja/wuu/yue made targets
+    rows = [
+        {"prompt": f"Where is my order number {i}? It has not arrived yet and I am getting worried."}
+        for i in range(35)
+    ]
+    rows += [{"prompt": t} for t in ("Tell me who you are.", "What do you do?", "Thanks!", "ok")]
+    rows += [{"prompt": t} for t in ("我想退货", "今天天气很好。", "你好，请问我的订单什么时候到？")]
+    rows += [{"prompt": _SPANISH[0]}, {"prompt": _SPANISH[1], "language": "bs"}]
+    features = profile.compute_features(make_frame(rows))
+    assert set(profile.language_counts(features)) <= {"en", "und", "zh", "es", "bs"}
+    targets = [t for t in profile.compute_targets(features) if t["kind"] == "language"]
+    assert [(t["value"], t["missing"]) for t in targets] == [("zh", 27)]
+    result = profile.check_languages(features, profile.ProfileConfig())
+    assert result.status == "warn" and "zh (3)" in result.message
+    assert "Stray rows in bs (1), es (1)" in result.message
+
+
+def test_stray_language_must_fit_min_language():
+    with pytest.raises(ValueError, match="stray_language"):
+        profile.ProfileConfig(stray_language=40)
+
+
 def test_declared_language_wins_over_detection():
     frame = make_frame([{"prompt": "Where is my parcel? It is late again.", "language": "de-DE"}])
     assert profile.compute_features(frame)["language"].tolist() == ["de"]

@@ -181,12 +181,12 @@ def test_long_examples_exceed_the_gpt35_0613_limit(rows, planted):
 
 
 def test_foreign_examples_are_detected(rows, planted):
-    from langdetect import DetectorFactory, detect
+    from core import lang
 
-    DetectorFactory.seed = 0
     languages = Counter(
-        detect(next(m["content"] for m in rows[n]["messages"] if m["role"] == "user"))
-        for n in planted["foreign"]
+        lang.detect_languages(
+            next(m["content"] for m in rows[n]["messages"] if m["role"] == "user") for n in planted["foreign"]
+        )
     )
     assert languages == {"es": 5, "de": 4, "fr": 3}
 
