@@ -8,15 +8,22 @@ from a seeded random vocabulary, so two families share almost no shingle.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from core._minhash import reference_shingles
+from core.dedup import DedupConfig
+from core.records import content_id
 
 CATEGORIES = ("billing", "shipping", "returns", "account", "technical")
 SHARD_FORMATS = ("jsonl", "jsonl.gz", "parquet", "csv")
@@ -108,9 +115,48 @@ def _write(rows: list[dict[str, Any]], path: Path, fmt: str) -> None:
 
 
 def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    import csv
-
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["prompt", "response", "category"])
         writer.writeheader()
         writer.writerows(rows)
+
+
+def true_clusters(rows: list[dict[str, Any]], family: np.ndarray, threshold: float) -> dict[str, str]:
+    """Return id -> smallest id of its true component (within a family: exact, or Jaccard >= threshold).
+
+    Jaccard is computed the slow, obvious way (:func:`core._minhash.reference_shingles`) on the text
+    dedup compares (prompt and reply joined by a blank line); rows of different families are never
+    duplicates (their words are drawn independently).
+    """
+    params = DedupConfig(threshold=threshold).engine_params()
+    by_family: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row, f in zip(rows, family.tolist(), strict=True):
+        by_family[f].append(row)
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for members in by_family.values():
+        texts = [f"{r['messages'][0]['content']}\n\n{r['messages'][1]['content']}" for r in members]
+        ids = [content_id("sft", r["messages"]) for r in members]
+        norm = [" ".join(t.casefold().split()) for t in texts]
+        sets = [reference_shingles(t, params) for t in texts]
+        for i, j in combinations(range(len(members)), 2):
+            if norm[i] == norm[j] or len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= threshold:
+                a, b = sorted((find(ids[i]), find(ids[j])))
+                parent[b] = a
+    return {x: find(x) for x in list(parent)}
+
+
+def cluster_pairs(cluster_of: dict[str, str]) -> set[tuple[str, str]]:
+    """Return the pairs of distinct ids that share a cluster (``cluster_of``: id -> cluster)."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for node, root in cluster_of.items():
+        members[root].add(node)
+    pairs: set[tuple[str, str]] = set()
+    for group in members.values():
+        pairs.update(combinations(sorted(group), 2))
+    return pairs

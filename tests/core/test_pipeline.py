@@ -6,18 +6,14 @@ import gzip
 import json
 import shutil
 from collections import defaultdict
-from itertools import combinations
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from core import _minhash
 from core.__main__ import main
-from core.dedup import DedupConfig
 from core.pipeline import LocalEngine, PipelineConfig, run_pipeline
-from core.pipeline.planted import generate_rows, write_shards
-from core.records import content_id
+from core.pipeline.planted import cluster_pairs, generate_rows, true_clusters, write_shards
 
 ROWS = 20_000
 SHARDS = 8
@@ -137,46 +133,13 @@ def test_ray_gives_the_same_outputs(cli_run, ray_run):
         assert summary[key] == cli_run[0][key]
 
 
-def _true_clusters(planted) -> dict[str, str]:
-    """Id -> smallest id of its true component (pairs within a family: exact, or Jaccard >= threshold)."""
-    params = DedupConfig(threshold=THRESHOLD).engine_params()
-    by_family = defaultdict(list)
-    for row, family in zip(planted.rows[:ROWS], planted.family[:ROWS], strict=True):
-        by_family[int(family)].append(row)
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    for rows in by_family.values():
-        texts = [f"{r['messages'][0]['content']}\n\n{r['messages'][1]['content']}" for r in rows]
-        ids = [content_id("sft", r["messages"]) for r in rows]
-        norm = [" ".join(t.casefold().split()) for t in texts]
-        sets = [_minhash.reference_shingles(t, params) for t in texts]
-        for i, j in combinations(range(len(rows)), 2):
-            union = len(sets[i] | sets[j])
-            if norm[i] == norm[j] or len(sets[i] & sets[j]) / union >= THRESHOLD:
-                a, b = sorted((find(ids[i]), find(ids[j])))
-                parent[b] = a
-    return {x: find(x) for x in list(parent)}
-
-
-def _same_cluster_pairs(cluster_of: dict[str, str]) -> set[tuple[str, str]]:
-    members = defaultdict(list)
-    for node, root in cluster_of.items():
-        members[root].append(node)
-    return {tuple(sorted(p)) for group in members.values() for p in combinations(sorted(set(group)), 2)}
-
-
 def test_planted_duplicates_found_with_high_recall_and_precision(cli_run, planted):
     removed = pq.read_table(cli_run[1] / "removed.parquet").to_pylist()
     found = {r["id"]: r["kept_id"] for r in removed}
     for kept_id in set(found.values()):
         found.setdefault(kept_id, kept_id)
-    truth = _same_cluster_pairs(_true_clusters(planted))
-    predicted = _same_cluster_pairs(found)
+    truth = cluster_pairs(true_clusters(planted.rows[:ROWS], planted.family[:ROWS], THRESHOLD))
+    predicted = cluster_pairs(found)
     assert len(truth) > 1000
     hits = len(truth & predicted)
     assert hits / len(truth) >= 0.99, "recall"
