@@ -24,6 +24,7 @@ _COMMANDS = {
     "split": ("split", "Stratified, cluster-aware train/val/test split with a test lock."),
     "export": ("export", "Write the export bundle (splits, manifest, data card) as a zip."),
     "evalreport": ("evalreport", "Report on eval results: metrics, worst slices, comparison."),
+    "pipeline": ("pipeline", "Batch pipeline over shards (validate, dedup, split, export), local or Ray."),
     "open-sample": ("open_sample", "Open the bundled sample in a workspace that has no dataset yet."),
 }
 

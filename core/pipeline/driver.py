@@ -1,0 +1,356 @@
+"""The driver: plans each stage's tasks, skips the finished ones, runs the rest on an engine.
+
+The driver holds ids and small per-row state only (row labels, exact keys, lengths,
+cluster roots); every shard's text is read by the worker that processes it. Stage
+directories under ``out``: ``validate``, ``signatures``, ``buckets``, ``components``,
+``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
+``removed.parquet`` and ``export/manifest.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from core.pipeline import stages, store
+from core.pipeline.plan import (
+    PipelineConfig,
+    assign_splits,
+    choose_kept,
+    removed_table,
+    verify_tasks,
+    write_manifest,
+)
+from core.pipeline.progress import StageProgress
+
+_INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
+
+
+class Engine(Protocol):
+    """Runs a stage function over tasks (see :mod:`core.pipeline.local`, :mod:`core.pipeline.ray_engine`)."""
+
+    name: str
+    workers: int
+
+    def map(
+        self,
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+        tasks: list[dict[str, Any]],
+        on_result: Callable[[dict[str, Any]], None],
+    ) -> list[dict[str, Any]]:
+        """Run ``fn`` over ``tasks``; results in task order."""
+        ...
+
+
+def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
+    """Return the input shards: files, the data files of directories, glob matches (sorted, distinct).
+
+    Raises:
+        ValueError: If an input matches nothing.
+    """
+    found: list[str] = []
+    for item in inputs:
+        if os.path.isdir(item):
+            matches = [str(p) for p in sorted(Path(item).rglob("*")) if p.is_file() and _is_data(p.name)]
+        elif os.path.exists(item):
+            matches = [item]
+        else:
+            matches = sorted(glob.glob(item, recursive=True))
+        if not matches:
+            raise ValueError(f"input {item!r} matches no file")
+        found.extend(os.path.abspath(m) for m in matches)
+    return sorted(dict.fromkeys(found))
+
+
+def _is_data(name: str) -> bool:
+    return name.lower().removesuffix(".gz").endswith(_INPUT_SUFFIXES)
+
+
+@dataclass
+class _Run:
+    """State of one run: where things are and what each stage reported."""
+
+    config: PipelineConfig
+    engine: Engine
+    stream: TextIO | None
+    out: Path
+    code: str
+    stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def stage(
+        self, name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], tasks: list[dict[str, Any]]
+    ) -> None:
+        """Run the unfinished ``tasks`` of a stage (each names its marker by ``out`` and ``name``)."""
+        start = time.monotonic()
+        todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
+        bar = StageProgress(name, len(todo), self.stream)
+        self.engine.map(fn, todo, lambda result: bar.update(int(result.get("rows", 0))))
+        rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
+        self.stats[name] = {
+            "seconds": round(time.monotonic() - start, 3),
+            "rows": rows,
+            "tasks_run": len(todo),
+            "tasks_skipped": len(tasks) - len(todo),
+        }
+
+    def dir(self, stage: str) -> Path:
+        """The output directory of ``stage``."""
+        return self.out / stage
+
+
+def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | None = None) -> dict[str, Any]:
+    """Run the pipeline over ``config.inputs`` into ``config.out``; return the summary.
+
+    Args:
+        config: What to read, which steps, and their settings.
+        engine: Where the tasks run.
+        stream: Where progress lines go (``None``: nowhere).
+
+    Returns:
+        The summary printed by ``python -m core pipeline --json``.
+    """
+    run = _Run(config, engine, stream, Path(config.out), store.code_version())
+    shards = expand_inputs(config.inputs)
+    v_fps = [store.fingerprint(store.file_facts(p), config.format, run.code) for p in shards]
+    _validate(run, shards, v_fps)
+    index = _index(run, len(shards))
+    summary: dict[str, Any] = _quarantine(run, len(shards))
+    summary["valid"] = int(len(index["g"]))
+    upstream = store.fingerprint(v_fps)
+    removed = np.zeros(0, np.int64)
+    decisions = None
+    if "dedup" in config.steps:
+        upstream, decisions = _dedup(run, index, upstream)
+        removed = decisions["g"][decisions["removed"]]
+    upstream = _filter(run, index, removed, upstream)
+    assign = _split(run, upstream, len(shards)) if "split" in config.steps else None
+    upstream = store.fingerprint(upstream, "split" in config.steps, config.val, config.test, config.seed)
+    if decisions is not None:
+        pq.write_table(removed_table(decisions, index["ids"], assign), run.out / "removed.parquet")
+    splits = _split_counts(assign, run, len(shards))
+    if "export" in config.steps:
+        _export(run, assign, len(shards), upstream)
+    summary.update(_dedup_counts(decisions, summary["valid"]))
+    summary.update(
+        engine=engine.name, workers=engine.workers, splits=splits, stages=run.stats, out=str(run.out)
+    )
+    summary["rows_in"] = summary["valid"] + summary["invalid"]
+    return summary
+
+
+# -- validate and the row index ------------------------------------------------------------------
+
+
+def _validate(run: _Run, shards: list[str], fps: list[str]) -> None:
+    out = str(run.dir("validate"))
+    tasks = [
+        {
+            "shard": i,
+            "name": f"part-{i:05d}",
+            "path": p,
+            "format": run.config.format,
+            "out": out,
+            "fp": fps[i],
+        }
+        for i, p in enumerate(shards)
+    ]
+    run.stage("validate", stages.validate_shard, tasks)
+
+
+def _index(run: _Run, shards: int) -> dict[str, Any]:
+    """Give every valid row its label ``g``: its rank by (content id, source-row hash)."""
+    parts = [run.dir("validate") / f"part-{i:05d}.parquet" for i in range(shards)]
+    table = store.read_tables(parts, ["id", "rowhash"])
+    sizes = [pq.read_metadata(p).num_rows for p in parts]
+    order = pc.sort_indices(table, sort_keys=[("id", "ascending"), ("rowhash", "ascending")]).to_numpy()
+    g = np.empty(len(order), dtype=np.int64)
+    g[order] = np.arange(len(order), dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    shard_of = np.repeat(np.arange(shards), sizes)
+    pos = np.arange(len(g)) - offsets[shard_of]
+    by_g = np.empty_like(g)
+    by_g[g] = np.arange(len(g))
+    return {
+        "g": g,
+        "offsets": offsets,
+        "shard_of_g": shard_of[by_g],
+        "pos_of_g": pos[by_g],
+        "ids": table.column("id").take(pa.array(order)),  # ids in g order
+    }
+
+
+def _shard_g(index: dict[str, Any], i: int) -> np.ndarray:
+    return np.asarray(index["g"][index["offsets"][i] : index["offsets"][i + 1]])
+
+
+def _shard_task(
+    run: _Run, index: dict[str, Any], i: int, out: Path, fp: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """A task over validated shard ``i``: its part, its row labels, where to write, plus ``extra``."""
+    return {
+        "shard": i,
+        "name": f"part-{i:05d}",
+        "source": str(run.dir("validate") / f"part-{i:05d}.parquet"),
+        "g": _shard_g(index, i),
+        "out": str(out),
+        "fp": fp,
+        **extra,
+    }
+
+
+def _quarantine(run: _Run, shards: int) -> dict[str, Any]:
+    parts = [run.dir("validate") / f"quarantine-{i:05d}.parquet" for i in range(shards)]
+    table = store.read_tables(parts)
+    pq.write_table(table, run.out / "quarantine.parquet")
+    first = table.select(["file", "line", "codes", "reason"]).slice(0, 20).to_pylist()
+    return {"invalid": table.num_rows, "problems": first}
+
+
+# -- dedup: signatures, buckets, components -----------------------------------------------------
+
+
+def _dedup(run: _Run, index: dict[str, Any], upstream: str) -> tuple[str, dict[str, np.ndarray]]:
+    config = run.config
+    shards = len(index["offsets"]) - 1
+    params = config.dedup.engine_params()
+    sig_fp = store.fingerprint(upstream, dataclasses.asdict(params), config.partitions, run.code)
+    sig_dir = run.dir("signatures")
+    extra = {"params": params, "partitions": config.partitions}
+    tasks = [_shard_task(run, index, i, sig_dir, store.fingerprint(sig_fp, i), extra) for i in range(shards)]
+    run.stage("signatures", stages.signatures_shard, tasks)
+    keys = [str(sig_dir / f"keys-{i:05d}.parquet") for i in range(shards)]
+    buckets = [
+        {
+            "partition": p,
+            "name": f"part-{p:05d}",
+            "keys": keys,
+            "out": str(run.dir("buckets")),
+            "fp": store.fingerprint(sig_fp, p),
+        }
+        for p in range(config.partitions)
+    ]
+    run.stage("buckets", stages.bucket_partition, buckets)
+    parts = range(config.partitions)
+    pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
+    comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
+    blocks = verify_tasks(pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold)
+    run.stage("components", stages.verify_block, blocks)
+    signatures = store.read_tables(
+        [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
+    )
+    comp = run.dir("components")
+    roots = store.read_tables(
+        [
+            *(run.dir("buckets") / f"exact-{p:05d}.parquet" for p in parts),
+            *(comp / f"roots-{t['name']}.parquet" for t in blocks),
+        ]
+    )
+    edges = store.read_tables([comp / f"{t['name']}.parquet" for t in blocks], ["a", "b", "jaccard"])
+    decisions = choose_kept(roots, edges, signatures, config.keep)
+    return store.fingerprint(comp_fp, config.keep), decisions
+
+
+def _dedup_counts(decisions: dict[str, np.ndarray] | None, valid: int) -> dict[str, int]:
+    if decisions is None:
+        return {"exact_removed": 0, "near_removed": 0, "kept": valid, "clusters": 0}
+    removed = decisions["removed"]
+    exact = int((removed & decisions["exact"]).sum())
+    near = int(removed.sum()) - exact
+    return {
+        "exact_removed": exact,
+        "near_removed": near,
+        "kept": valid - int(removed.sum()),
+        "clusters": len(np.unique(decisions["root"])),
+    }
+
+
+# -- filter, split, export ------------------------------------------------------------------------
+
+
+def _filter(run: _Run, index: dict[str, Any], removed: np.ndarray, upstream: str) -> str:
+    shards = len(index["offsets"]) - 1
+    removed = np.sort(removed)
+    fp = store.fingerprint(upstream, "filter")
+    extra = {"removed": removed}
+    tasks = [
+        _shard_task(run, index, i, run.dir("kept"), store.fingerprint(fp, i), extra) for i in range(shards)
+    ]
+    run.stage("filter", stages.filter_shard, tasks)
+    return fp
+
+
+def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
+    config = run.config
+    start = time.monotonic()
+    fp = store.fingerprint(upstream, config.val, config.test, config.seed)
+    out = run.dir("split")
+    if not store.is_done(out, "assign", fp):
+        parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
+        kept = store.read_tables(parts, ["g", "id", "rowhash", "category"])
+        store.write_table(
+            out / "assign.parquet", assign_splits(kept, config.val, config.test, seed=config.seed)
+        )
+        store.mark_done(out, "assign", fp, rows=0)
+        ran = 1
+    else:
+        ran = 0
+    assign = pq.read_table(out / "assign.parquet")
+    run.stats["split"] = {
+        "seconds": round(time.monotonic() - start, 3),
+        "rows": assign.num_rows,
+        "tasks_run": ran,
+        "tasks_skipped": 1 - ran,
+    }
+    return assign
+
+
+def _split_counts(assign: pa.Table | None, run: _Run, shards: int) -> dict[str, int]:
+    counts = {"train": 0, "val": 0, "test": 0}
+    if assign is None:
+        parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
+        counts["train"] = sum(pq.read_metadata(p).num_rows for p in parts)
+        return counts
+    for value in assign.column("split").to_pylist():
+        counts[value] += 1
+    return counts
+
+
+def _export(run: _Run, assign: pa.Table | None, shards: int, upstream: str) -> None:
+    from core.export import file_extension
+
+    fmt = run.config.export_format
+    split_of: dict[int, str] = {}
+    if assign is not None:
+        split_of = dict(zip(assign.column("g").to_pylist(), assign.column("split").to_pylist(), strict=True))
+    tasks = []
+    for i in range(shards):
+        source = run.dir("kept") / f"part-{i:05d}.parquet"
+        labels = pq.read_table(source, columns=["g"]).column("g").to_pylist()
+        per_split: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+        for label in labels:
+            per_split[split_of.get(label, "train")].append(label)
+        tasks.append(
+            {
+                "shard": i,
+                "name": f"part-{i:05d}",
+                "source": str(source),
+                "splits": per_split,
+                "format": fmt,
+                "extension": file_extension(fmt),
+                "out": str(run.dir("export")),
+                "fp": store.fingerprint(upstream, fmt, i),
+            }
+        )
+    run.stage("export", stages.export_shard, tasks)
+    write_manifest(run.dir("export"), run.config, fmt)

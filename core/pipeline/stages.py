@@ -1,0 +1,296 @@
+"""The pipeline's units of work: pure functions, one shard (or one partition) in, one out.
+
+Each function takes a small picklable task (paths, settings, a few id arrays), reads its
+input shard from disk, writes its output shard plus marker (see :mod:`core.pipeline.store`)
+and returns a small dict of counts. No function holds more than one shard's text, so any
+engine (a local process pool, Ray Data) can run them; results never depend on which
+worker runs what, or in which order.
+
+Row labels: ``g`` is a row's rank in the order of (content id, hash of the source row),
+computed once over all shards by the driver; it is the only per-row state that travels
+between stages, and every tie is broken by it, so outputs do not depend on shard order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from core import _minhash, formats
+from core.errors import DatasetError
+from core.pipeline import store
+
+_SCOPE_COLUMNS = ("prompt_text", "response_text", "rejected_text")  # dedup's scope "all"
+_JSON_COLUMNS = ("messages", "chosen", "rejected", "tools", "extra")
+_META_COLUMNS = ("category", "difficulty", "language", "source", "created_at")
+_BATCH = 8192
+_EXACT_SALT = np.uint64(0xA0761D6478BD642F)
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+
+def validate_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Parse one input shard with the project's readers; write valid rows and the quarantine.
+
+    Task keys: ``shard`` (index), ``path``, ``format`` (or None to detect), ``out``, ``fp``.
+    """
+    out, name, path = Path(task["out"]), f"part-{task['shard']:05d}", task["path"]
+    try:
+        loaded = formats.load_dataset(path, path, format=task["format"])
+        records, quarantine = loaded.records, loaded.quarantine
+    except (DatasetError, OSError, ValueError) as exc:  # unreadable as a whole: one quarantine line
+        records = pd.DataFrame()
+        quarantine = pd.DataFrame([{"line": None, "raw": "", "codes": "unreadable_file", "reason": str(exc)}])
+    store.write_table(out / f"{name}.parquet", _valid_table(records, path, task["shard"]))
+    store.write_table(out / f"quarantine-{task['shard']:05d}.parquet", _quarantine_table(quarantine, path))
+    store.mark_done(out, name, task["fp"], rows=len(records), invalid=len(quarantine))
+    return {"rows": len(records), "invalid": len(quarantine)}
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
+
+
+def _scalar_text(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _line(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _valid_table(records: pd.DataFrame, path: str, shard: int) -> pa.Table:
+    n = len(records)
+    column = lambda c: records[c].tolist() if c in records.columns else [None] * n  # noqa: E731
+    raw = [_json_text(v) or "" for v in column("raw")]
+    data: dict[str, Any] = {
+        "id": pa.array([str(v) for v in column("id")], pa.string()),
+        "rowhash": pa.array([xxhash.xxh3_64_intdigest(r.encode()) for r in raw], pa.uint64()),
+        "shard": pa.array([shard] * n, pa.int32()),
+        "kind": pa.array(column("kind"), pa.string()),
+    }
+    for c in _JSON_COLUMNS:  # nested columns as JSON text: arbitrary messages do not fit one Arrow type
+        data[c] = pa.array([_json_text(v) for v in column(c)], pa.string())
+    for c in _META_COLUMNS:
+        data[c] = pa.array([_scalar_text(v) for v in column(c)], pa.string())
+    data["source_file"] = pa.array([path] * n, pa.string())
+    data["source_line"] = pa.array([_line(v) for v in column("source_line")], pa.int64())
+    parts = [column(c) for c in _SCOPE_COLUMNS]
+    data["text"] = pa.array(_minhash.join_parts(parts) if n else [], pa.string())
+    return pa.table(data)
+
+
+def _quarantine_table(quarantine: pd.DataFrame, path: str) -> pa.Table:
+    n = len(quarantine)
+    lines = [_line(v) for v in quarantine["line"].tolist()] if n else []
+    return pa.table(
+        {
+            "file": pa.array([path] * n, pa.string()),
+            "line": pa.array(lines, pa.int64()),
+            "codes": pa.array([str(v) for v in quarantine["codes"]] if n else [], pa.string()),
+            "reason": pa.array([str(v) for v in quarantine["reason"]] if n else [], pa.string()),
+            "raw": pa.array([str(v) for v in quarantine["raw"]] if n else [], pa.string()),
+        }
+    )
+
+
+# -- signatures -----------------------------------------------------------------------------------
+
+
+def signatures_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Shingle, sign and band one shard; write its signatures and its band keys by partition.
+
+    Task keys: ``shard``, ``source`` (validate part), ``g`` (row labels), ``params``
+    (:class:`core._minhash.EngineParams`), ``partitions``, ``out``, ``fp``.
+    """
+    out, name = Path(task["out"]), f"part-{task['shard']:05d}"
+    texts = pq.read_table(task["source"], columns=["text"]).column("text").to_pylist()
+    params: _minhash.EngineParams = task["params"]
+    batches = [_minhash.process_batch(texts[i : i + _BATCH], params) for i in range(0, len(texts), _BATCH)]
+    result = _minhash.concat_outputs(batches) if batches else _minhash.process_batch([], params)
+    g = np.asarray(task["g"], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(result.counts)]).astype(np.int64)
+    signatures = pa.table(
+        {
+            "g": g,
+            "exact_key": result.exact_keys,
+            "empty": result.empty,
+            "length": np.array([len(t) for t in texts], dtype=np.int64),
+            "shingles": pa.ListArray.from_arrays(pa.array(offsets), pa.array(result.shingles, pa.uint32())),
+        }
+    )
+    store.write_table(out / f"{name}.parquet", signatures)
+    store.write_table(out / f"keys-{task['shard']:05d}.parquet", _keys_table(result, g, task["partitions"]))
+    store.mark_done(out, name, task["fp"], rows=len(texts))
+    return {"rows": len(texts)}
+
+
+def _keys_table(result: _minhash.BatchOutput, g: np.ndarray, partitions: int) -> pa.Table:
+    """Band keys (and exact keys, salted) of the non-empty rows, each with its bucket partition."""
+    rows = np.flatnonzero(~result.empty)
+    bands = result.band_keys.shape[1] if result.band_keys.ndim == 2 else 0
+    near = result.band_keys[rows].ravel()
+    exact = _minhash.mix64(result.exact_keys[rows] ^ _EXACT_SALT)
+    keys = np.concatenate([near, exact])
+    labels = np.concatenate([np.repeat(g[rows], bands), g[rows]])
+    is_exact = np.concatenate([np.zeros(len(near), bool), np.ones(len(exact), bool)])
+    part = (keys % np.uint64(partitions)).astype(np.int32)
+    order = np.argsort(part, kind="stable")
+    return pa.table({"p": part[order], "key": keys[order], "g": labels[order], "exact": is_exact[order]})
+
+
+# -- buckets -----------------------------------------------------------------------------------
+
+
+def bucket_partition(task: dict[str, Any]) -> dict[str, Any]:
+    """Group one partition's band keys across all shards; write candidate pairs, reduce exact ones.
+
+    Only keys and row labels move here, never text. Task keys: ``partition``, ``keys``
+    (paths of every shard's key file), ``out``, ``fp``.
+    """
+    out, name, p = Path(task["out"]), f"part-{task['partition']:05d}", task["partition"]
+    tables = [
+        pq.read_table(path, columns=["key", "g", "exact"], filters=[("p", "==", p)]) for path in task["keys"]
+    ]
+    table = pa.concat_tables(tables) if tables else pa.table({"key": [], "g": [], "exact": []})
+    key = table.column("key").to_numpy().astype(np.uint64)
+    g = table.column("g").to_numpy().astype(np.int64)
+    exact = table.column("exact").to_numpy(zero_copy_only=False).astype(bool)
+    near_pairs = _pairs_of(key[~exact], g[~exact])
+    exact_pairs = _pairs_of(key[exact], g[exact])
+    nodes, roots = local_components(exact_pairs[:, 0], exact_pairs[:, 1])
+    store.write_table(out / f"{name}.parquet", pa.table({"a": near_pairs[:, 0], "b": near_pairs[:, 1]}))
+    store.write_table(
+        out / f"exact-{task['partition']:05d}.parquet", pa.table({"node": nodes, "root": roots})
+    )
+    store.mark_done(out, name, task["fp"], rows=len(key), pairs=len(near_pairs))
+    return {"rows": len(key), "pairs": len(near_pairs), "exact_pairs": len(exact_pairs)}
+
+
+def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Candidate pairs (label_a < label_b) of the buckets in ``keys``, independent of input order.
+
+    Members of a bucket are ordered by label before :func:`core._minhash._bucket_pairs` (private,
+    reused so big buckets pair exactly as in :mod:`core.dedup`) pairs them.
+    """
+    by_label = np.argsort(labels, kind="stable")
+    positions = _minhash._bucket_pairs(keys[by_label])
+    if len(positions) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.sort(labels[by_label][positions], axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0) if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+
+
+def local_components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union-find over the edges ``a[k] - b[k]``: each touched node and its root (the smallest node)."""
+    nodes, inverse = np.unique(np.concatenate([a, b]).astype(np.int64), return_inverse=True)
+    if len(nodes) == 0:
+        return nodes, nodes.copy()
+    m = len(a)
+    graph = coo_matrix((np.ones(m, np.int8), (inverse[:m], inverse[m:])), shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    smallest = np.full(labels.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, labels, nodes)
+    return nodes, smallest[labels]
+
+
+# -- components: verification of candidate pairs ----------------------------------------------------
+
+
+def verify_block(task: dict[str, Any]) -> dict[str, Any]:
+    """Verify candidate pairs between two shards by the true Jaccard of their stored shingles.
+
+    Task keys: ``block`` (name), ``sources`` (signature parts of the two shards), ``a_pos`` /
+    ``b_pos`` (row positions: a in the first shard, b in the second), ``a`` / ``b`` (labels),
+    ``threshold``, ``out``, ``fp``. Writes the verified edges and the block's local components.
+    """
+    out, name = Path(task["out"]), task["block"]
+    first, second = task["sources"]
+    a_pos, b_pos = np.asarray(task["a_pos"], np.int64), np.asarray(task["b_pos"], np.int64)
+    if first == second:
+        shingles, counts, wanted = _shingle_rows(first, np.concatenate([a_pos, b_pos]))
+        ai, bi = np.searchsorted(wanted, a_pos), np.searchsorted(wanted, b_pos)
+    else:
+        left, right = _shingle_rows(first, a_pos), _shingle_rows(second, b_pos)
+        shingles, counts = np.concatenate([left[0], right[0]]), np.concatenate([left[1], right[1]])
+        ai, bi = np.searchsorted(left[2], a_pos), np.searchsorted(right[2], b_pos) + len(left[2])
+    jaccard = _minhash.verify_pairs(shingles, counts, ai, bi)
+    ok = jaccard >= task["threshold"] - 1e-12
+    a, b = np.asarray(task["a"], np.int64)[ok], np.asarray(task["b"], np.int64)[ok]
+    nodes, roots = local_components(a, b)
+    store.write_table(out / f"{name}.parquet", pa.table({"a": a, "b": b, "jaccard": jaccard[ok]}))
+    store.write_table(out / f"roots-{name}.parquet", pa.table({"node": nodes, "root": roots}))
+    store.mark_done(out, name, task["fp"], rows=len(a_pos), verified=int(ok.sum()))
+    return {"rows": len(a_pos), "verified": int(ok.sum())}
+
+
+def _shingle_rows(path: str, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return shingles and counts of the distinct ``positions`` of a signature part, and those positions."""
+    wanted = np.unique(positions)
+    column = pq.read_table(path, columns=["shingles"]).column("shingles").combine_chunks()
+    picked = column.take(pa.array(wanted))
+    values = picked.flatten().to_numpy(zero_copy_only=False).astype(np.uint32)
+    counts = np.diff(picked.offsets.to_numpy()).astype(np.int64)
+    return values, counts, wanted
+
+
+# -- filter and export ----------------------------------------------------------------------------
+
+
+def filter_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Write the kept rows of one shard (every column but the compared text).
+
+    Task keys: ``shard``, ``source`` (validate part), ``g`` (labels of its rows), ``removed``
+    (sorted labels of all removed rows), ``out``, ``fp``.
+    """
+    out, name = Path(task["out"]), f"part-{task['shard']:05d}"
+    table = pq.read_table(task["source"]).drop_columns(["text"])
+    g = np.asarray(task["g"], np.int64)
+    removed = np.asarray(task["removed"], np.int64)
+    keep = ~np.isin(g, removed)
+    kept = table.append_column("g", pa.array(g)).filter(pa.array(keep))
+    store.write_table(out / f"{name}.parquet", kept)
+    store.mark_done(out, name, task["fp"], rows=kept.num_rows)
+    return {"rows": kept.num_rows}
+
+
+def export_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Write one kept shard's rows per split in the target format (``out/<split>/part-N.<ext>``).
+
+    Task keys: ``shard``, ``source`` (kept part), ``splits`` (dict split -> labels), ``format``,
+    ``extension``, ``out``, ``fp``.
+    """
+    out, name = Path(task["out"]), f"part-{task['shard']:05d}"
+    frame = canonical_frame(pq.read_table(task["source"]))
+    counts: dict[str, int] = {}
+    for split, labels in task["splits"].items():
+        part = frame[frame["g"].isin(np.asarray(labels, np.int64))].sort_values("g")
+        data, _ = formats.write_dataset(part, task["format"]) if len(part) else (b"", [])
+        store.write_bytes(out / split / f"{name}.{task['extension']}", data)
+        counts[split] = len(part)
+    store.mark_done(out, name, task["fp"], rows=len(frame), splits=counts)
+    return {"rows": len(frame), "splits": counts}
+
+
+def canonical_frame(table: pa.Table) -> pd.DataFrame:
+    """Return a kept or validate part as a canonical table (JSON text columns parsed back)."""
+    frame = table.to_pandas()
+    for c in _JSON_COLUMNS:
+        if c in frame.columns:
+            frame[c] = [json.loads(v) if isinstance(v, str) else None for v in frame[c]]
+    frame["raw"] = None
+    return frame

@@ -1,0 +1,226 @@
+"""The batch pipeline: same results on every engine, planted duplicates found, resumable runs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from core.__main__ import main
+from core.pipeline import LocalEngine, PipelineConfig, run_pipeline
+from core.pipeline.planted import cluster_pairs, generate_rows, true_clusters, write_shards
+
+ROWS = 20_000
+SHARDS = 8
+BROKEN_GOOD = 30  # valid rows in the broken shard
+THRESHOLD = 0.8
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return generate_rows(ROWS + BROKEN_GOOD, seed=17)
+
+
+@pytest.fixture(scope="module")
+def inputs(planted, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("shards")
+    write_shards(planted.rows[:ROWS], folder, SHARDS)
+    lines = [json.dumps(r) for r in planted.rows[ROWS:]]
+    lines.insert(4, '{"messages": [broken')  # line 5
+    lines.insert(9, json.dumps({"instruction": "an alpaca row", "output": "in a chat shard"}))  # line 10
+    (folder / "broken.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "garbage.jsonl.gz").write_bytes(gzip.compress(bytes(range(256)) * 64))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cli_run(inputs, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("local1")
+    summary = _cli(["pipeline", str(inputs), "--out", str(out), "--workers", "1", "--json"])
+    return summary, out
+
+
+def _cli(argv: list[str]) -> dict:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(argv) == 0
+    return json.loads(buffer.getvalue())
+
+
+def _local(inputs: Path, out: Path, workers: int) -> dict:
+    engine = LocalEngine(workers)
+    try:
+        return run_pipeline(PipelineConfig(inputs=(str(inputs),), out=str(out)), engine)
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def local2_run(inputs, tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("local2")
+    return _local(inputs, out, 2), out
+
+
+@pytest.fixture(scope="module")
+def ray_run(inputs, ray_session, tmp_path_factory) -> tuple[dict, Path]:
+    from core.pipeline.ray_engine import RayEngine
+
+    out = tmp_path_factory.mktemp("ray")
+    engine = RayEngine(2)
+    summary = run_pipeline(PipelineConfig(inputs=(str(inputs),), out=str(out)), engine)
+    engine.close()  # leaves the session's Ray up
+    return summary, out
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    ray = pytest.importorskip("ray")
+    from core.pipeline.ray_engine import start_local_ray
+
+    start_local_ray(2)
+    yield
+    ray.shutdown()
+
+
+def _outputs(out: Path) -> dict:
+    parts = sorted((out / "kept").glob("part-*.parquet"))
+    ids = sorted(i for p in parts for i in pq.read_table(p, columns=["id"]).column("id").to_pylist())
+    return {
+        "kept": ids,
+        "removed": pq.read_table(out / "removed.parquet").to_pylist(),
+        "assign": pq.read_table(out / "split" / "assign.parquet").to_pylist(),
+        "manifest": json.loads((out / "export" / "manifest.json").read_text())["files"],
+    }
+
+
+def test_summary_has_the_promised_keys(cli_run):
+    summary, out = cli_run
+    for key in ("engine", "workers", "rows_in", "valid", "invalid", "exact_removed", "near_removed", "kept"):
+        assert key in summary
+    assert set(summary["splits"]) == {"train", "val", "test"}
+    assert set(summary["stages"]) >= {
+        "validate",
+        "signatures",
+        "buckets",
+        "components",
+        "filter",
+        "split",
+        "export",
+    }
+    assert summary["kept"] == summary["valid"] - summary["exact_removed"] - summary["near_removed"]
+    assert sum(summary["splits"].values()) == summary["kept"]
+    assert summary["out"] == str(out)
+
+
+def test_local_with_two_workers_gives_the_same_outputs(cli_run, local2_run):
+    assert _outputs(cli_run[1]) == _outputs(local2_run[1])
+    assert local2_run[0]["workers"] == 2
+
+
+def test_ray_gives_the_same_outputs(cli_run, ray_run):
+    summary, out = ray_run
+    assert summary["engine"] == "ray"
+    assert _outputs(cli_run[1]) == _outputs(out)
+    for key in ("valid", "invalid", "exact_removed", "near_removed", "kept", "clusters", "splits"):
+        assert summary[key] == cli_run[0][key]
+
+
+def test_planted_duplicates_found_with_high_recall_and_precision(cli_run, planted):
+    removed = pq.read_table(cli_run[1] / "removed.parquet").to_pylist()
+    found = {r["id"]: r["kept_id"] for r in removed}
+    for kept_id in set(found.values()):
+        found.setdefault(kept_id, kept_id)
+    truth = cluster_pairs(true_clusters(planted.rows[:ROWS], planted.family[:ROWS], THRESHOLD))
+    predicted = cluster_pairs(found)
+    assert len(truth) > 1000
+    hits = len(truth & predicted)
+    assert hits / len(truth) >= 0.99, "recall"
+    assert hits / len(predicted) >= 0.99, "precision"
+    assert {r["reason"] for r in removed} == {"exact", "near"}
+    assert all(r["jaccard"] >= THRESHOLD for r in removed)
+
+
+def test_clusters_never_straddle_splits_and_strata_are_balanced(cli_run):
+    out = cli_run[1]
+    frames = [
+        pq.read_table(p, columns=["g", "id", "category"])
+        for p in sorted((out / "kept").glob("part-*.parquet"))
+    ]
+    split_of_g = {r["g"]: r["split"] for r in pq.read_table(out / "split" / "assign.parquet").to_pylist()}
+    split_of_id: dict[str, set[str]] = defaultdict(set)
+    per_category: dict[str, list[str]] = defaultdict(list)
+    for table in frames:
+        for row in table.to_pylist():
+            split_of_id[row["id"]].add(split_of_g[row["g"]])
+            per_category[row["category"]].append(split_of_g[row["g"]])
+    for row in pq.read_table(out / "removed.parquet").to_pylist():
+        assert row["split"] in split_of_id[row["kept_id"]]
+    for splits in per_category.values():
+        assert abs(splits.count("test") / len(splits) - 0.1) < 0.01
+        assert abs(splits.count("val") / len(splits) - 0.1) < 0.01
+
+
+def test_broken_shard_reported_and_the_rest_kept(cli_run, inputs):
+    summary, out = cli_run
+    quarantine = pq.read_table(out / "quarantine.parquet").to_pylist()
+    broken = str(inputs / "broken.jsonl")
+    lines = {(q["file"], q["line"]) for q in quarantine}
+    assert (broken, 5) in lines and (broken, 10) in lines
+    assert any(q["file"] == str(inputs / "garbage.jsonl.gz") and q["line"] is None for q in quarantine)
+    assert summary["valid"] == ROWS + BROKEN_GOOD
+    assert summary["invalid"] == 3
+
+
+def test_rerun_on_unchanged_input_does_nothing(inputs, cli_run):
+    summary = _local(inputs, cli_run[1], 1)
+    assert all(stage["tasks_run"] == 0 for stage in summary["stages"].values()), summary["stages"]
+
+
+def test_a_killed_stage_resumes_only_its_lost_shard(inputs, cli_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(cli_run[1], out)
+    before = _outputs(out)
+    for suffix in (".parquet", ".json"):
+        (out / "signatures" / f"part-00003{suffix}").unlink()
+    summary = _local(inputs, out, 1)
+    ran = {name: stage["tasks_run"] for name, stage in summary["stages"].items()}
+    assert ran == {
+        "validate": 0,
+        "signatures": 1,
+        "buckets": 0,
+        "components": 0,
+        "filter": 0,
+        "split": 0,
+        "export": 0,
+    }
+    assert _outputs(out) == before
+
+
+def test_exported_files_hold_every_kept_row_once(cli_run):
+    out = cli_run[1]
+    manifest = json.loads((out / "export" / "manifest.json").read_text())
+    rows = sum(f["rows"] for f in manifest["files"])
+    assert rows == cli_run[0]["kept"]
+    first = next(f for f in manifest["files"] if f["rows"])
+    line = (out / "export" / first["path"]).read_text().splitlines()[0]
+    assert [m["role"] for m in json.loads(line)["messages"]] == ["user", "assistant"]
+
+
+def test_inputs_matching_nothing_fail_clearly(tmp_path, capsys):
+    assert main(["pipeline", str(tmp_path / "nothing*.jsonl"), "--out", str(tmp_path / "o")]) == 2
+    assert "matches no file" in capsys.readouterr().err
+
+
+def test_progress_lines_go_to_stderr_not_into_json(cli_run, inputs, tmp_path, capsys):
+    main(["pipeline", str(inputs / "shard-000.jsonl"), "--out", str(tmp_path), "--workers", "1", "--json"])
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["valid"] > 0
+    assert "rows/s" in captured.err and "ETA" in captured.err
