@@ -38,6 +38,7 @@ class Reply:
     malformed: bool = False  # send a body that is not JSON
     error_message: str = "scripted error"
     reset_after_billing: bool = False  # bill, then drop the connection without an answer
+    billed_before_error: bool = False  # a gateway's error (502/504) for a generation the provider billed
 
 
 @dataclass
@@ -123,8 +124,7 @@ class FakeOpenAIServer:
             message = "Input should be 'text' or 'json_object' (response_format.type json_schema)"
             return 500, json.dumps({"error": {"message": message}}).encode(), {}
         if reply.status != 200:
-            headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
-            return reply.status, json.dumps({"error": {"message": reply.error_message}}).encode(), headers
+            return self._error(body, key, reply)
         completion = _completion_body(body, reply)
         if reply.malformed:
             if self.bill_malformed:
@@ -138,6 +138,14 @@ class FakeOpenAIServer:
             if key and self.honour_idempotency:
                 self._cache[key] = payload
         return 200, payload, {}
+
+    def _error(
+        self, body: dict[str, Any], key: str | None, reply: Reply
+    ) -> tuple[int, bytes, dict[str, str]]:
+        if reply.billed_before_error:
+            self._bill(key, _completion_body(body, reply)["usage"])
+        headers = {"Retry-After": str(reply.retry_after)} if reply.retry_after is not None else {}
+        return reply.status, json.dumps({"error": {"message": reply.error_message}}).encode(), headers
 
     @property
     def completed(self) -> int:

@@ -619,8 +619,9 @@ def _scrub(message: str, api_key: Any) -> str:
     return _KEY_LIKE.sub("***", message)
 
 
-_UNKNOWN_OUTCOME = frozenset({"timeout", "connection", "malformed"})
-"""Attempt outcomes that may have been billed: sent, but no usage came back."""
+_UNKNOWN_OUTCOME = frozenset({"timeout", "connection", "malformed", "http_502", "http_504", "http_524"})
+"""Attempt outcomes that may have been billed: sent, but no usage came back. A gateway's 502/504/524
+says the provider behind it did not answer in time, not that it did not generate (and bill)."""
 _UNREACHABLE = "unreachable"
 """No connection could be made (refused, no route, DNS): nothing was sent, nothing can be billed."""
 

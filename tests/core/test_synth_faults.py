@@ -317,8 +317,10 @@ def test_storms_never_pass_the_budget_and_the_meter_covers_the_ledger(synth_ws):
         k = next(counter)
         if k % 3 == 2:
             return Reply(status=429, retry_after=0)
-        if k % 11 in (4, 5, 6):
-            return Reply(status=502)  # a burst of 5xx
+        if k % 11 in (4, 5):
+            return Reply(status=502, billed_before_error=True)  # a gateway's error; the provider billed
+        if k % 11 == 6:
+            return Reply(status=500)  # the provider's own error: nothing billed
         if k % 7 == 3:
             return Reply(content=unique_reply(k), latency=1.0)  # hangs past the timeout, billed anyway
         if k % 13 == 8:
@@ -339,7 +341,28 @@ def test_storms_never_pass_the_budget_and_the_meter_covers_the_ledger(synth_ws):
     assert meter.spent_usd <= server.billed_usd(PRICE_IN, PRICE_OUT) + 1e-12  # spent is what was answered
     assert outcome in ("budget", "done", "failed") and meter.requests_retried > 0
     calls = {c["status"] for c in _calls(synth_ws, run_id)}
-    assert {"http_429", "http_502", "timeout", "connection", "malformed", "ok"} <= calls
+    assert {"http_429", "http_502", "http_500", "timeout", "connection", "malformed", "ok"} <= calls
+
+
+def test_a_gateway_error_stays_at_risk_and_a_provider_error_costs_nothing(synth_ws):
+    from tests.core.test_synth_runner import _create, _settings
+
+    statuses = iter([504, 500])
+
+    def respond(body):
+        status = next(statuses, 200)
+        return Reply(content=unique_reply(status), status=status, billed_before_error=status == 504)
+
+    server = _ledger_server(responder=respond)
+    with server:
+        settings = _settings(
+            server, budget=1.0, concurrency=1, max_attempts=3, price=Price(PRICE_IN, PRICE_OUT)
+        )
+        run_id = _create(synth_ws, settings, n=1)
+        assert runner.execute_run(synth_ws, run_id) == "done"
+    risk = {c["status"]: c["at_risk"] for c in _calls(synth_ws, run_id)}
+    assert risk["http_504"] > 0 and risk["http_500"] == 0
+    _assert_invariant(server, runner.progress(synth_ws, run_id))
 
 
 def _calls(ws, run_id):
