@@ -351,7 +351,7 @@ def _jsonl_row(data: bytes, number: int, lines: _Lines, issues: list[ReadIssue],
     for code, detail in problems:
         severity = "warning" if code in _WARNINGS else "error"
         raw = truncate_raw(text.rstrip("\r\n")) if severity == "error" else None
-        issues.append(ReadIssue(number, code, f"{where}: {detail}", severity, raw, _FIXES.get(code)))
+        issues.append(ReadIssue(number, code, f"{where}: {detail}", severity, raw, JSON_FIXES.get(code)))
     if value is not _BROKEN:
         yield Row(number, value, text)
 
@@ -362,9 +362,9 @@ class _Broken:
 
 _BROKEN: Any = _Broken()
 _WARNINGS = frozenset({"duplicate_key", "non_finite_number", "lone_surrogate"})
-_FIXES = {
+JSON_FIXES = {
     "invalid_json": "fix or remove this line",
-    "truncated_line": "fix or remove this line",
+    "truncated_line": "complete or remove the last line",
     "json_too_deep": f"flatten the value: at most {MAX_DEPTH} nested arrays / objects",
     "number_too_long": "write the number as a string",
     "duplicate_key": "keep one of the keys: trainers' parsers may keep another one",
@@ -627,7 +627,7 @@ def _element_issue(
         f"{where}: {detail}",
         severity,
         raw=truncate_raw(raw) if severity == "error" and raw is not None else None,
-        fix=_FIXES.get(code, "fix or remove this record"),
+        fix=JSON_FIXES.get(code, "fix or remove this record"),
         text_line=text_line,
     )
 

@@ -6,6 +6,8 @@ Codes are stable: pages filter by them and scripts match them. Severity is per c
 
 from __future__ import annotations
 
+from core.io import JSON_FIXES
+
 PROBLEM_CODES: dict[str, str] = {
     # reading (core.io)
     "invalid_json": "the line (or JSON array element) is not valid JSON",
@@ -119,8 +121,7 @@ PROBLEM_CODES: dict[str, str] = {
 
 # What to do about each code: the fix shown when a check gives none of its own (every code has one).
 PROBLEM_FIXES: dict[str, str] = {
-    "invalid_json": "fix or remove this line",
-    "truncated_line": "complete or remove the last line",
+    **JSON_FIXES,  # the fixes of the JSON reader's own codes live with the reader
     "truncated_file": "write the file again; the copy you have ends early",
     "encoding_fallback": "save the file as UTF-8",
     "csv_wrong_field_count": "quote fields that contain the delimiter or a line break",
