@@ -56,7 +56,7 @@ def test_api_key_never_stored(monkeypatch):
         ({"base_url": "ftp://x"}, "base_url must start with http:// or https://, got 'ftp://x'"),
         ({"model": ""}, "model must not be empty"),
         ({"structured": "xml"}, "structured must be one of .* got 'xml'"),
-        ({"timeout_s": 0}, "timeout_s must be > 0, got 0"),
+        ({"timeout_s": 0}, r"timeout must be a number of seconds in \(0, 3600\], got 0"),
     ],
 )
 def test_bad_teacher_config(kwargs, match):
