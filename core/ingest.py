@@ -66,6 +66,7 @@ def store_upload(ws: Workspace, result: LoadResult, *, note: str | None = None) 
             "format": result.detection.format,
             "valid": result.valid,
             "invalid": result.invalid,
+            "reason": result.detection.reason,  # why this format: shown on the Upload page
         },
     )
     return version

@@ -124,6 +124,9 @@ errors = problems[problems["severity"] == "error"] if not problems.empty else pr
 warnings = problems[problems["severity"] == "warning"] if not problems.empty else problems
 
 st.subheader(f"{md_text(info.name)} · {info.source_format} · v{info.version}")
+uploaded_as = ws.steps().get("upload", {}).get("summary", {})
+if uploaded_as.get("reason") and uploaded_as.get("format") == info.source_format:
+    st.caption(f"Read as {info.source_format}: {md_text(uploaded_as['reason'])}.")
 cols = st.columns(5)
 cols[0].metric("Valid examples", f"{info.rows:,}")
 cols[1].metric("Quarantined rows", f"{info.quarantined:,}")
@@ -150,7 +153,11 @@ if view == "Problems":
             shown,
             hide_index=True,
             width="stretch",
-            column_config={"line": st.column_config.NumberColumn("line", format="%d")},
+            column_config={
+                "line": st.column_config.NumberColumn("line", format="%d"),
+                "message": st.column_config.TextColumn("message", width="large"),
+                "fix": st.column_config.TextColumn("fix", width="medium"),
+            },
         )
         st.download_button(
             "Download problems (CSV)",

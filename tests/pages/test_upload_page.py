@@ -24,6 +24,12 @@ def test_open_sample_lists_every_planted_error_by_line(tmp_path):
     assert {"invalid_json", "weight_not_binary", "missing_assistant"} <= set(errors["code"])
 
 
+def test_the_detected_format_is_shown_with_its_reason(tmp_path):
+    at = _open_sample(tmp_path / "ws")
+    said = [c.value for c in at.caption if c.value.startswith("Read as openai-sft: ")]
+    assert said and "sampled rows have the keys of openai-sft" in said[0]
+
+
 def test_filter_by_code_and_refresh_keeps_everything(tmp_path):
     _open_sample(tmp_path / "ws")
     at = app_test(PAGE, tmp_path / "ws").run()  # a new session: what a browser refresh gives
