@@ -60,7 +60,10 @@ def rft_frame(n: int = 12) -> pd.DataFrame:
 
 
 FRAMES = {"sft": sft_frame, "preference": preference_frame, "rft": rft_frame}
-ROUND_TRIPS = [(kind, fmt) for kind in FRAMES for fmt in export.formats_for(kind)]
+# trl-text (no roles) and trl-kto (one row per side) change the rows by design: test_formats_trl_new.py
+ROUND_TRIPS = [
+    (kind, fmt) for kind in FRAMES for fmt in export.formats_for(kind) if fmt not in ("trl-text", "trl-kto")
+]
 
 
 @pytest.mark.parametrize(("kind", "fmt"), ROUND_TRIPS)
