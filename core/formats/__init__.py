@@ -787,13 +787,15 @@ def write_dataset(
     module = _MODULES[format]
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for record in frame.to_dict("records"):
+    built = [(r, *_row_out(r, format, module, trl_style, render)) for r in frame.to_dict("records")]
+    if format == "trl-preference":
+        built = _one_prompt_shape(built, trl_style)
+    for record, out, losses in built:
         line = None if is_missing(record.get("source_line")) else int(record["source_line"])
-        out, losses = _row_out(record, format, module, trl_style, render)
-        if isinstance(out, list):
-            rows.extend(out)
-        elif out is not None:
-            rows.append(out)
+        outs = out if isinstance(out, list) else [] if out is None else [out]
+        if format.startswith("trl-"):
+            outs = [_without_trl_collisions(row, module, losses) for row in outs]
+        rows.extend(outs)
         if losses:
             severity = "warning" if out is not None else "error"
             message = "; ".join(dict.fromkeys(losses))
@@ -802,6 +804,50 @@ def write_dataset(
         names = column_map.used()
         rows = [{names.get(key, key): value for key, value in row.items()} for row in rows]
     return _serialise(rows, module.CONTAINER), problems
+
+
+_Built = tuple[dict[str, Any], dict[str, Any] | list[dict[str, Any]] | None, list[str]]
+
+
+def _one_prompt_shape(built: list[_Built], trl_style: str) -> list[_Built]:
+    """Give every preference row an explicit ``prompt`` when some rows have one and others not.
+
+    ``datasets`` gives a row without the key ``prompt=None`` and TRL then fails on it; a row
+    whose canonical prompt is empty cannot have one and is left out, with its loss.
+    """
+    shapes = {"prompt" in out for _, out, _ in built if isinstance(out, dict)}
+    if len(shapes) < 2:
+        return built
+    fixed: list[_Built] = []
+    for record, out, losses in built:
+        if isinstance(out, dict) and "prompt" not in out:
+            if clean(record.get("messages")):
+                out, losses = trl_preference.build(record, style=trl_style)
+            else:
+                out, losses = (
+                    None,
+                    [
+                        "row left out: it has no prompt while other rows have one (datasets would give it "
+                        "prompt=None, which TRL cannot read)"
+                    ],
+                )
+        fixed.append((record, out, losses))
+    return fixed
+
+
+# Keys TRL's data utilities give a meaning (trl.data_utils: the example's type is the set of
+# these keys present), plus SFTTrainer's ``text``: as metadata they would change how a row trains.
+_TRL_DATA_KEYS = frozenset({"prompt", "completion", "chosen", "rejected", "messages", "label", "text"})
+
+
+def _without_trl_collisions(row: dict[str, Any], module: ModuleType, losses: list[str]) -> dict[str, Any]:
+    """Rename metadata keys TRL would read as data (``label`` beside prompt/completion means KTO)."""
+    clashes = (row.keys() & _TRL_DATA_KEYS) - set(module.RESERVED)
+    if not clashes:
+        return row
+    for key in sorted(clashes):
+        losses.append(f"metadata `{key}` written as `meta_{key}` (TRL would read `{key}` as data)")
+    return {(f"meta_{k}" if k in clashes else k): v for k, v in row.items()}
 
 
 def _source_style(frame: pd.DataFrame, format: str) -> str:

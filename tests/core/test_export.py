@@ -126,7 +126,7 @@ def test_bundle_manifest_hashes_match_and_every_file_loads():
     names = set(archive.namelist())
     assert {
         "manifest.json",
-        "DATA_CARD.md",
+        "README.md",
         "quarantine.jsonl",
         "review_audit.csv",
         "test_lock.json",
@@ -300,7 +300,7 @@ def test_cli_export_writes_a_bundle(tmp_path, capsys):
     names = zipfile.ZipFile(bundle).namelist()
     assert "openai-sft/train.jsonl" in names and "trl-messages/test.jsonl" in names
     assert len(zipfile.ZipFile(bundle).read("quarantine.jsonl").splitlines()) > 0
-    card = zipfile.ZipFile(bundle).read("DATA_CARD.md").decode()
+    card = zipfile.ZipFile(bundle).read("README.md").decode()
     assert "| train~test | 0 | 0 | 0 | 0 |" in card and "- Cost: $" in card
 
 
