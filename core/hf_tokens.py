@@ -220,11 +220,16 @@ def _plain_list(value: Any) -> list[dict[str, Any]]:
 
 
 def count_examples(frame: pd.DataFrame, tokenizer: HFTokenizer) -> list[int]:
-    """Return each example's token count (for preference rows: the longer side)."""
-    return [
-        max((tokenizer.count(t) for t in example_text(tokenizer, r)), default=0)
-        for r in frame.to_dict("records")
-    ]
+    """Return each example's token count (for preference rows: the longer side).
+
+    Raises:
+        DatasetError: If the template rejects an example (see :func:`length_report`, which does not).
+    """
+    return [_example_count(tokenizer, r) for r in frame.to_dict("records")]
+
+
+def _example_count(tokenizer: HFTokenizer, record: Mapping[str, Any]) -> int:
+    return max((tokenizer.count(t) for t in example_text(tokenizer, record)), default=0)
 
 
 def length_report(
@@ -232,31 +237,43 @@ def length_report(
 ) -> dict[str, Any]:
     """Count every example with ``tokenizer``'s chat template and name those over ``max_length``.
 
-    Returns:
-        ``tokenizer`` (its directory), ``template`` (whether the tokenizer has one), ``rows``,
-        ``total`` / ``max`` / ``mean`` / ``p95`` tokens, and with ``max_length``: ``over`` (how many
-        examples are longer) and ``over_lines`` (their source lines, the first 20).
+    An example the template rejects (``raise_exception``: a role it does not take, turns that
+    do not alternate) is not counted; it is named in ``rejected`` with the template's reason,
+    since a trainer using that template fails on it.
 
-    Raises:
-        DatasetError: If the tokenizer has no chat template and an example is a conversation, or
-            the template rejects an example (the message names it).
+    Returns:
+        ``tokenizer`` (its directory), ``template`` (whether the tokenizer has one), ``rows``
+        (examples counted), ``total`` / ``max`` / ``mean`` / ``p95`` tokens, ``rejected`` (how
+        many the template refused), ``rejected_lines`` and ``rejected_reason`` (the first one's),
+        and with ``max_length``: ``over`` (how many examples are longer), ``over_lines`` and
+        ``over_tokens`` (the first 20).
     """
-    counts = count_examples(frame, tokenizer)
-    series = pd.Series(counts, dtype="int64")
+    lines = frame["source_line"] if "source_line" in frame.columns else pd.Series([None] * len(frame))
+    counted: list[tuple[int | None, int]] = []
+    refused: list[tuple[int | None, str]] = []
+    for line, record in zip(lines, frame.to_dict("records"), strict=True):
+        where = None if pd.isna(line) else int(line)
+        try:
+            counted.append((where, _example_count(tokenizer, record)))
+        except DatasetError as exc:
+            refused.append((where, str(exc)))
+    series = pd.Series([n for _, n in counted], dtype="int64")
     report: dict[str, Any] = {
         "tokenizer": str(tokenizer.path),
         "template": tokenizer.has_template,
-        "rows": len(counts),
+        "rows": len(counted),
         "total": int(series.sum()),
-        "max": int(series.max()) if counts else 0,
-        "mean": round(float(series.mean()), 1) if counts else 0.0,
-        "p95": int(series.quantile(0.95)) if counts else 0,
+        "max": int(series.max()) if counted else 0,
+        "mean": round(float(series.mean()), 1) if counted else 0.0,
+        "p95": int(series.quantile(0.95)) if counted else 0,
         "max_length": max_length,
+        "rejected": len(refused),
+        "rejected_lines": [line for line, _ in refused[:_LISTED_LINES]],
+        "rejected_reason": refused[0][1] if refused else None,
     }
     if max_length is not None:
-        lines = frame["source_line"] if "source_line" in frame.columns else pd.Series([None] * len(frame))
-        over = [(line, n) for line, n in zip(lines, counts, strict=True) if n > max_length]
+        over = [(line, n) for line, n in counted if n > max_length]
         report["over"] = len(over)
-        report["over_lines"] = [None if pd.isna(line) else int(line) for line, _ in over[:_LISTED_LINES]]
+        report["over_lines"] = [line for line, _ in over[:_LISTED_LINES]]
         report["over_tokens"] = [n for _, n in over[:_LISTED_LINES]]
     return report

@@ -274,6 +274,12 @@ with st.expander("Lengths for the model you will train (a local Hugging Face tok
             cols[1].metric("Mean", f"{hf_report['mean']:,}")
             cols[2].metric("p95", f"{hf_report['p95']:,}")
             cols[3].metric(f"Over {int(hf_max):,}", f"{hf_report['over']:,}")
+            if hf_report["rejected"]:
+                st.warning(
+                    f"The chat template rejects {hf_report['rejected']:,} examples (lines "
+                    f"{', '.join(str(n) for n in hf_report['rejected_lines'])}): "
+                    f"{hf_report['rejected_reason']}"
+                )
             if hf_report["over"]:
                 st.caption(
                     f"{hf_report['over']:,} of {hf_report['rows']:,} examples are longer than "

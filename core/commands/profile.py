@@ -132,6 +132,12 @@ def _render_model_tokens(tokens: dict[str, Any]) -> list[str]:
         f"Tokens with {tokens['tokenizer']}'s chat template: max {tokens['max']}, mean {tokens['mean']}, "
         f"p95 {tokens['p95']}, total {tokens['total']}",
     ]
+    if tokens["rejected"]:
+        lines.append(
+            f"  {tokens['rejected']} examples the chat template rejects (lines "
+            + ", ".join(str(n) for n in tokens["rejected_lines"])
+            + f"): {tokens['rejected_reason']}"
+        )
     if tokens.get("max_length") is not None:
         shown = ", ".join(
             f"line {line} ({n})" for line, n in zip(tokens["over_lines"], tokens["over_tokens"], strict=True)

@@ -140,3 +140,20 @@ def test_convert_to_text_with_the_tokenizers_chat_template(tmp_path, tokenizer_d
     assert texts == [hf_tokens.load_tokenizer(tokenizer_dir).render([U, A])] * 10
     bare = write_tokenizer(tmp_path / "bare", template=None)
     assert main(["convert", str(source), "--to", "trl-text", "--tokenizer", str(bare), "-o", str(out)]) == 2
+
+
+def test_examples_the_template_rejects_are_named_not_fatal(tmp_path):
+    folder = write_tokenizer(tmp_path / "t")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["chat_template"] = (
+        "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}"
+        "{% endif %}{{ m.content }}{% endfor %}"
+    )
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    system = {"role": "system", "content": "Be brief ."}
+    frame = make_frame(
+        [make_record("sft", [U, A], source_line=1), make_record("sft", [system, U, A], source_line=2)]
+    )
+    report = hf_tokens.length_report(frame, hf_tokens.load_tokenizer(folder), max_length=100)
+    assert report["rows"] == 1 and report["rejected"] == 1 and report["rejected_lines"] == [2]
+    assert "System role not supported" in report["rejected_reason"] and report["over"] == 0
