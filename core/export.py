@@ -17,7 +17,6 @@ lossless).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import io
@@ -285,11 +284,7 @@ def written_rows(data: bytes, fmt: str) -> int:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(io.BytesIO(data)).metadata.num_rows)
-    if extension == "json" and data.lstrip().startswith(b"["):
-        return len(json.loads(data))
-    if extension == "csv":
-        return max(0, sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8-sig")))) - 1)
-    return sum(1 for line in data.splitlines() if line.strip())
+    return formats.rows_in(data, fmt)
 
 
 # -- the bundle ------------------------------------------------------------------------------------

@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     )
     args.out.write_bytes(data)
     summary = _summary(result, args, losses)
+    if args.to == "trl-kto":  # a pair becomes two unpaired rows: count what the file holds
+        summary["written_rows"] = formats.rows_in(data, args.to)
     if args.json:
         print_json(summary)
     else:
@@ -100,7 +102,8 @@ def _summary(
 
 def _render(summary: dict[str, Any]) -> str:
     lines = [
-        f"wrote {summary['written']} of {summary['rows']} rows as {summary['to']} to {summary['out']}",
+        f"wrote {summary['written']} of {summary['rows']} rows as {summary['to']} to {summary['out']}"
+        + (f" ({summary['written_rows']} unpaired rows)" if "written_rows" in summary else ""),
     ]
     if summary["skipped_invalid"]:
         shown = ", ".join(map(str, summary["skipped_invalid_lines"][:20]))

@@ -15,6 +15,8 @@ rows for JSON arrays, CSV (the header is not counted) and Parquet; ``None`` mean
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -70,6 +72,7 @@ __all__ = [
     "Problem",
     "classify_row",
     "records_of",
+    "rows_in",
     "detect_format",
     "format_kinds",
     "formats_for_kind",
@@ -866,9 +869,9 @@ def _row_out(
     if kind not in format_kinds(format):
         return None, [f"row left out: a {kind} example cannot be written as {format}"]
     if kind == "preference" and format != "trl-kto" and not _paired(record):
-        side = "desirable" if _present(record.get("chosen")) else "undesirable"
+        side = "a desirable" if _present(record.get("chosen")) else "an undesirable"
         return None, [
-            f"row left out: an unpaired (KTO) example holds only a {side} completion; "
+            f"row left out: an unpaired (KTO) example holds only {side} completion; "
             f"{format} needs a chosen and a rejected reply to the same prompt"
         ]
     styled = format in _STYLED_FORMATS
@@ -929,6 +932,18 @@ def _from_raw(record: dict[str, Any], raw: dict[str, Any], format: str) -> tuple
         if key not in reserved:
             out[key] = value
     return out, []
+
+
+def rows_in(data: bytes, format: str) -> int:
+    """Return how many rows a file written in ``format`` holds (a KTO pair is two)."""
+    if not data.strip():
+        return 0
+    container = _MODULES[format].CONTAINER
+    if container == "json" and data.lstrip().startswith(b"["):
+        return len(orjson.loads(data))
+    if container == "csv":
+        return max(0, sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8-sig")))) - 1)
+    return sum(1 for line in data.splitlines() if line.strip())
 
 
 def _serialise(rows: list[dict[str, Any]], container: str) -> bytes:

@@ -143,7 +143,8 @@ def test_an_unpaired_row_is_a_reported_loss_in_paired_formats(target):
     )
     data, losses = formats.write_dataset(kto.records, target)
     assert [p.severity for p in losses] == ["error", "error"]
-    assert "only a desirable completion" in losses[0].message and "undesirable" in losses[1].message
+    assert "only a desirable completion" in losses[0].message
+    assert "only an undesirable completion" in losses[1].message
     assert [p.line for p in losses] == [1, 2]
 
 
@@ -267,7 +268,7 @@ def test_preference_to_kto_keeps_both_sides(pairs):
     assert sides == expected
 
 
-def test_convert_cli_writes_the_new_formats(tmp_path):
+def test_convert_cli_writes_the_new_formats(tmp_path, capsys):
     from core.__main__ import main
 
     source = tmp_path / "pairs.jsonl"
@@ -282,3 +283,7 @@ def test_convert_cli_writes_the_new_formats(tmp_path):
     rows = rows_of(out.read_bytes())
     assert len(rows) == 20 and rows[1] == {"prompt": "Q0", "completion": "bad 0", "label": False}
     assert main(["validate", str(out), "--format", "trl-kto"]) == 0
+    capsys.readouterr()
+    assert main(["convert", str(source), "--to", "trl-kto", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["written"], summary["written_rows"]) == (10, 20)
