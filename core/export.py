@@ -1,5 +1,10 @@
 """The export bundle: train / val / test in the chosen formats, a manifest and a data card, in one zip.
 
+The data card is the bundle's ``README.md``: a Hugging Face dataset card whose YAML front
+matter names one config per format (its split files), so the unzipped bundle loads with
+``datasets.load_dataset(bundle_dir, name="trl-messages")`` (splits ``train``, ``validation``,
+``test``).
+
 Every file is written with :func:`core.formats.write_dataset` and read back before it is
 zipped: OpenAI-format files are validated again with :func:`core.formats.load_dataset`
 (errors block the bundle), and every JSONL file is read with pyarrow's JSON reader, the
@@ -30,6 +35,9 @@ from core.report import DataCardInputs, render_data_card
 from core.workspace import now_iso
 
 SPLIT_NAMES = ("train", "val", "test")
+CARD_NAME = "README.md"
+# Split names as Hugging Face calls them (the Hub viewer and trainers look for "validation").
+HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 PARQUET = "parquet"
 EXPORT_FORMATS = (*formats.FORMAT_NAMES, PARQUET)
 OPENAI_FORMATS = ("openai-sft", "openai-dpo", "openai-rft")
@@ -234,8 +242,8 @@ def pyarrow_problem(data: bytes) -> str | None:
 def check_file(name: str, data: bytes, fmt: str, rows: int) -> tuple[list[str], list[str]]:
     """Read a written file back; return (problems to report, problems that block the bundle).
 
-    OpenAI formats are validated again with the importer: an error on a row, or a row count
-    that differs from what was written, blocks; file-level findings (fewer than 10 examples in
+    OpenAI and TRL formats are validated again with the importer: an error on a row, or a row
+    count that differs from what was written, blocks; file-level findings (fewer than 10 examples in
     a small val / test file) are reported. JSONL files must load with pyarrow.
     """
     reported: list[str] = []
@@ -244,7 +252,7 @@ def check_file(name: str, data: bytes, fmt: str, rows: int) -> tuple[list[str], 
         problem = pyarrow_problem(data)
         if problem:
             blocking.append(f"{name}: pyarrow's JSON reader cannot load it: {problem}")
-    if fmt in OPENAI_FORMATS and rows:
+    if (fmt in OPENAI_FORMATS or fmt.startswith("trl-")) and rows:
         loaded = formats.load_dataset(data, name, format=fmt)
         row_errors = [p for p in loaded.problems if _getter(p)("severity") == "error" and _getter(p)("line")]
         others = [p for p in loaded.problems if not any(p is q for q in row_errors)]
@@ -258,12 +266,25 @@ def check_file(name: str, data: bytes, fmt: str, rows: int) -> tuple[list[str], 
 def _written(frame: pd.DataFrame, split: str, fmt: str) -> WrittenFile:
     name = f"{fmt}/{split}.{file_extension(fmt)}"
     data, problems = write_split(frame, fmt)
-    reported, blocking = check_file(name, data, fmt, len(frame))
+    rows = written_rows(data, fmt)
+    reported, blocking = check_file(name, data, fmt, rows)
     writer_errors = [f"{name}: {p}" for p in problems if p.startswith("error")]
     writer_notes = [f"{name}: {p}" for p in problems if not p.startswith("error")]
     return WrittenFile(
-        name, data, len(frame), split, fmt, tuple(writer_notes + reported), tuple(writer_errors + blocking)
+        name, data, rows, split, fmt, tuple(writer_notes + reported), tuple(writer_errors + blocking)
     )
+
+
+def written_rows(data: bytes, fmt: str) -> int:
+    """Return how many rows a written file holds (rows left out are not; a KTO pair is two)."""
+    extension = file_extension(fmt)
+    if not data.strip():
+        return 0
+    if extension == PARQUET:
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(io.BytesIO(data)).metadata.num_rows)
+    return formats.rows_in(data, fmt)
 
 
 # -- the bundle ------------------------------------------------------------------------------------
@@ -340,8 +361,9 @@ def build_bundle(splits: Mapping[str, pd.DataFrame], request: BundleRequest) -> 
         raise DatasetError(f"the export did not pass its checks ({len(blocking)} problems): {shown}")
     written.extend(_side_files(request))
     created_at = now_iso()
-    card = _card_text(splits, request, created_at)
-    written.append(WrittenFile("DATA_CARD.md", card.encode("utf-8"), 0))
+    front, loading = dataset_card_parts(written, request)
+    card = front + _card_text(splits, request, created_at) + "\n" + loading
+    written.append(WrittenFile(CARD_NAME, card.encode("utf-8"), 0))
     manifest = build_manifest(splits, request, written, created_at)
     manifest_file = WrittenFile("manifest.json", _json_bytes(manifest), 0)
     problems = tuple(p for f in written for p in (*f.problems, *f.blocking))
@@ -440,6 +462,66 @@ def build_manifest(
         "test_lock": lock,
         "problems": [p for f in files for p in (*f.problems, *f.blocking)],
     }
+
+
+def hf_builder(fmt: str) -> str:
+    """Return the ``datasets`` builder that reads ``fmt``'s files (``json``, ``csv`` or ``parquet``)."""
+    return {"jsonl": "json", "json": "json"}.get(file_extension(fmt), file_extension(fmt))
+
+
+def card_builder(formats_wanted: Sequence[str]) -> str:
+    """Return the one builder the card's configs use: the one most formats need (first on a tie).
+
+    ``datasets`` picks a single builder for a whole dataset directory from the files of its first
+    config, so the configs can only name formats read by that builder.
+    """
+    builders = [hf_builder(f) for f in formats_wanted]
+    return max(dict.fromkeys(builders), key=builders.count)
+
+
+def dataset_card_parts(files: Sequence[WrittenFile], request: BundleRequest) -> tuple[str, str]:
+    """Return the Hugging Face card's YAML front matter and its "how to load" section.
+
+    The front matter has one config per format read by :func:`card_builder` (``val`` as the
+    ``validation`` split; a split with no rows is left out, ``datasets`` cannot build it from an
+    empty file); the first is the default. Formats another builder reads are named in the section
+    with the ``load_dataset`` call that reads them.
+    """
+    title = request.card.title if request.card is not None else "Dataset"
+    builder = card_builder(request.formats)
+    configs: list[str] = []
+    others: list[str] = []
+    for fmt in request.formats:
+        parts = [f for f in files if f.format == fmt and f.split in HF_SPLITS and f.rows]
+        if not parts:
+            continue
+        if hf_builder(fmt) != builder:
+            paths = ", ".join(f'"{HF_SPLITS[str(f.split)]}": "{f.name}"' for f in parts)
+            others.append(f'- {fmt}: `load_dataset("{hf_builder(fmt)}", data_files={{{paths}}})`')
+            continue
+        entry = [f"- config_name: {fmt}"] + (["  default: true"] if not configs else []) + ["  data_files:"]
+        for f in parts:
+            entry += [f"  - split: {HF_SPLITS[str(f.split)]}", f"    path: {f.name}"]
+        configs.append("\n".join(entry))
+    front = ["---", f"pretty_name: {json.dumps(title, ensure_ascii=False)}", "tags:", "- trainset-studio"]
+    if configs:
+        front += ["configs:", *configs]
+    names = [c.split("\n", 1)[0].removeprefix("- config_name: ") for c in configs]
+    section = ["## Loading with Hugging Face datasets", ""]
+    if names:
+        section.append(
+            "Unzip the bundle, then `datasets.load_dataset(BUNDLE_DIR, name=FORMAT)` with FORMAT one of "
+            + ", ".join(f"`{n}`" for n in names)
+            + " (splits `train`, `validation`, `test`)."
+        )
+    if others:
+        section += [
+            "",
+            "Files another builder reads (`datasets` takes one builder per directory; paths inside "
+            "BUNDLE_DIR):",
+            *others,
+        ]
+    return "\n".join([*front, "---", "", ""]), "\n".join(section) + "\n"
 
 
 def _card_text(splits: Mapping[str, pd.DataFrame], request: BundleRequest, created_at: str) -> str:

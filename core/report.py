@@ -1,4 +1,4 @@
-"""DATA_CARD.md: a plain-language card that travels with the export bundle.
+"""The data card: a plain-language card that travels with the export bundle (its README.md).
 
 Every section takes plain inputs (numbers and the small summaries the journey steps
 record); a section whose step never ran says "not run", so the card is honest about

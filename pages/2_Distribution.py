@@ -246,6 +246,50 @@ if notes:
 with st.expander("Table: token lengths"):
     st.dataframe(pd.DataFrame(result.summary()["tokens"]).drop(columns="limit", errors="ignore"))
 
+
+@st.cache_data(max_entries=4, show_spinner="Counting tokens with the tokenizer's chat template…")
+def _model_lengths(root: str, dataset_version: int, folder: str, max_length: int, _frame: pd.DataFrame):
+    from core import hf_tokens
+
+    return hf_tokens.length_report(_frame, hf_tokens.load_tokenizer(folder), max_length)
+
+
+with st.expander("Lengths for the model you will train (a local Hugging Face tokenizer)"):
+    hf_left, hf_right = st.columns([3, 1])
+    hf_folder = hf_left.text_input(
+        "Tokenizer directory",
+        key="distribution_hf_tokenizer",
+        help="A local folder with tokenizer.json and tokenizer_config.json (its chat template); "
+        "nothing is downloaded. Every example is rendered with the template as TRL does.",
+    )
+    hf_max = hf_right.number_input("Max length", 1, 1_000_000, 2048, key="distribution_hf_max_length")
+    if hf_folder.strip():
+        try:
+            hf_report = _model_lengths(root, version, hf_folder.strip(), int(hf_max), frame)
+        except DatasetError as exc:
+            st.error(str(exc))
+        else:
+            cols = st.columns(4)
+            cols[0].metric("Longest", f"{hf_report['max']:,}")
+            cols[1].metric("Mean", f"{hf_report['mean']:,}")
+            cols[2].metric("p95", f"{hf_report['p95']:,}")
+            cols[3].metric(f"Over {int(hf_max):,}", f"{hf_report['over']:,}")
+            if hf_report["rejected"]:
+                st.warning(
+                    f"The chat template rejects {hf_report['rejected']:,} examples (lines "
+                    f"{', '.join(str(n) for n in hf_report['rejected_lines'])}): "
+                    f"{hf_report['rejected_reason']}"
+                )
+            if hf_report["over"]:
+                st.caption(
+                    f"{hf_report['over']:,} of {hf_report['rows']:,} examples are longer than "
+                    f"{int(hf_max):,} tokens: a trainer with max_length={int(hf_max)} truncates them."
+                )
+                st.dataframe(
+                    pd.DataFrame({"line": hf_report["over_lines"], "tokens": hf_report["over_tokens"]}),
+                    key="distribution_hf_over",
+                )
+
 st.header("Categories", anchor="categories")
 category_counts = profile.category_counts(features)
 if category_counts:

@@ -27,8 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trl-style",
         choices=formats.TRL_STYLES,
-        help="trl-prompt-completion / trl-preference: every row as message lists (conversational) "
-        "or plain strings (standard); default: the input's own style when it has one, else conversational",
+        help="trl-prompt-completion / trl-preference / trl-kto / trl-prompt-only: every row as message "
+        "lists (conversational) or plain strings (standard); default: the input's own style when it has "
+        "one, else conversational",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        help="trl-text: render conversations with this local Hugging Face tokenizer's chat template "
+        "(a directory with tokenizer.json and tokenizer_config.json; default ChatML markup)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -36,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert the file; return the exit code."""
     try:
+        render = _renderer(args.tokenizer)
         result = formats.load_dataset(args.path, args.path.name, format=args.format)
     except (DatasetError, ValueError) as exc:
         if args.json:
@@ -51,15 +59,29 @@ def run(args: argparse.Namespace) -> int:
             print_json({"error": message})
         return fail(message, 2)
     data, losses = formats.write_dataset(
-        result.records, args.to, column_map=result.column_map, trl_style=args.trl_style
+        result.records, args.to, column_map=result.column_map, trl_style=args.trl_style, render=render
     )
     args.out.write_bytes(data)
     summary = _summary(result, args, losses)
+    if args.to == "trl-kto":  # a pair becomes two unpaired rows: count what the file holds
+        summary["written_rows"] = formats.rows_in(data, args.to)
     if args.json:
         print_json(summary)
     else:
         print(_render(summary))
     return 0
+
+
+def _renderer(tokenizer: Path | None) -> Any:
+    """The chat template of a local tokenizer as a trl-text renderer, or ``None``."""
+    if tokenizer is None:
+        return None
+    from core import hf_tokens
+
+    local = hf_tokens.load_tokenizer(tokenizer)
+    if not local.has_template:
+        raise DatasetError(f"{tokenizer}: the tokenizer has no chat template to render conversations with")
+    return local.render
 
 
 def _summary(
@@ -80,7 +102,8 @@ def _summary(
 
 def _render(summary: dict[str, Any]) -> str:
     lines = [
-        f"wrote {summary['written']} of {summary['rows']} rows as {summary['to']} to {summary['out']}",
+        f"wrote {summary['written']} of {summary['rows']} rows as {summary['to']} to {summary['out']}"
+        + (f" ({summary['written_rows']} unpaired rows)" if "written_rows" in summary else ""),
     ]
     if summary["skipped_invalid"]:
         shown = ", ".join(map(str, summary["skipped_invalid_lines"][:20]))

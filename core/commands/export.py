@@ -1,9 +1,10 @@
 """``python -m core export PATH --out bundle.zip``: split a dataset and write the export bundle.
 
 The bundle holds train / val / test in each ``--format`` (default: the input's), manifest.json
-(counts, sha256 of every file, seed, fractions, versions), DATA_CARD.md, the quarantined
-rows and, with ``--lock``, the test lock (an existing lock file keeps its test set; a
-missing one is written: the first export locks the test set).
+(counts, sha256 of every file, seed, fractions, versions), README.md (the data card, also a
+Hugging Face dataset card: ``datasets.load_dataset(BUNDLE_DIR, name=FORMAT)``), the
+quarantined rows and, with ``--lock``, the test lock (an existing lock file keeps its test
+set; a missing one is written: the first export locks the test set).
 """
 
 from __future__ import annotations

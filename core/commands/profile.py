@@ -1,8 +1,11 @@
-"""``python -m core profile PATH [--production PROD] [--category-field F] [--difficulty-field F] [--json]``.
+"""``python -m core profile PATH [--production PROD] [--tokenizer DIR [--max-length N]] [--json]``.
 
 Profiles a dataset (lengths, categories, difficulty, languages, negatives), runs the readiness
 checklist, compares with a production sample when one is given, and lists the targets for the
-next round. Exit codes: 0 done, 2 the file cannot be read (or a bad argument).
+next round. With ``--tokenizer`` (a local Hugging Face tokenizer directory, nothing downloaded)
+every example is counted with that tokenizer's chat template, the way TRL tokenizes it, and
+``--max-length`` names the examples a trainer would truncate. Exit codes: 0 done, 2 the file
+or the tokenizer cannot be read (or a bad argument).
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=list(profile.TASK_SIZES),
         help="task type for the dataset-size rule (default: complex style)",
     )
+    parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        help="local Hugging Face tokenizer (a directory with tokenizer.json and tokenizer_config.json): "
+        "count tokens with its chat template",
+    )
+    parser.add_argument(
+        "--max-length", type=int, help="with --tokenizer: flag examples longer than this many tokens"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling and clustering (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
 
@@ -64,6 +76,7 @@ def build_report(args: argparse.Namespace) -> dict[str, Any]:
     """Load, profile and compare; return the JSON payload (raises DatasetError on bad data)."""
     from core.formats import load_dataset
 
+    tokenizer = _local_tokenizer(args)  # before the profile: a wrong path fails at once
     records = load_dataset(args.path, args.path.name).records
     if args.category_field:
         records = map_field(records, args.category_field, "category")
@@ -79,7 +92,7 @@ def build_report(args: argparse.Namespace) -> dict[str, Any]:
     result = profile.build_profile(features, config, steps=steps, clusters=report.targets() if report else ())
     payload = result.summary()
     payload["drift"] = report.summary() if report else None
-    return {
+    out = {
         key: payload[key]
         for key in (
             "rows",
@@ -93,12 +106,56 @@ def build_report(args: argparse.Namespace) -> dict[str, Any]:
             "targets",
         )
     }
+    if tokenizer is not None:  # only with --tokenizer: the payload keeps its shape otherwise
+        from core import hf_tokens
+
+        out["model_tokens"] = hf_tokens.length_report(records, tokenizer, args.max_length)
+    return out
+
+
+def _local_tokenizer(args: argparse.Namespace) -> Any:
+    """The ``--tokenizer`` directory read (``None`` without it); checks ``--max-length`` too."""
+    if args.max_length is not None and args.tokenizer is None:
+        raise DatasetError("--max-length needs --tokenizer DIR (the model's local tokenizer)")
+    if args.max_length is not None and args.max_length < 1:
+        raise DatasetError(f"--max-length must be a positive number of tokens, got {args.max_length}")
+    if args.tokenizer is None:
+        return None
+    from core import hf_tokens
+
+    return hf_tokens.load_tokenizer(args.tokenizer)
+
+
+def _render_model_tokens(tokens: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"Tokens with {tokens['tokenizer']}'s chat template: max {tokens['max']}, mean {tokens['mean']}, "
+        f"p95 {tokens['p95']}, total {tokens['total']}",
+    ]
+    if tokens["rejected"]:
+        lines.append(
+            f"  {tokens['rejected']} examples the chat template rejects (lines "
+            + ", ".join(str(n) for n in tokens["rejected_lines"])
+            + f"): {tokens['rejected_reason']}"
+        )
+    if tokens.get("max_length") is not None:
+        shown = ", ".join(
+            f"line {line} ({n})" for line, n in zip(tokens["over_lines"], tokens["over_tokens"], strict=True)
+        )
+        more = ", ..." if tokens["over"] > len(tokens["over_lines"]) else ""
+        lines.append(
+            f"  {tokens['over']} of {tokens['rows']} examples are longer than {tokens['max_length']} tokens"
+            + (f" (a trainer truncates them): {shown}{more}" if tokens["over"] else "")
+        )
+    return lines
 
 
 def render(payload: dict[str, Any]) -> str:
     """Return the report for a person (the checklist, then the targets)."""
     lines = [f"{payload['rows']} examples", "", "Readiness checklist:"]
     lines += [f"  [{_ICONS[c['status']]}] {c['id']}: {c['message']}" for c in payload["checks"]]
+    if payload.get("model_tokens"):
+        lines += _render_model_tokens(payload["model_tokens"])
     if payload["targets"]:
         lines += ["", "Targets for the next round:"]
         lines += [f"  {t['kind']:<10} {t['value']:<30} +{t['missing']}" for t in payload["targets"]]

@@ -15,6 +15,8 @@ rows for JSON arrays, CSV (the header is not counted) and Parquet; ``None`` mean
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,9 +38,12 @@ from core.formats import (
     openai_rft,
     openai_sft,
     sharegpt,
+    trl_kto,
     trl_messages,
     trl_preference,
     trl_prompt_completion,
+    trl_prompt_only,
+    trl_text,
 )
 from core.formats._base import (
     ColumnMap,
@@ -67,6 +72,7 @@ __all__ = [
     "Problem",
     "classify_row",
     "records_of",
+    "rows_in",
     "detect_format",
     "format_kinds",
     "formats_for_kind",
@@ -82,8 +88,11 @@ FORMAT_NAMES = (
     "alpaca",
     "sharegpt",
     "trl-messages",
+    "trl-text",
     "trl-prompt-completion",
     "trl-preference",
+    "trl-kto",
+    "trl-prompt-only",
     "hh-rlhf",
     "csv",
 )
@@ -100,6 +109,9 @@ _MODULES: dict[str, ModuleType] = {
     "trl-messages": trl_messages,
     "trl-prompt-completion": trl_prompt_completion,
     "trl-preference": trl_preference,
+    "trl-text": trl_text,
+    "trl-kto": trl_kto,
+    "trl-prompt-only": trl_prompt_only,
     "hh-rlhf": hh_rlhf,
     "csv": csv_table,
 }
@@ -111,6 +123,9 @@ _FAMILY = {
     "trl-preference": "chosen/rejected",
     "hh-rlhf": "chosen/rejected",
     "trl-prompt-completion": "prompt/completion",
+    "trl-kto": "unpaired",
+    "trl-prompt-only": "prompt",
+    "trl-text": "text",
     "alpaca": "instruction/output",
     "sharegpt": "conversations",
     "csv": "flat",
@@ -123,13 +138,20 @@ _MAIN_KEY = {
     "prompt/completion": "completion",
     "instruction/output": "instruction",
     "conversations": "conversations",
+    "unpaired": "label",
+    "prompt": "prompt",
+    "text": "text",
 }
 _OTHER_MAIN_KEYS = {
-    family: frozenset(k for f, k in _MAIN_KEY.items() if f != family) | {"prompt", "preferred_output"}
+    family: (frozenset(k for f, k in _MAIN_KEY.items() if f != family) | {"prompt", "preferred_output"})
+    - {_MAIN_KEY.get(family)}
     for family in (*_MAIN_KEY, "flat")
 }
-_STYLED_FORMATS = ("trl-prompt-completion", "trl-preference")  # standard or conversational
-_CERTAINTY = {"openai-sft": 0.9, "trl-messages": 0.85, "openai-rft": 0.85, "csv": 0.8}
+# standard (strings) or conversational (message lists)
+_STYLED_FORMATS = ("trl-prompt-completion", "trl-preference", "trl-kto", "trl-prompt-only")
+_CERTAINTY = {"openai-sft": 0.9, "trl-messages": 0.85, "openai-rft": 0.85, "trl-text": 0.9, "csv": 0.8}
+# A KTO label as people write it; other values of a ``label`` key are metadata (a class, a grade).
+_KTO_LABELS = (True, False, 0, 1, "true", "false", "True", "False")
 _QUARANTINE_COLUMNS = ["line", "raw", "codes", "reason"]
 _PROBLEM_COLUMNS = ["line", "field", "code", "severity", "message", "fix"]
 
@@ -174,10 +196,31 @@ def classify_row(row: Mapping[str, Any]) -> str | None:
             return "hh-rlhf"
         return "trl-preference"
     if "prompt" in row and "completion" in row:
-        return "trl-prompt-completion"
+        label = row.get("label")
+        kto = "label" in row and type(label) in (bool, int, str) and label in _KTO_LABELS
+        return "trl-kto" if kto else "trl-prompt-completion"
     if "messages" in row:
         return _classify_messages(row)
+    if "prompt" in row and _prompt_only(row):
+        return "trl-prompt-only"
+    if isinstance(row.get("text"), str) and not row.keys() & _FLAT_TEXT_KEYS:
+        return "trl-text"
     return None
+
+
+# Keys that make a row with ``text`` a flat table rather than a language-modeling row.
+_FLAT_TEXT_KEYS = frozenset({"prompt", "response", "output", "answer", "question", "label"})
+
+
+def _prompt_only(row: Mapping[str, Any]) -> bool:
+    """A conversational prompt, or a string prompt beside no column a flat table takes as the response."""
+    prompt = row["prompt"]
+    if isinstance(prompt, list):
+        return True
+    if not isinstance(prompt, str):
+        return False
+    mapping = suggest_column_map([str(k) for k in row])
+    return mapping is not None and mapping.response is None and mapping.chosen is None
 
 
 def _classify_messages(row: Mapping[str, Any]) -> str:
@@ -245,6 +288,9 @@ def _reason(name: str, sample: list[Mapping[str, Any]], count: int, filename: st
         "trl-messages": "; tool-call arguments are objects, as in TRL (OpenAI needs JSON strings)",
         "openai-rft": "; rows end with a user message and carry reference fields",
         "hh-rlhf": "; chosen/rejected are Human/Assistant transcripts",
+        "trl-kto": "; unpaired preference (KTO): one completion per row, judged by label",
+        "trl-prompt-only": "; prompts without a reply (GRPO / RLOO), other keys are reference fields",
+        "trl-text": "; plain text for language modeling (every token is trained on)",
     }
     reason += notes.get(name, "")
     if name == "trl-preference" and filename and "dpo" in filename.lower():
@@ -404,6 +450,20 @@ def _settle_csv(
     return Detection("csv", column_map.kind, detection.confidence, reason), column_map
 
 
+# (file format, format a row looks like): a row one key short of the file's format, or (DPO) in
+# the wrong shape, which the file format's own parser explains better than "looks like X".
+_PARSER_EXPLAINS = frozenset(
+    {
+        ("openai-dpo", "trl-preference"),
+        ("openai-dpo", "hh-rlhf"),
+        ("trl-prompt-completion", "trl-prompt-only"),
+        ("trl-preference", "trl-prompt-only"),
+        ("trl-kto", "trl-prompt-completion"),
+        ("trl-kto", "trl-prompt-only"),
+    }
+)
+
+
 class _Run:
     """One pass over the rows: parse, validate, sort into records and quarantine."""
 
@@ -449,8 +509,8 @@ class _Run:
         other = classify_row(value)
         if other is None or _FAMILY[other] == self.family:
             return True
-        if self.detection.format == "openai-dpo" and other in ("trl-preference", "hh-rlhf"):
-            return True  # the DPO parser explains the wrong shape with its fix
+        if (self.detection.format, other) in _PARSER_EXPLAINS:
+            return True  # the format's parser names what is missing or wrong, with its fix
         keys = ", ".join(list(value)[:6])
         if self.explicit:
             self.ctx.error(
@@ -696,6 +756,7 @@ def write_dataset(
     *,
     column_map: ColumnMap | None = None,
     trl_style: str | None = None,
+    render: trl_text.Render | None = None,
 ) -> tuple[bytes, list[Problem]]:
     """Write a canonical table in ``format`` and say, per row, what could not be carried over.
 
@@ -712,10 +773,13 @@ def write_dataset(
             one is left out, with its loss). One style per file: TRL reads the first row's.
             ``None``: the style of the table's rows when they were all read as standard rows
             of this format (a lossless same-format export), else conversational.
+        render: For ``trl-text``: renders a conversation (messages, tools) as text, e.g. a local
+            tokenizer's chat template (:func:`core.hf_tokens.load_tokenizer`); default ChatML.
 
     Returns:
         The file's bytes and one ``conversion_loss`` problem per row that lost something
-        (severity ``error`` when the row could not be written at all).
+        (severity ``error`` when the row could not be written at all). A paired preference
+        row written as ``trl-kto`` becomes two rows (chosen ``true``, rejected ``false``).
 
     Raises:
         ValueError: If ``format`` or ``trl_style`` is unknown.
@@ -726,11 +790,15 @@ def write_dataset(
     module = _MODULES[format]
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for record in frame.to_dict("records"):
+    built = [(r, *_row_out(r, format, module, trl_style, render)) for r in frame.to_dict("records")]
+    if format == "trl-preference":
+        built = _one_prompt_shape(built, trl_style)
+    for record, out, losses in built:
         line = None if is_missing(record.get("source_line")) else int(record["source_line"])
-        out, losses = _row_out(record, format, module, trl_style)
-        if out is not None:
-            rows.append(out)
+        outs = out if isinstance(out, list) else [] if out is None else [out]
+        if format.startswith("trl-"):
+            outs = [_without_trl_collisions(row, module, losses) for row in outs]
+        rows.extend(outs)
         if losses:
             severity = "warning" if out is not None else "error"
             message = "; ".join(dict.fromkeys(losses))
@@ -739,6 +807,50 @@ def write_dataset(
         names = column_map.used()
         rows = [{names.get(key, key): value for key, value in row.items()} for row in rows]
     return _serialise(rows, module.CONTAINER), problems
+
+
+_Built = tuple[dict[str, Any], dict[str, Any] | list[dict[str, Any]] | None, list[str]]
+
+
+def _one_prompt_shape(built: list[_Built], trl_style: str) -> list[_Built]:
+    """Give every preference row an explicit ``prompt`` when some rows have one and others not.
+
+    ``datasets`` gives a row without the key ``prompt=None`` and TRL then fails on it; a row
+    whose canonical prompt is empty cannot have one and is left out, with its loss.
+    """
+    shapes = {"prompt" in out for _, out, _ in built if isinstance(out, dict)}
+    if len(shapes) < 2:
+        return built
+    fixed: list[_Built] = []
+    for record, out, losses in built:
+        if isinstance(out, dict) and "prompt" not in out:
+            if clean(record.get("messages")):
+                out, losses = trl_preference.build(record, style=trl_style)
+            else:
+                out, losses = (
+                    None,
+                    [
+                        "row left out: it has no prompt while other rows have one (datasets would give it "
+                        "prompt=None, which TRL cannot read)"
+                    ],
+                )
+        fixed.append((record, out, losses))
+    return fixed
+
+
+# Keys TRL's data utilities give a meaning (trl.data_utils: the example's type is the set of
+# these keys present), plus SFTTrainer's ``text``: as metadata they would change how a row trains.
+_TRL_DATA_KEYS = frozenset({"prompt", "completion", "chosen", "rejected", "messages", "label", "text"})
+
+
+def _without_trl_collisions(row: dict[str, Any], module: ModuleType, losses: list[str]) -> dict[str, Any]:
+    """Rename metadata keys TRL would read as data (``label`` beside prompt/completion means KTO)."""
+    clashes = (row.keys() & _TRL_DATA_KEYS) - set(module.RESERVED)
+    if not clashes:
+        return row
+    for key in sorted(clashes):
+        losses.append(f"metadata `{key}` written as `meta_{key}` (TRL would read `{key}` as data)")
+    return {(f"meta_{k}" if k in clashes else k): v for k, v in row.items()}
 
 
 def _source_style(frame: pd.DataFrame, format: str) -> str:
@@ -751,18 +863,34 @@ def _source_style(frame: pd.DataFrame, format: str) -> str:
 
 
 def _row_out(
-    record: dict[str, Any], format: str, module: ModuleType, trl_style: str
-) -> tuple[dict[str, Any] | None, list[str]]:
+    record: dict[str, Any], format: str, module: ModuleType, trl_style: str, render: trl_text.Render | None
+) -> tuple[dict[str, Any] | list[dict[str, Any]] | None, list[str]]:
     kind = record.get("kind")
     if kind not in format_kinds(format):
         return None, [f"row left out: a {kind} example cannot be written as {format}"]
+    if kind == "preference" and format != "trl-kto" and not _paired(record):
+        side = "a desirable" if _present(record.get("chosen")) else "an undesirable"
+        return None, [
+            f"row left out: an unpaired (KTO) example holds only {side} completion; "
+            f"{format} needs a chosen and a rejected reply to the same prompt"
+        ]
     styled = format in _STYLED_FORMATS
     raw = record.get("raw")
     if record.get("source_format") == format and isinstance(raw, Mapping) and format != "csv":
         raw = clean(raw)
         if (not styled or row_style(raw) == trl_style) and _unchanged(record, raw, module):
             return _from_raw(record, raw, format)
-    return module.build(record, style=trl_style) if styled else module.build(record)
+    if styled:
+        return module.build(record, style=trl_style)
+    return module.build(record, render=render) if format == "trl-text" else module.build(record)
+
+
+def _present(side: Any) -> bool:
+    return not is_missing(side) and len(side) > 0
+
+
+def _paired(record: Mapping[str, Any]) -> bool:
+    return _present(record.get("chosen")) and _present(record.get("rejected"))
 
 
 def _unchanged(record: dict[str, Any], raw: dict[str, Any], module: ModuleType) -> bool:
@@ -804,6 +932,18 @@ def _from_raw(record: dict[str, Any], raw: dict[str, Any], format: str) -> tuple
         if key not in reserved:
             out[key] = value
     return out, []
+
+
+def rows_in(data: bytes, format: str) -> int:
+    """Return how many rows a file written in ``format`` holds (a KTO pair is two)."""
+    if not data.strip():
+        return 0
+    container = _MODULES[format].CONTAINER
+    if container == "json" and data.lstrip().startswith(b"["):
+        return len(orjson.loads(data))
+    if container == "csv":
+        return max(0, sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8-sig")))) - 1)
+    return sum(1 for line in data.splitlines() if line.strip())
 
 
 def _serialise(rows: list[dict[str, Any]], container: str) -> bytes:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from core.formats._base import RowContext, plain_string_content, type_name
+from core.formats._base import RowContext, clean, metadata_of, plain_string_content, type_name
 from core.formats._messages import TRL_RULES, check_messages
 
 
@@ -122,4 +122,17 @@ def styled(fields: dict[str, list[dict]], style: str, losses: list[str]) -> dict
             )
             return None
         out[key] = messages[0]["content"]
+    return out
+
+
+def finish_row(out: dict[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """Add a record's tools, ``parallel_tool_calls`` and metadata to a TRL row (its own keys win)."""
+    tools = clean(record.get("tools"))
+    if tools:
+        out["tools"] = tools
+    parallel = (clean(record.get("extra")) or {}).get("parallel_tool_calls")
+    if tools and isinstance(parallel, bool):
+        out["parallel_tool_calls"] = parallel
+    for key, value in metadata_of(record).items():
+        out.setdefault(key, value)
     return out

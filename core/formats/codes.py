@@ -111,6 +111,13 @@ PROBLEM_CODES: dict[str, str] = {
     "missing_chosen": "no chosen",
     "missing_rejected": "no rejected",
     "mixed_standard_conversational": "strings and message lists mixed in one row",
+    # TRL text, unpaired preference (KTO), prompt-only
+    "missing_text": "no text",
+    "empty_text": "the text is blank",
+    "missing_label": "no label (KTO)",
+    "label_not_boolean": "a KTO label that is not true or false",
+    "empty_prompt": "the prompt is blank",
+    "prompt_last_not_user": "a prompt-only row whose prompt does not end with a user turn",
     # HH-RLHF
     "hh_not_transcript": "a side without Human: turns",
     "hh_last_not_assistant": "a transcript that does not end with an Assistant turn",
@@ -211,6 +218,12 @@ PROBLEM_FIXES: dict[str, str] = {
     "missing_rejected": 'add "rejected"',
     "mixed_standard_conversational": "write every row in one style: all message lists (conversational) "
     "or all strings (standard)",
+    "missing_text": 'add "text" (the string to train on)',
+    "empty_text": "write the text, or remove the row",
+    "missing_label": 'add "label": true (desirable completion) or false (undesirable)',
+    "label_not_boolean": "write label as true (desirable) or false (undesirable), not a string or number",
+    "empty_prompt": "write the prompt, or remove the row",
+    "prompt_last_not_user": "end the prompt with the user message the model answers",
     "hh_not_transcript": "write turns as \\n\\nHuman: ... \\n\\nAssistant: ...",
     "hh_last_not_assistant": "end each side with an Assistant turn",
     "hh_text_before_first_turn": "start the transcript with \\n\\nHuman: ",

@@ -709,11 +709,18 @@ def test_formats_for_kind():
         "alpaca",
         "sharegpt",
         "trl-messages",
+        "trl-text",
         "trl-prompt-completion",
         "csv",
     ]
-    assert formats.formats_for_kind("preference") == ["openai-dpo", "trl-preference", "hh-rlhf", "csv"]
-    assert formats.formats_for_kind("rft") == ["openai-rft", "csv"]
+    assert formats.formats_for_kind("preference") == [
+        "openai-dpo",
+        "trl-preference",
+        "trl-kto",
+        "hh-rlhf",
+        "csv",
+    ]
+    assert formats.formats_for_kind("rft") == ["openai-rft", "trl-prompt-only", "csv"]
     with pytest.raises(ValueError, match="kind must be sft, preference or rft, got 'chat'"):
         formats.formats_for_kind("chat")
     assert set(formats.FORMAT_NAMES) == {

@@ -53,6 +53,8 @@ def hs_assume(condition):
     assume(condition)
 
 
+# trl-text has no roles: a conversation becomes markup, with the loss reported (test_formats_trl_new.py)
+SINGLE_TURN_SFT = [f for f in formats.formats_for_kind("sft") if f != "trl-text"]
 MULTI_TURN_SFT = ["openai-sft", "sharegpt", "trl-messages", "trl-prompt-completion"]
 
 
@@ -74,8 +76,8 @@ def test_multi_turn_sft_round_trip(records, a, b):
 @SETTINGS
 @given(
     hs.lists(sft_example(multi_turn=False, system=False), min_size=1, max_size=3),
-    hs.sampled_from(formats.formats_for_kind("sft")),
-    hs.sampled_from(formats.formats_for_kind("sft")),
+    hs.sampled_from(SINGLE_TURN_SFT),
+    hs.sampled_from(SINGLE_TURN_SFT),
 )
 def test_single_turn_sft_round_trip_through_every_format(records, a, b):
     original = make_frame(records)

@@ -376,7 +376,7 @@ def _check_bundle(j: Journey, data: bytes, counts: dict[str, int]) -> None:
     j.facts["bundle_files"] = names
     for part in ("train", "val", "test"):
         j.check(any(Path(n).stem == part for n in names), f"no {part} file in the bundle: {names}")
-    j.check("manifest.json" in files and "DATA_CARD.md" in files, f"manifest or card missing: {names}")
+    j.check("manifest.json" in files and "README.md" in files, f"manifest or card missing: {names}")
     manifest = json.loads(files["manifest.json"])
     j.check(manifest["counts"] == counts, f"manifest counts {manifest['counts']} vs the page's {counts}")
     for name, meta in manifest["files"].items():
@@ -385,7 +385,7 @@ def _check_bundle(j: Journey, data: bytes, counts: dict[str, int]) -> None:
     for name in (n for n in names if n.endswith(".jsonl") and Path(n).stem in counts):
         rows = [json.loads(line) for line in files[name].decode("utf-8").splitlines() if line.strip()]
         j.check(len(rows) == counts[Path(name).stem], f"{name}: {len(rows)} rows, the page said {counts}")
-    card = files["DATA_CARD.md"].decode("utf-8")
+    card = files["README.md"].decode("utf-8")
     j.check(len(card) > 200 and SAMPLE.name in card, f"the data card is thin: {card[:300]!r}")
 
 

@@ -93,3 +93,18 @@ def test_too_small_production_sample_is_an_error_not_a_crash(seeded):
     at = _app(seeded.root).run()
     assert not at.exception
     assert any("at least 100" in e.value for e in at.error)
+
+
+def test_lengths_with_a_local_tokenizer(seeded, tmp_path):
+    from tests.hf_tokenizer import write_tokenizer
+
+    folder = write_tokenizer(tmp_path / "tok")
+    at = _app(seeded.root).run()
+    at.number_input(key="distribution_hf_max_length").set_value(20).run()
+    at.text_input(key="distribution_hf_tokenizer").input(str(folder)).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Over 20"] == "60" and int(metrics["Longest"]) > 20
+    at.text_input(key="distribution_hf_tokenizer").input(str(tmp_path / "missing")).run()
+    assert not at.exception
+    assert any("no tokenizer.json" in e.value for e in at.error)

@@ -131,7 +131,7 @@ def test_export_over_seventy_percent_synthetic_needs_a_reason_for_the_card(tmp_p
     at.button(key="split_build").click().run()
     assert not at.exception, at.exception
     bundle = at.session_state["split_bundle"]["data"]
-    card = zipfile.ZipFile(io.BytesIO(bundle)).read("DATA_CARD.md").decode()
+    card = zipfile.ZipFile(io.BytesIO(bundle)).read("README.md").decode()
     assert "pilot run, real data comes next week" in card
 
 
