@@ -47,9 +47,9 @@ class Engine(Protocol):
         self,
         fn: Callable[[dict[str, Any]], dict[str, Any]],
         tasks: list[dict[str, Any]],
-        on_result: Callable[[dict[str, Any]], None],
+        on_result: Callable[[int, dict[str, Any]], None],
     ) -> list[dict[str, Any]]:
-        """Run ``fn`` over ``tasks``; results in task order."""
+        """Run ``fn`` over ``tasks``; results in task order; ``on_result(k, result)`` as task ``k`` ends."""
         ...
 
 
@@ -89,13 +89,26 @@ class _Run:
     stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def stage(
-        self, name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], tasks: list[dict[str, Any]]
+        self,
+        name: str,
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+        tasks: list[dict[str, Any]],
+        unit: str = "rows",
     ) -> None:
         """Run the unfinished ``tasks`` of a stage (each names its marker by ``out`` and ``name``)."""
         start = time.monotonic()
         todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
-        bar = StageProgress(name, len(todo), self.stream)
-        self.engine.map(fn, todo, lambda result: bar.update(int(result.get("rows", 0))))
+        weights = [_task_weight(t) for t in todo]
+        known = all(any(k in t for k in ("g", "a_pos", "splits")) for t in todo)
+        bar = StageProgress(
+            name,
+            weights,
+            self.stream,
+            rows_total=int(sum(weights)) if known else None,
+            skipped=len(tasks) - len(todo),
+            unit=unit,
+        )
+        self.engine.map(fn, todo, lambda k, result: bar.update(k, int(result.get("rows", 0))))
         rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
         self.stats[name] = {
             "seconds": round(time.monotonic() - start, 3),
@@ -107,6 +120,19 @@ class _Run:
     def dir(self, stage: str) -> Path:
         """The output directory of ``stage``."""
         return self.out / stage
+
+
+def _task_weight(task: dict[str, Any]) -> float:
+    """A task's size for the ETA: its rows when the driver knows them, else its input bytes."""
+    if "g" in task:
+        return float(len(task["g"]))
+    if "a_pos" in task:
+        return float(len(task["a_pos"]))
+    if "splits" in task:
+        return float(sum(len(labels) for labels in task["splits"].values()))
+    if "path" in task:
+        return float(os.path.getsize(task["path"]))
+    return 1.0
 
 
 def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | None = None) -> dict[str, Any]:
@@ -240,12 +266,12 @@ def _dedup(run: _Run, index: dict[str, Any], upstream: str) -> tuple[str, dict[s
         }
         for p in range(config.partitions)
     ]
-    run.stage("buckets", stages.bucket_partition, buckets)
+    run.stage("buckets", stages.bucket_partition, buckets, unit="keys")
     parts = range(config.partitions)
     pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
     comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
     blocks = verify_tasks(pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold)
-    run.stage("components", stages.verify_block, blocks)
+    run.stage("components", stages.verify_block, blocks, unit="pairs")
     signatures = store.read_tables(
         [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
     )
@@ -295,16 +321,17 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     start = time.monotonic()
     fp = store.fingerprint(upstream, config.val, config.test, config.seed)
     out = run.dir("split")
-    if not store.is_done(out, "assign", fp):
-        parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
+    ran = 0 if store.is_done(out, "assign", fp) else 1
+    parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
+    rows = sum(pq.read_metadata(p).num_rows for p in parts) if ran else 0
+    bar = StageProgress("split", [rows] * ran, run.stream, rows_total=rows, skipped=1 - ran)
+    if ran:
         kept = store.read_tables(parts, ["g", "id", "rowhash", "category"])
         store.write_table(
             out / "assign.parquet", assign_splits(kept, config.val, config.test, seed=config.seed)
         )
-        store.mark_done(out, "assign", fp, rows=0)
-        ran = 1
-    else:
-        ran = 0
+        store.mark_done(out, "assign", fp, rows=kept.num_rows)
+        bar.update(0, kept.num_rows)
     assign = pq.read_table(out / "assign.parquet")
     run.stats["split"] = {
         "seconds": round(time.monotonic() - start, 3),

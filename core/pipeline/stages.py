@@ -255,7 +255,7 @@ def filter_shard(task: dict[str, Any]) -> dict[str, Any]:
     """Write the kept rows of one shard (every column but the compared text).
 
     Task keys: ``shard``, ``source`` (validate part), ``g`` (labels of its rows), ``removed``
-    (sorted labels of all removed rows), ``out``, ``fp``.
+    (sorted labels of all removed rows), ``out``, ``fp``. Returns the rows read and kept.
     """
     out, name = Path(task["out"]), f"part-{task['shard']:05d}"
     table = pq.read_table(task["source"]).drop_columns(["text"])
@@ -265,7 +265,7 @@ def filter_shard(task: dict[str, Any]) -> dict[str, Any]:
     kept = table.append_column("g", pa.array(g)).filter(pa.array(keep))
     store.write_table(out / f"{name}.parquet", kept)
     store.mark_done(out, name, task["fp"], rows=kept.num_rows)
-    return {"rows": kept.num_rows}
+    return {"rows": len(g), "kept": kept.num_rows}
 
 
 def export_shard(task: dict[str, Any]) -> dict[str, Any]:
