@@ -25,11 +25,13 @@ import pyarrow.parquet as pq
 
 from core.pipeline import stages, store
 from core.pipeline.plan import (
+    SPLITS,
     PipelineConfig,
     assign_splits,
     choose_kept,
     removed_table,
-    verify_tasks,
+    split_of,
+    verification_tasks,
     write_manifest,
 )
 from core.pipeline.progress import StageProgress
@@ -99,7 +101,7 @@ class _Run:
         start = time.monotonic()
         todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
         weights = [_task_weight(t) for t in todo]
-        known = all(any(k in t for k in ("g", "a_pos", "splits")) for t in todo)
+        known = all(any(k in t for k in ("g", "a", "splits")) for t in todo)
         bar = StageProgress(
             name,
             weights,
@@ -126,8 +128,8 @@ def _task_weight(task: dict[str, Any]) -> float:
     """A task's size for the ETA: its rows when the driver knows them, else its input bytes."""
     if "g" in task:
         return float(len(task["g"]))
-    if "a_pos" in task:
-        return float(len(task["a_pos"]))
+    if "a" in task:
+        return float(len(task["a"]))
     if "splits" in task:
         return float(sum(len(labels) for labels in task["splits"].values()))
     if "path" in task:
@@ -255,12 +257,11 @@ def _dedup(run: _Run, index: dict[str, Any], upstream: str) -> tuple[str, dict[s
     extra = {"params": params, "partitions": config.partitions}
     tasks = [_shard_task(run, index, i, sig_dir, store.fingerprint(sig_fp, i), extra) for i in range(shards)]
     run.stage("signatures", stages.signatures_shard, tasks)
-    keys = [str(sig_dir / f"keys-{i:05d}.parquet") for i in range(shards)]
     buckets = [
         {
             "partition": p,
             "name": f"part-{p:05d}",
-            "keys": keys,
+            "keys": [str(sig_dir / stages.keys_name(i, p)) for i in range(shards)],
             "out": str(run.dir("buckets")),
             "fp": store.fingerprint(sig_fp, p),
         }
@@ -270,8 +271,11 @@ def _dedup(run: _Run, index: dict[str, Any], upstream: str) -> tuple[str, dict[s
     parts = range(config.partitions)
     pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
     comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
-    blocks = verify_tasks(pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold)
-    run.stage("components", stages.verify_block, blocks, unit="pairs")
+    gather, blocks = verification_tasks(
+        pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold, config.partitions
+    )
+    run.stage("gather", stages.gather_shard, gather)
+    run.stage("components", stages.verify_partition, blocks, unit="pairs")
     signatures = store.read_tables(
         [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
     )
@@ -348,8 +352,8 @@ def _split_counts(assign: pa.Table | None, run: _Run, shards: int) -> dict[str, 
         parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
         counts["train"] = sum(pq.read_metadata(p).num_rows for p in parts)
         return counts
-    for value in assign.column("split").to_pylist():
-        counts[value] += 1
+    for item in pc.value_counts(assign.column("split")).to_pylist():
+        counts[item["values"]] = int(item["counts"])
     return counts
 
 
@@ -357,16 +361,12 @@ def _export(run: _Run, assign: pa.Table | None, shards: int, upstream: str) -> N
     from core.export import file_extension
 
     fmt = run.config.export_format
-    split_of: dict[int, str] = {}
-    if assign is not None:
-        split_of = dict(zip(assign.column("g").to_pylist(), assign.column("split").to_pylist(), strict=True))
     tasks = []
     for i in range(shards):
         source = run.dir("kept") / f"part-{i:05d}.parquet"
-        labels = pq.read_table(source, columns=["g"]).column("g").to_pylist()
-        per_split: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-        for label in labels:
-            per_split[split_of.get(label, "train")].append(label)
+        labels = pq.read_table(source, columns=["g"]).column("g").to_numpy()
+        codes = split_of(assign, labels)
+        per_split = {name: labels[codes == k] for k, name in enumerate(SPLITS)}
         tasks.append(
             {
                 "shard": i,
