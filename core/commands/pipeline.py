@@ -1,8 +1,14 @@
-"""``python -m core pipeline INPUT... --out DIR [--engine local|ray] [--workers N] [--json]``.
+"""``python -m core pipeline INPUT... --out DIR [--steps S] [--engine local|ray] [--workers N] [--json]``.
 
 Runs the batch pipeline (validate, dedup, split, export) over shards on the local engine
 or on Ray; a re-run on unchanged input does nothing, a killed run resumes at the first
-unfinished shard. Exit 0 on success, 2 when an option or an input is invalid.
+unfinished shard. Progress per stage goes to stderr. ``--json`` prints one object::
+
+    {"engine", "workers", "rows_in", "valid", "invalid", "exact_removed", "near_removed",
+     "kept", "clusters", "splits": {"train", "val", "test"},
+     "stages": {name: {"seconds", "rows"}}, "out"}
+
+Exit 0 on success, 2 when an option or an input is invalid.
 """
 
 from __future__ import annotations
@@ -62,10 +68,37 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     if args.json:
-        print_json(summary)
+        print_json(json_summary(summary))
     else:
         _print_human(summary)
     return 0
+
+
+SUMMARY_KEYS = (
+    "engine",
+    "workers",
+    "rows_in",
+    "valid",
+    "invalid",
+    "exact_removed",
+    "near_removed",
+    "kept",
+    "clusters",
+    "splits",
+    "stages",
+    "out",
+)
+
+
+def json_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The ``--json`` object: the run's summary in exactly the documented keys."""
+    payload = {key: summary[key] for key in SUMMARY_KEYS}
+    payload["splits"] = {split: int(summary["splits"][split]) for split in ("train", "val", "test")}
+    payload["stages"] = {
+        name: {"seconds": stage["seconds"], "rows": stage["rows"]}
+        for name, stage in summary["stages"].items()
+    }
+    return payload
 
 
 def _engine(args: argparse.Namespace) -> Any:

@@ -25,11 +25,13 @@ import pyarrow.parquet as pq
 
 from core.pipeline import stages, store
 from core.pipeline.plan import (
+    SPLITS,
     PipelineConfig,
     assign_splits,
     choose_kept,
     removed_table,
-    verify_tasks,
+    split_of,
+    verification_tasks,
     write_manifest,
 )
 from core.pipeline.progress import StageProgress
@@ -47,9 +49,9 @@ class Engine(Protocol):
         self,
         fn: Callable[[dict[str, Any]], dict[str, Any]],
         tasks: list[dict[str, Any]],
-        on_result: Callable[[dict[str, Any]], None],
+        on_result: Callable[[int, dict[str, Any]], None],
     ) -> list[dict[str, Any]]:
-        """Run ``fn`` over ``tasks``; results in task order."""
+        """Run ``fn`` over ``tasks``; results in task order; ``on_result(k, result)`` as task ``k`` ends."""
         ...
 
 
@@ -89,13 +91,26 @@ class _Run:
     stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def stage(
-        self, name: str, fn: Callable[[dict[str, Any]], dict[str, Any]], tasks: list[dict[str, Any]]
+        self,
+        name: str,
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+        tasks: list[dict[str, Any]],
+        unit: str = "rows",
     ) -> None:
         """Run the unfinished ``tasks`` of a stage (each names its marker by ``out`` and ``name``)."""
         start = time.monotonic()
         todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
-        bar = StageProgress(name, len(todo), self.stream)
-        self.engine.map(fn, todo, lambda result: bar.update(int(result.get("rows", 0))))
+        weights = [_task_weight(t) for t in todo]
+        known = all(any(k in t for k in ("g", "a", "splits")) for t in todo)
+        bar = StageProgress(
+            name,
+            weights,
+            self.stream,
+            rows_total=int(sum(weights)) if known else None,
+            skipped=len(tasks) - len(todo),
+            unit=unit,
+        )
+        self.engine.map(fn, todo, lambda k, result: bar.update(k, int(result.get("rows", 0))))
         rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
         self.stats[name] = {
             "seconds": round(time.monotonic() - start, 3),
@@ -107,6 +122,19 @@ class _Run:
     def dir(self, stage: str) -> Path:
         """The output directory of ``stage``."""
         return self.out / stage
+
+
+def _task_weight(task: dict[str, Any]) -> float:
+    """A task's size for the ETA: its rows when the driver knows them, else its input bytes."""
+    if "g" in task:
+        return float(len(task["g"]))
+    if "a" in task:
+        return float(len(task["a"]))
+    if "splits" in task:
+        return float(sum(len(labels) for labels in task["splits"].values()))
+    if "path" in task:
+        return float(os.path.getsize(task["path"]))
+    return 1.0
 
 
 def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | None = None) -> dict[str, Any]:
@@ -229,23 +257,25 @@ def _dedup(run: _Run, index: dict[str, Any], upstream: str) -> tuple[str, dict[s
     extra = {"params": params, "partitions": config.partitions}
     tasks = [_shard_task(run, index, i, sig_dir, store.fingerprint(sig_fp, i), extra) for i in range(shards)]
     run.stage("signatures", stages.signatures_shard, tasks)
-    keys = [str(sig_dir / f"keys-{i:05d}.parquet") for i in range(shards)]
     buckets = [
         {
             "partition": p,
             "name": f"part-{p:05d}",
-            "keys": keys,
+            "keys": [str(sig_dir / stages.keys_name(i, p)) for i in range(shards)],
             "out": str(run.dir("buckets")),
             "fp": store.fingerprint(sig_fp, p),
         }
         for p in range(config.partitions)
     ]
-    run.stage("buckets", stages.bucket_partition, buckets)
+    run.stage("buckets", stages.bucket_partition, buckets, unit="keys")
     parts = range(config.partitions)
     pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
     comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
-    blocks = verify_tasks(pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold)
-    run.stage("components", stages.verify_block, blocks)
+    gather, blocks = verification_tasks(
+        pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold, config.partitions
+    )
+    run.stage("gather", stages.gather_shard, gather)
+    run.stage("components", stages.verify_partition, blocks, unit="pairs")
     signatures = store.read_tables(
         [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
     )
@@ -295,16 +325,17 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     start = time.monotonic()
     fp = store.fingerprint(upstream, config.val, config.test, config.seed)
     out = run.dir("split")
-    if not store.is_done(out, "assign", fp):
-        parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
+    ran = 0 if store.is_done(out, "assign", fp) else 1
+    parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
+    rows = sum(pq.read_metadata(p).num_rows for p in parts) if ran else 0
+    bar = StageProgress("split", [rows] * ran, run.stream, rows_total=rows, skipped=1 - ran)
+    if ran:
         kept = store.read_tables(parts, ["g", "id", "rowhash", "category"])
         store.write_table(
             out / "assign.parquet", assign_splits(kept, config.val, config.test, seed=config.seed)
         )
-        store.mark_done(out, "assign", fp, rows=0)
-        ran = 1
-    else:
-        ran = 0
+        store.mark_done(out, "assign", fp, rows=kept.num_rows)
+        bar.update(0, kept.num_rows)
     assign = pq.read_table(out / "assign.parquet")
     run.stats["split"] = {
         "seconds": round(time.monotonic() - start, 3),
@@ -321,8 +352,8 @@ def _split_counts(assign: pa.Table | None, run: _Run, shards: int) -> dict[str, 
         parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
         counts["train"] = sum(pq.read_metadata(p).num_rows for p in parts)
         return counts
-    for value in assign.column("split").to_pylist():
-        counts[value] += 1
+    for item in pc.value_counts(assign.column("split")).to_pylist():
+        counts[item["values"]] = int(item["counts"])
     return counts
 
 
@@ -330,16 +361,12 @@ def _export(run: _Run, assign: pa.Table | None, shards: int, upstream: str) -> N
     from core.export import file_extension
 
     fmt = run.config.export_format
-    split_of: dict[int, str] = {}
-    if assign is not None:
-        split_of = dict(zip(assign.column("g").to_pylist(), assign.column("split").to_pylist(), strict=True))
     tasks = []
     for i in range(shards):
         source = run.dir("kept") / f"part-{i:05d}.parquet"
-        labels = pq.read_table(source, columns=["g"]).column("g").to_pylist()
-        per_split: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-        for label in labels:
-            per_split[split_of.get(label, "train")].append(label)
+        labels = pq.read_table(source, columns=["g"]).column("g").to_numpy()
+        codes = split_of(assign, labels)
+        per_split = {name: labels[codes == k] for k, name in enumerate(SPLITS)}
         tasks.append(
             {
                 "shard": i,

@@ -9,6 +9,7 @@ from typing import Any
 
 Task = dict[str, Any]
 StageFn = Callable[[Task], dict[str, Any]]
+OnResult = Callable[[int, dict[str, Any]], None]
 
 
 class LocalEngine:
@@ -27,21 +28,20 @@ class LocalEngine:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
-    def map(
-        self, fn: StageFn, tasks: list[Task], on_result: Callable[[dict[str, Any]], None]
-    ) -> list[dict[str, Any]]:
-        """Run ``fn`` over ``tasks``; return the results in task order, calling ``on_result`` as each ends."""
+    def map(self, fn: StageFn, tasks: list[Task], on_result: OnResult) -> list[dict[str, Any]]:
+        """Run ``fn`` over ``tasks``; return the results in task order.
+
+        ``on_result(k, result)`` is called as task ``k`` ends (in the order tasks end).
+        """
         if self.workers == 1 or len(tasks) <= 1:
             results = []
-            for task in tasks:
+            for k, task in enumerate(tasks):
                 results.append(fn(task))
-                on_result(results[-1])
+                on_result(k, results[-1])
             return results
         return self._pool_map(fn, tasks, on_result)
 
-    def _pool_map(
-        self, fn: StageFn, tasks: list[Task], on_result: Callable[[dict[str, Any]], None]
-    ) -> list[dict[str, Any]]:
+    def _pool_map(self, fn: StageFn, tasks: list[Task], on_result: OnResult) -> list[dict[str, Any]]:
         pool = self._start()
         results: list[dict[str, Any] | None] = [None] * len(tasks)
         pending: dict[Future[dict[str, Any]], int] = {}
@@ -50,8 +50,9 @@ class LocalEngine:
             while len(pending) >= 2 * self.workers or (k == len(tasks) - 1 and pending):
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    results[pending.pop(future)] = future.result()
-                    on_result(future.result())
+                    k_done = pending.pop(future)
+                    results[k_done] = future.result()
+                    on_result(k_done, future.result())
         return [r for r in results if r is not None]
 
     def _start(self) -> ProcessPoolExecutor:

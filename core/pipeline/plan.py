@@ -10,12 +10,14 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import xxhash
 
 from core import _minhash
@@ -71,45 +73,70 @@ class PipelineConfig:
             raise ValueError(f"partitions must be at least 1, got {self.partitions!r}")
 
 
-def verify_tasks(
-    pairs: pa.Table, index: dict[str, Any], sig_dir: Path, out: Path, fp: str, threshold: float
-) -> list[dict[str, Any]]:
-    """Group the distinct candidate pairs by the pair of shards holding their rows: one task per block."""
-    both = (
-        np.stack([pairs.column("a").to_numpy(), pairs.column("b").to_numpy()], axis=1)
-        if pairs.num_rows
-        else None
+def verification_tasks(
+    pairs: pa.Table,
+    index: dict[str, Any],
+    sig_dir: Path,
+    out: Path,
+    fp: str,
+    threshold: float,
+    partitions: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Plan the verification of the distinct candidate pairs: gather tasks, then verify tasks.
+
+    Candidate rows are grouped by their component in the candidate graph (so a pair never
+    straddles two partitions) and the components spread over ``partitions`` by a hash of their
+    smallest label. Each shard's gather task copies the shingles of its candidate rows to their
+    partitions (every shard read once, every candidate row copied once); each verify task reads
+    its partition's gathered rows and checks its pairs.
+    """
+    if pairs.num_rows == 0:
+        return [], []
+    both = stages.unique_pairs(
+        np.stack([pairs.column("a").to_numpy(), pairs.column("b").to_numpy()], axis=1).astype(np.int64)
     )
-    if both is None:
-        return []
-    both = np.unique(both.astype(np.int64), axis=0)
-    sa, sb = index["shard_of_g"][both[:, 0]], index["shard_of_g"][both[:, 1]]
-    swap = sa > sb
-    both[swap] = both[swap][:, ::-1]
-    sa, sb = np.minimum(sa, sb), np.maximum(sa, sb)
-    order = np.lexsort((both[:, 1], both[:, 0], sb, sa))
-    both, sa, sb = both[order], sa[order], sb[order]
-    cuts = np.flatnonzero((np.diff(sa) != 0) | (np.diff(sb) != 0)) + 1
-    tasks = []
-    for rows in np.split(np.arange(len(both)), cuts):
-        i, j = int(sa[rows[0]]), int(sb[rows[0]])
-        a, b = both[rows, 0], both[rows, 1]
-        name = f"block-{i:05d}-{j:05d}"
-        tasks.append(
+    nodes, roots = stages.local_components(both[:, 0], both[:, 1])
+    part_of_node = (_minhash.mix64(roots.astype(np.uint64)) % np.uint64(partitions)).astype(np.int64)
+    shard_of, pos_of = index["shard_of_g"][nodes], index["pos_of_g"][nodes]
+    order = np.lexsort((pos_of, shard_of))
+    cuts = np.flatnonzero(np.diff(shard_of[order]) != 0) + 1
+    gather, holders = [], defaultdict(list)
+    for rows in np.split(order, cuts):
+        shard = int(shard_of[rows[0]])
+        name = f"gather-{shard:05d}"
+        facts = np.stack([nodes[rows], part_of_node[rows]])
+        gather.append(
             {
-                "block": name,
+                "shard": shard,
                 "name": name,
-                "sources": (str(sig_dir / f"part-{i:05d}.parquet"), str(sig_dir / f"part-{j:05d}.parquet")),
-                "a": a,
-                "b": b,
-                "a_pos": index["pos_of_g"][a],
-                "b_pos": index["pos_of_g"][b],
-                "threshold": threshold,
+                "source": str(sig_dir / f"part-{shard:05d}.parquet"),
+                "pos": pos_of[rows],
+                "g": nodes[rows],
+                "q": part_of_node[rows],
                 "out": str(out),
-                "fp": store.fingerprint(fp, name, hashlib.sha256(both[rows].tobytes()).hexdigest()),
+                "fp": store.fingerprint(fp, name, hashlib.sha256(facts.tobytes()).hexdigest()),
             }
         )
-    return tasks
+        for q in np.unique(part_of_node[rows]).tolist():
+            holders[q].append(str(out / stages.gather_name(shard, q)))
+    pair_part = part_of_node[np.searchsorted(nodes, both[:, 0])]
+    verify = []
+    for q in sorted(holders):
+        mine = both[pair_part == q]
+        name = f"part-{q:05d}"
+        verify.append(
+            {
+                "partition": q,
+                "name": name,
+                "sources": holders[q],
+                "a": mine[:, 0],
+                "b": mine[:, 1],
+                "threshold": threshold,
+                "out": str(out),
+                "fp": store.fingerprint(fp, name, threshold, hashlib.sha256(mine.tobytes()).hexdigest()),
+            }
+        )
+    return gather, verify
 
 
 def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: str) -> dict[str, np.ndarray]:
@@ -137,8 +164,8 @@ def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: st
     preference = -length[g] if keep == "longest" else np.zeros(len(g))
     order = np.lexsort((g, preference, final))
     first = np.concatenate([[True], final[order][1:] != final[order][:-1]]) if len(g) else np.zeros(0, bool)
-    keeper_of_root = dict(zip(final[order][first].tolist(), g[order][first].tolist(), strict=True))
-    kept = np.array([keeper_of_root[r] for r in final.tolist()], dtype=np.int64)
+    roots_sorted, keepers = final[order][first], g[order][first]  # roots ascending, one keeper each
+    kept = keepers[np.searchsorted(roots_sorted, final)] if len(g) else np.zeros(0, np.int64)
     best = np.zeros(len(label))
     if edges.num_rows:
         a, b, j = (edges.column(c).to_numpy() for c in ("a", "b", "jaccard"))
@@ -162,33 +189,60 @@ def assign_splits(kept: pa.Table, val: float, test: float, *, seed: int) -> pa.T
     at the rounded fractions, so the result depends on the content only, never on shard order.
     """
     g = kept.column("g").to_numpy().astype(np.int64)
-    ids = kept.column("id").to_pylist()
     rowhash = kept.column("rowhash").to_numpy().astype(np.uint64)
-    content = np.array(
-        [int(i, 16) if _is_hex(i) else xxhash.xxh3_64_intdigest(i) for i in ids], dtype=np.uint64
-    )
     seed_key = np.uint64(xxhash.xxh64_intdigest(b"split", seed=seed & 0xFFFFFFFFFFFFFFFF))
-    u = _minhash.mix64(content ^ _minhash.mix64(rowhash) ^ seed_key)
-    strata = np.array([c or "" for c in kept.column("category").to_pylist()], dtype=object)
-    names, code = (
-        np.unique(strata, return_inverse=True) if len(strata) else (np.zeros(0), np.zeros(0, np.int64))
-    )
-    order = np.lexsort((g, u, code))
-    split = np.empty(len(g), dtype=object)
+    u = _minhash.mix64(id_keys(kept.column("id")) ^ _minhash.mix64(rowhash) ^ seed_key)
+    strata = pc.dictionary_encode(pc.fill_null(kept.column("category").combine_chunks(), ""))
+    code = strata.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.lexsort((g, u, code))  # groups in any order: each is cut on its own
+    split = np.zeros(len(g), dtype=np.int8)  # index into SPLITS
     start = 0
-    for count in np.bincount(code, minlength=len(names)):
+    for count in np.bincount(code, minlength=len(strata.dictionary)).tolist():
         rows = order[start : start + count]
         n_test, n_val = math.floor(test * count + 0.5), math.floor(val * count + 0.5)
-        split[rows[:n_test]] = "test"
-        split[rows[n_test : n_test + n_val]] = "val"
-        split[rows[n_test + n_val :]] = "train"
+        split[rows[:n_test]] = SPLITS.index("test")
+        split[rows[n_test : n_test + n_val]] = SPLITS.index("val")
         start += count
     ordered = np.argsort(g)
-    return pa.table({"g": g[ordered], "split": pa.array(split[ordered].tolist(), pa.string())})
+    return pa.table({"g": g[ordered], "split": pa.array(SPLITS).take(pa.array(split[ordered]))})
 
 
-def _is_hex(text: str) -> bool:
-    return len(text) == 16 and all(c in "0123456789abcdef" for c in text)
+def split_of(assign: pa.Table | None, labels: np.ndarray) -> np.ndarray:
+    """The split (index into :data:`SPLITS`) of each of ``labels``; ``train`` where ``assign`` has none."""
+    codes = np.zeros(len(labels), dtype=np.int8)
+    if assign is None or assign.num_rows == 0:
+        return codes
+    g = assign.column("g").to_numpy()
+    names = assign.column("split").to_numpy(zero_copy_only=False)
+    where = np.minimum(np.searchsorted(g, labels), len(g) - 1)
+    found = g[where] == labels
+    for k, name in enumerate(SPLITS):
+        codes[found & (names[where] == name)] = k
+    return codes
+
+
+def id_keys(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each id as a 64-bit number: its value when it is 16 lowercase hex digits (content ids), else a hash."""
+    array = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    array = array.cast(pa.string())
+    n = len(array)
+    keys = np.zeros(n, dtype=np.uint64)
+    hexed = np.zeros(n, dtype=bool)
+    lengths = pc.binary_length(array).to_numpy(zero_copy_only=False) if n else np.zeros(0)
+    if n and array.null_count == 0 and bool((lengths == 16).all()):
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + n + 1]
+        data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        digits = _HEX[data.reshape(n, 16)]
+        hexed = np.asarray((digits >= 0).all(axis=1))
+        weights = np.uint64(16) ** np.arange(15, -1, -1, dtype=np.uint64)
+        keys = (np.maximum(digits, 0).astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    for k in np.flatnonzero(~hexed).tolist():
+        keys[k] = xxhash.xxh3_64_intdigest(str(array[k].as_py()).encode())
+    return keys
+
+
+_HEX = np.full(256, -1, dtype=np.int64)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
 
 
 def removed_table(decisions: dict[str, np.ndarray], ids: pa.Array, assign: pa.Table | None) -> pa.Table:
@@ -196,9 +250,6 @@ def removed_table(decisions: dict[str, np.ndarray], ids: pa.Array, assign: pa.Ta
     removed = decisions["removed"]
     g, kept = decisions["g"][removed], decisions["kept"][removed]
     keepers = np.unique(decisions["kept"])
-    split_of: dict[int, str] = {}
-    if assign is not None:
-        split_of = dict(zip(assign.column("g").to_pylist(), assign.column("split").to_pylist(), strict=True))
     return pa.table(
         {
             "id": ids.take(pa.array(g)),
@@ -206,7 +257,7 @@ def removed_table(decisions: dict[str, np.ndarray], ids: pa.Array, assign: pa.Ta
             "kept_id": ids.take(pa.array(kept)),
             "reason": pa.array(np.where(decisions["exact"][removed], "exact", "near").tolist(), pa.string()),
             "jaccard": pa.array(decisions["jaccard"][removed], pa.float64()),
-            "split": pa.array([split_of.get(k, "train") for k in kept.tolist()], pa.string()),
+            "split": pa.array(SPLITS).take(pa.array(split_of(assign, kept))),
         }
     )
 

@@ -80,9 +80,12 @@ class RayEngine:
         self,
         fn: Callable[[Task], dict[str, Any]],
         tasks: list[Task],
-        on_result: Callable[[dict[str, Any]], None],
+        on_result: Callable[[int, dict[str, Any]], None],
     ) -> list[dict[str, Any]]:
-        """Run ``fn`` over ``tasks`` with Ray Data; results in task order."""
+        """Run ``fn`` over ``tasks`` with Ray Data; results in task order.
+
+        ``on_result(k, result)`` is called as each task's result reaches the driver (streaming).
+        """
         import ray
 
         if not tasks:
@@ -99,7 +102,7 @@ class RayEngine:
         for row in dataset.iter_rows():
             result = pickle.loads(row["result"])
             results[int(row["index"])] = result
-            on_result(result)
+            on_result(int(row["index"]), result)
         return [r for r in results if r is not None]
 
     def close(self) -> None:

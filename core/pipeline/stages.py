@@ -133,13 +133,20 @@ def signatures_shard(task: dict[str, Any]) -> dict[str, Any]:
         }
     )
     store.write_table(out / f"{name}.parquet", signatures)
-    store.write_table(out / f"keys-{task['shard']:05d}.parquet", _keys_table(result, g, task["partitions"]))
+    keys = _keys_table(result, g, task["partitions"])
+    for p, part in enumerate(keys):
+        store.write_table(out / keys_name(task["shard"], p), part)
     store.mark_done(out, name, task["fp"], rows=len(texts))
     return {"rows": len(texts)}
 
 
-def _keys_table(result: _minhash.BatchOutput, g: np.ndarray, partitions: int) -> pa.Table:
-    """Band keys (and exact keys, salted) of the non-empty rows, each with its bucket partition."""
+def keys_name(shard: int, partition: int) -> str:
+    """The file of shard ``shard``'s band keys that fall in bucket partition ``partition``."""
+    return f"keys-{shard:05d}-{partition:05d}.parquet"
+
+
+def _keys_table(result: _minhash.BatchOutput, g: np.ndarray, partitions: int) -> list[pa.Table]:
+    """Band keys (and exact keys, salted) of the non-empty rows, one table per bucket partition."""
     rows = np.flatnonzero(~result.empty)
     bands = result.band_keys.shape[1] if result.band_keys.ndim == 2 else 0
     near = result.band_keys[rows].ravel()
@@ -147,9 +154,13 @@ def _keys_table(result: _minhash.BatchOutput, g: np.ndarray, partitions: int) ->
     keys = np.concatenate([near, exact])
     labels = np.concatenate([np.repeat(g[rows], bands), g[rows]])
     is_exact = np.concatenate([np.zeros(len(near), bool), np.ones(len(exact), bool)])
-    part = (keys % np.uint64(partitions)).astype(np.int32)
+    part = (keys % np.uint64(partitions)).astype(np.int64)
     order = np.argsort(part, kind="stable")
-    return pa.table({"p": part[order], "key": keys[order], "g": labels[order], "exact": is_exact[order]})
+    cuts = np.searchsorted(part[order], np.arange(partitions + 1))
+    return [
+        pa.table({"key": keys[rows_p], "g": labels[rows_p], "exact": is_exact[rows_p]})
+        for rows_p in (order[cuts[p] : cuts[p + 1]] for p in range(partitions))
+    ]
 
 
 # -- buckets -----------------------------------------------------------------------------------
@@ -159,12 +170,10 @@ def bucket_partition(task: dict[str, Any]) -> dict[str, Any]:
     """Group one partition's band keys across all shards; write candidate pairs, reduce exact ones.
 
     Only keys and row labels move here, never text. Task keys: ``partition``, ``keys``
-    (paths of every shard's key file), ``out``, ``fp``.
+    (paths of every shard's key file of this partition), ``out``, ``fp``.
     """
-    out, name, p = Path(task["out"]), f"part-{task['partition']:05d}", task["partition"]
-    tables = [
-        pq.read_table(path, columns=["key", "g", "exact"], filters=[("p", "==", p)]) for path in task["keys"]
-    ]
+    out, name = Path(task["out"]), f"part-{task['partition']:05d}"
+    tables = [pq.read_table(path) for path in task["keys"]]
     table = pa.concat_tables(tables) if tables else pa.table({"key": [], "g": [], "exact": []})
     key = table.column("key").to_numpy().astype(np.uint64)
     g = table.column("g").to_numpy().astype(np.int64)
@@ -191,8 +200,15 @@ def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if len(positions) == 0:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.sort(labels[by_label][positions], axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs, axis=0) if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    return unique_pairs(pairs[pairs[:, 0] != pairs[:, 1]])
+
+
+def unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """The distinct rows of an ``(n, 2)`` array of labels below 2**32, sorted (one 64-bit sort)."""
+    if len(pairs) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    codes = np.unique((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
+    return np.stack([(codes >> np.uint64(32)), codes & np.uint64(0xFFFFFFFF)], axis=1).astype(np.int64)
 
 
 def local_components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -211,41 +227,55 @@ def local_components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 # -- components: verification of candidate pairs ----------------------------------------------------
 
 
-def verify_block(task: dict[str, Any]) -> dict[str, Any]:
-    """Verify candidate pairs between two shards by the true Jaccard of their stored shingles.
+def gather_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Copy the shingles of one shard's candidate rows into one file per verification partition.
 
-    Task keys: ``block`` (name), ``sources`` (signature parts of the two shards), ``a_pos`` /
-    ``b_pos`` (row positions: a in the first shard, b in the second), ``a`` / ``b`` (labels),
-    ``threshold``, ``out``, ``fp``. Writes the verified edges and the block's local components.
+    Each shard's signatures are read once here, whatever the number of shards holding the
+    other sides of its pairs. Task keys: ``shard``, ``source`` (signature part), ``pos``
+    (sorted row positions of its candidate rows), ``g`` (their labels), ``q`` (their
+    verification partitions), ``out``, ``fp``.
     """
-    out, name = Path(task["out"]), task["block"]
-    first, second = task["sources"]
-    a_pos, b_pos = np.asarray(task["a_pos"], np.int64), np.asarray(task["b_pos"], np.int64)
-    if first == second:
-        shingles, counts, wanted = _shingle_rows(first, np.concatenate([a_pos, b_pos]))
-        ai, bi = np.searchsorted(wanted, a_pos), np.searchsorted(wanted, b_pos)
-    else:
-        left, right = _shingle_rows(first, a_pos), _shingle_rows(second, b_pos)
-        shingles, counts = np.concatenate([left[0], right[0]]), np.concatenate([left[1], right[1]])
-        ai, bi = np.searchsorted(left[2], a_pos), np.searchsorted(right[2], b_pos) + len(left[2])
+    out, shard = Path(task["out"]), task["shard"]
+    pos, q = np.asarray(task["pos"], np.int64), np.asarray(task["q"], np.int64)
+    column = pq.read_table(task["source"], columns=["shingles"]).column("shingles").combine_chunks()
+    picked = pa.table({"g": np.asarray(task["g"], np.int64), "shingles": column.take(pa.array(pos))})
+    order = np.argsort(q, kind="stable")
+    for part in np.unique(q).tolist():
+        rows = order[np.searchsorted(q[order], part) : np.searchsorted(q[order], part, side="right")]
+        store.write_table(out / gather_name(shard, part), picked.take(pa.array(rows)))
+    store.mark_done(out, f"gather-{shard:05d}", task["fp"], rows=len(pos))
+    return {"rows": len(pos)}
+
+
+def gather_name(shard: int, partition: int) -> str:
+    """The file of shard ``shard``'s candidate rows that verification partition ``partition`` reads."""
+    return f"gather-{shard:05d}-{partition:05d}.parquet"
+
+
+def verify_partition(task: dict[str, Any]) -> dict[str, Any]:
+    """Verify one partition's candidate pairs by the true Jaccard of their gathered shingles.
+
+    A partition holds whole components of the candidate graph, so it needs no other
+    partition's rows. Task keys: ``partition``, ``sources`` (its gathered files), ``a`` /
+    ``b`` (labels of its pairs), ``threshold``, ``out``, ``fp``. Writes the verified
+    edges and the partition's local components.
+    """
+    out, name = Path(task["out"]), f"part-{task['partition']:05d}"
+    table = store.read_tables([Path(p) for p in task["sources"]])
+    labels = table.column("g").to_numpy().astype(np.int64)
+    column = table.column("shingles").combine_chunks()
+    shingles = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint32)
+    counts = np.diff(column.offsets.to_numpy()).astype(np.int64)
+    order = np.argsort(labels)
+    a, b = np.asarray(task["a"], np.int64), np.asarray(task["b"], np.int64)
+    ai, bi = order[np.searchsorted(labels, a, sorter=order)], order[np.searchsorted(labels, b, sorter=order)]
     jaccard = _minhash.verify_pairs(shingles, counts, ai, bi)
     ok = jaccard >= task["threshold"] - 1e-12
-    a, b = np.asarray(task["a"], np.int64)[ok], np.asarray(task["b"], np.int64)[ok]
-    nodes, roots = local_components(a, b)
-    store.write_table(out / f"{name}.parquet", pa.table({"a": a, "b": b, "jaccard": jaccard[ok]}))
+    nodes, roots = local_components(a[ok], b[ok])
+    store.write_table(out / f"{name}.parquet", pa.table({"a": a[ok], "b": b[ok], "jaccard": jaccard[ok]}))
     store.write_table(out / f"roots-{name}.parquet", pa.table({"node": nodes, "root": roots}))
-    store.mark_done(out, name, task["fp"], rows=len(a_pos), verified=int(ok.sum()))
-    return {"rows": len(a_pos), "verified": int(ok.sum())}
-
-
-def _shingle_rows(path: str, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return shingles and counts of the distinct ``positions`` of a signature part, and those positions."""
-    wanted = np.unique(positions)
-    column = pq.read_table(path, columns=["shingles"]).column("shingles").combine_chunks()
-    picked = column.take(pa.array(wanted))
-    values = picked.flatten().to_numpy(zero_copy_only=False).astype(np.uint32)
-    counts = np.diff(picked.offsets.to_numpy()).astype(np.int64)
-    return values, counts, wanted
+    store.mark_done(out, name, task["fp"], rows=len(a), verified=int(ok.sum()))
+    return {"rows": len(a), "verified": int(ok.sum())}
 
 
 # -- filter and export ----------------------------------------------------------------------------
@@ -255,7 +285,7 @@ def filter_shard(task: dict[str, Any]) -> dict[str, Any]:
     """Write the kept rows of one shard (every column but the compared text).
 
     Task keys: ``shard``, ``source`` (validate part), ``g`` (labels of its rows), ``removed``
-    (sorted labels of all removed rows), ``out``, ``fp``.
+    (sorted labels of all removed rows), ``out``, ``fp``. Returns the rows read and kept.
     """
     out, name = Path(task["out"]), f"part-{task['shard']:05d}"
     table = pq.read_table(task["source"]).drop_columns(["text"])
@@ -265,7 +295,7 @@ def filter_shard(task: dict[str, Any]) -> dict[str, Any]:
     kept = table.append_column("g", pa.array(g)).filter(pa.array(keep))
     store.write_table(out / f"{name}.parquet", kept)
     store.mark_done(out, name, task["fp"], rows=kept.num_rows)
-    return {"rows": kept.num_rows}
+    return {"rows": len(g), "kept": kept.num_rows}
 
 
 def export_shard(task: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -75,8 +77,10 @@ def ray_run(inputs, ray_session, tmp_path_factory) -> tuple[dict, Path]:
 
     out = tmp_path_factory.mktemp("ray")
     engine = RayEngine(2)
-    summary = run_pipeline(PipelineConfig(inputs=(str(inputs),), out=str(out)), engine)
+    progress = io.StringIO()
+    summary = run_pipeline(PipelineConfig(inputs=(str(inputs),), out=str(out)), engine, stream=progress)
     engine.close()  # leaves the session's Ray up
+    summary["progress"] = progress.getvalue()
     return summary, out
 
 
@@ -101,22 +105,40 @@ def _outputs(out: Path) -> dict:
     }
 
 
-def test_summary_has_the_promised_keys(cli_run):
+def test_json_summary_has_exactly_the_documented_keys(cli_run):
     summary, out = cli_run
-    for key in ("engine", "workers", "rows_in", "valid", "invalid", "exact_removed", "near_removed", "kept"):
-        assert key in summary
-    assert set(summary["splits"]) == {"train", "val", "test"}
-    assert set(summary["stages"]) >= {
+    assert list(summary) == [
+        "engine",
+        "workers",
+        "rows_in",
+        "valid",
+        "invalid",
+        "exact_removed",
+        "near_removed",
+        "kept",
+        "clusters",
+        "splits",
+        "stages",
+        "out",
+    ]
+    assert (summary["engine"], summary["workers"]) == ("local", 1)
+    assert list(summary["splits"]) == ["train", "val", "test"]
+    assert list(summary["stages"]) == [
         "validate",
         "signatures",
         "buckets",
+        "gather",
         "components",
         "filter",
         "split",
         "export",
-    }
+    ]
+    assert all(set(stage) == {"seconds", "rows"} for stage in summary["stages"].values())
+    assert summary["stages"]["validate"]["rows"] == summary["valid"]
+    assert summary["stages"]["filter"]["rows"] == summary["kept"]
     assert summary["kept"] == summary["valid"] - summary["exact_removed"] - summary["near_removed"]
     assert sum(summary["splits"].values()) == summary["kept"]
+    assert summary["rows_in"] == summary["valid"] + summary["invalid"]
     assert summary["out"] == str(out)
 
 
@@ -131,6 +153,10 @@ def test_ray_gives_the_same_outputs(cli_run, ray_run):
     assert _outputs(cli_run[1]) == _outputs(out)
     for key in ("valid", "invalid", "exact_removed", "near_removed", "kept", "clusters", "splits"):
         assert summary[key] == cli_run[0][key]
+    lines = summary["progress"].replace("\r", "\n").splitlines()
+    for stage, tasks in (("validate", SHARDS + 2), ("signatures", SHARDS + 2), ("export", SHARDS + 2)):
+        seen = [x for x in lines if x.startswith(f"[{stage}]")]
+        assert f" {tasks}/{tasks} tasks" in seen[-1] and "ETA" in seen[-1], seen
 
 
 def test_planted_duplicates_found_with_high_recall_and_precision(cli_run, planted):
@@ -196,6 +222,7 @@ def test_a_killed_stage_resumes_only_its_lost_shard(inputs, cli_run, tmp_path):
         "validate": 0,
         "signatures": 1,
         "buckets": 0,
+        "gather": 0,
         "components": 0,
         "filter": 0,
         "split": 0,
@@ -220,7 +247,32 @@ def test_inputs_matching_nothing_fail_clearly(tmp_path, capsys):
 
 
 def test_progress_lines_go_to_stderr_not_into_json(cli_run, inputs, tmp_path, capsys):
-    main(["pipeline", str(inputs / "shard-000.jsonl"), "--out", str(tmp_path), "--workers", "1", "--json"])
+    shards = str(inputs / "shard-00[01].*")  # neighbouring shards: duplicate pairs across them
+    argv = ["pipeline", shards, "--out", str(tmp_path), "--workers", "1", "--steps", "validate,dedup"]
+    assert main([*argv, "--json"]) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["valid"] > 0
-    assert "rows/s" in captured.err and "ETA" in captured.err
+    summary = json.loads(captured.out)
+    rows = summary["valid"]
+    lines = captured.err.replace("\r", "\n").splitlines()
+    for stage in ("validate", "signatures", "buckets", "components", "filter"):
+        last = [x for x in lines if x.startswith(f"[{stage}]")][-1]
+        done = re.search(r" (\d+)/(\d+) tasks, [\d.]+s, ETA \d+s", last)
+        assert done and done[1] == done[2] and "/s, " in last, last
+    assert any(x.startswith(f"[signatures] {rows:,}/{rows:,} rows") for x in lines)
+    assert any(x.startswith(f"[filter] {rows:,}/{rows:,} rows") for x in lines)
+    assert any(x.startswith("[buckets] ") and " keys/s" in x for x in lines)
+    assert any(x.startswith("[components] ") and " pairs/s" in x for x in lines)
+    assert summary["splits"]["train"] == summary["kept"]  # split not among the steps
+    assert main([*argv, "--format", "openai-sft"]) == 0  # another fingerprint: validate reruns
+    assert f"[validate] {rows:,} rows" in capsys.readouterr().err
+    assert main(argv + ["--format", "openai-sft"]) == 0
+    assert "[validate] nothing to do: 2 task(s) finished in an earlier run" in capsys.readouterr().err
+
+
+def test_eta_weighs_tasks_by_their_size():
+    from core.pipeline.progress import StageProgress
+
+    bar = StageProgress("signatures", [100, 300], None, rows_total=400)
+    bar.update(0, 100)  # the first, small task: a quarter of the weight
+    assert bar.eta(bar.start + 10.0) == pytest.approx(30.0)
+    assert "100/400 rows" in bar.line(bar.start + 10.0)
