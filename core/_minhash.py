@@ -1,4 +1,4 @@
-"""Vectorised shingling, MinHash signatures and LSH band keys for :mod:`core.dedup`.
+"""The vectorised kernel of :mod:`core.similarity`: shingle hashes, MinHash signatures, LSH bands.
 
 The batch path never loops over words in Python. A batch of texts is encoded to one
 UTF-8 byte array; words are the runs of bytes that are not ASCII whitespace; each word
@@ -541,7 +541,7 @@ def pair_jaccard(
         hit = keys_b[where] == keys_a if len(keys_b) else np.zeros(len(keys_a), bool)
         shared = np.bincount(np.repeat(np.arange(len(a)), sizes[a])[hit], minlength=len(a))
         union = sizes[a] + sizes[b] - shared
-        result[begin : begin + step] = np.where(union > 0, shared / np.maximum(union, 1), 1.0)
+        result[begin : begin + step] = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
     return result
 
 

@@ -5,11 +5,10 @@ collapsed; each step optional). Near duplicates are found by MinHash + LSH over 
 n-gram shingles (character n-grams for texts in scripts written without spaces), with
 bands chosen so that a pair *at* the threshold is a candidate with probability >= 0.999;
 every candidate pair is then verified by the true Jaccard of its shingle sets, and
-clusters are the connected components of the verified pairs (union-find). The batch path
-is vectorised with numpy and runs in two worker processes for big inputs (:mod:`core._minhash`:
-one-permutation MinHash with densification, seeded hashes); :class:`NearDuplicateIndex`
-answers "is this new example a near duplicate of anything in that set" with datasketch's
-incremental ``MinHashLSH``, verified the same way.
+clusters are the connected components of the verified pairs (union-find). Shingles and
+Jaccard are those of :mod:`core.similarity`; the batch path is its vectorised kernel
+(:mod:`core._minhash`: one-permutation MinHash with densification, seeded hashes) and runs in
+two worker processes for big inputs.
 
 Example::
 
@@ -29,13 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import datasketch
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from core import _minhash
+from core import _minhash, similarity
 from core.workspace import Workspace
 
 Cancelled = _minhash.Cancelled
@@ -125,8 +123,8 @@ class DedupConfig:
 
     def engine_params(self, threshold: float | None = None) -> _minhash.EngineParams:
         """Return the engine parameters (bands for ``threshold``, default this config's)."""
-        bands, rows = _minhash.choose_bands(threshold or self.threshold, self.num_perm)
-        return _minhash.EngineParams(
+        return similarity.engine_params(
+            threshold or self.threshold,
             shingle_size=self.shingle_size,
             char_shingle_size=self.char_shingle_size,
             nfkc=self.nfkc,
@@ -134,8 +132,6 @@ class DedupConfig:
             collapse_whitespace=self.collapse_whitespace,
             max_shingles=self.max_shingles,
             num_perm=self.num_perm,
-            bands=bands,
-            rows=rows,
             seed=self.seed,
         )
 
@@ -398,34 +394,6 @@ def duplicate_pairs(
     so a pair at any higher threshold is a candidate with at least the same probability.
     """
     return duplicate_graph(frame, config, floor=floor, processes=processes, progress=progress).pairs()
-
-
-def similar_pairs(
-    texts: Sequence[str], threshold: float, *, shingle_size: int = 5, processes: int | None = None
-) -> list[tuple[int, int, float]]:
-    """Return ``(i, j, jaccard)`` linking every duplicate group of plain texts (the fast engine).
-
-    Exact copies (normalised) are linked to the first of their group with Jaccard 1.0 (a star,
-    not every pair); near pairs are the LSH candidates among group representatives whose true
-    Jaccard reaches ``threshold``. Together they connect every group, which is what keeping
-    groups together needs.
-    """
-    frame = pd.DataFrame({"prompt_text": list(texts)})
-    config = DedupConfig(threshold=threshold, scope="prompt", shingle_size=shingle_size)
-    found = duplicate_pairs(frame, config, processes=processes)
-    first: dict[int, int] = {}
-    pairs: list[tuple[int, int, float]] = []
-    for row, group in enumerate(found.exact_group.tolist()):
-        if group < 0:
-            continue
-        if group in first:
-            pairs.append((first[group], row, 1.0))
-        else:
-            first[group] = row
-    pairs.extend(
-        (int(a), int(b), float(j)) for a, b, j in zip(found.left, found.right, found.jaccard, strict=True)
-    )
-    return pairs
 
 
 def sensitivity(
@@ -731,10 +699,10 @@ def apply_dedup(
     removed, audit_rows = [], []
     for cluster in result.clusters:
         keeper = keepers[cluster.cluster_id]
-        for member, similarity in zip(cluster.members, cluster.similarity, strict=True):
+        for member, best in zip(cluster.members, cluster.similarity, strict=True):
             if member != keeper:
                 removed.append(member)
-                audit_rows.append((cluster.cluster_id, ids[keeper], similarity, cluster.kind))
+                audit_rows.append((cluster.cluster_id, ids[keeper], best, cluster.kind))
     order = np.argsort(removed, kind="stable")
     removed_sorted = [removed[i] for i in order]
     audit = frame.iloc[removed_sorted].copy()
@@ -775,7 +743,7 @@ def diff_words(a: str, b: str) -> tuple[list[tuple[str, bool]], list[tuple[str, 
     Texts in scripts without spaces are compared character by character. Joining the tokens
     of each side gives back its text exactly.
     """
-    split = _chars if _minhash.uses_char_ngrams(a + b) else _words
+    split = _chars if similarity.uses_char_ngrams(a + b) else _words
     left, right = split(a), split(b)
     # compare the words only, so that a change of spacing is not a difference
     left_words = [i for i, t in enumerate(left) if not t.isspace()]
@@ -856,18 +824,12 @@ def pairwise_jaccard(frame: pd.DataFrame, positions: Sequence[int], config: Dedu
     """Return the true Jaccard matrix of a few rows (by position), computed the obvious way."""
     texts = scope_texts(frame.iloc[list(positions)], config)
     params = config.engine_params()
-    sets = [_minhash.reference_shingles(t, params) for t in texts]
+    sets = [similarity.shingles(t, params) for t in texts]
     matrix = np.ones((len(sets), len(sets)))
     for i in range(len(sets)):
         for j in range(i + 1, len(sets)):
-            matrix[i, j] = matrix[j, i] = jaccard(sets[i], sets[j])
+            matrix[i, j] = matrix[j, i] = similarity.jaccard(sets[i], sets[j])
     return matrix
-
-
-def jaccard(a: set, b: set) -> float:
-    """Return |a & b| / |a | b| (1.0 for two empty sets)."""
-    union = len(a | b)
-    return len(a & b) / union if union else 1.0
 
 
 def result_summary(frame: pd.DataFrame, result: DedupResult, keepers: dict[int, int]) -> dict[str, Any]:
@@ -967,104 +929,6 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
-
-
-# -- the cross-set index ------------------------------------------------------------------------------
-
-
-class NearDuplicateIndex:
-    """Is this new example a near duplicate of anything in that set? (datasketch's incremental LSH).
-
-    Texts are shingled exactly like :func:`find_duplicates` does; candidates from the LSH are
-    verified by their true Jaccard, so :meth:`query` returns only real matches.
-
-    Example::
-
-        index = NearDuplicateIndex.build(real_frame, DedupConfig(threshold=0.8))
-        index.query("How do I reset my password?")  # -> [("a1b2...", 0.91)]
-    """
-
-    def __init__(self, config: DedupConfig | None = None) -> None:
-        self.config = config or DedupConfig()
-        self._params = self.config.engine_params()
-        self._lsh = datasketch.MinHashLSH(
-            threshold=self.config.threshold,
-            num_perm=self.config.num_perm,
-            params=_minhash.choose_bands(self.config.threshold, self.config.num_perm),
-        )
-        self._sets: dict[str, np.ndarray] = {}
-
-    @classmethod
-    def build(
-        cls, items: pd.DataFrame | Iterable[tuple[str, str]], config: DedupConfig | None = None
-    ) -> NearDuplicateIndex:
-        """Return an index over a canonical table (its scope texts) or ``(id, text)`` pairs."""
-        index = cls(config)
-        if isinstance(items, pd.DataFrame):
-            ids, texts = [str(i) for i in items["id"]], scope_texts(items, index.config)
-        else:
-            pairs = list(items)
-            ids, texts = [str(i) for i, _ in pairs], [t for _, t in pairs]
-        sets = index._shingle_sets(texts)
-        with index._lsh.insertion_session() as session:
-            for key, shingles in zip(ids, sets, strict=True):
-                if key in index._sets or len(shingles) == 0:
-                    continue
-                index._sets[key] = shingles
-                session.insert(key, index._minhash(shingles))
-        return index
-
-    def __len__(self) -> int:
-        return len(self._sets)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._sets
-
-    def add(self, key: str, text: str) -> None:
-        """Add one example (ids already present, and texts without words, are ignored)."""
-        shingles = self._shingle_sets([text])[0]
-        if key in self._sets or len(shingles) == 0:
-            return
-        self._sets[key] = shingles
-        self._lsh.insert(key, self._minhash(shingles))
-
-    def query(self, text: str) -> list[tuple[str, float]]:
-        """Return ``(id, jaccard)`` of every indexed example at or above the threshold, best first."""
-        return self.query_many([text])[0]
-
-    def query_many(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
-        """Return :meth:`query` for each text (shingled in one batch)."""
-        answers: list[list[tuple[str, float]]] = []
-        for shingles in self._shingle_sets(list(texts)):
-            if len(shingles) == 0:
-                answers.append([])
-                continue
-            matches = []
-            for key in self._lsh.query(self._minhash(shingles)):
-                score = _sorted_jaccard(shingles, self._sets[key])
-                if score >= self.config.threshold - 1e-12:
-                    matches.append((key, score))
-            answers.append(sorted(matches, key=lambda m: (-m[1], m[0])))
-        return answers
-
-    def _shingle_sets(self, texts: list[str]) -> list[np.ndarray]:
-        sets: list[np.ndarray] = []
-        for start in range(0, len(texts), _BATCH_SIZE):
-            out = _minhash.process_batch(texts[start : start + _BATCH_SIZE], self._params)
-            offsets = np.concatenate([[0], np.cumsum(out.counts)])
-            sets.extend(np.unique(out.shingles[offsets[i] : offsets[i + 1]]) for i in range(len(out.counts)))
-        return sets
-
-    def _minhash(self, shingles: np.ndarray) -> datasketch.LeanMinHash:
-        minhash = datasketch.MinHash(num_perm=self.config.num_perm, seed=self.config.seed, hashfunc=int)
-        minhash.update_batch(shingles.tolist())
-        return datasketch.LeanMinHash(minhash)
-
-
-def _sorted_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    shared = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - shared
-    return shared / union if union else 1.0
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")

@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -392,26 +390,6 @@ def _unit_labels(frame: pd.DataFrame, graph: PairGraph, threshold: float | None)
     adjacency = coo_matrix((np.ones(len(source), dtype=np.int8), (source, target)), shape=(nodes, nodes))
     _, labels = connected_components(adjacency, directed=False)
     return labels[:n]
-
-
-def find_units(
-    frame: pd.DataFrame, threshold: float | None, scope: str = "all", *, graph: PairGraph | None = None
-) -> list[list[int]]:
-    """Return groups of row positions that must land in one split (ordered by their first row).
-
-    Args:
-        frame: The canonical table.
-        threshold: Jaccard at which near-duplicates are kept together (``None``: exact only).
-        scope: Dedup scope compared as well as prompts and prompt + response.
-        graph: The table's :class:`PairGraph` when already at hand (saves finding the pairs again).
-    """
-    if graph is None:
-        graph = pair_graph(frame, threshold, scope)
-    labels = _unit_labels(frame, graph, threshold)
-    order = np.argsort(labels, kind="stable")
-    bounds = (np.flatnonzero(np.diff(labels[order])) + 1).tolist()
-    rows = order.tolist()
-    return [rows[a:b] for a, b in zip([0, *bounds], [*bounds, len(rows)], strict=True)] if rows else []
 
 
 # -- strata and targets ----------------------------------------------------------------------
@@ -801,44 +779,12 @@ def _split_order(name: str) -> int:
     return order.index(name) if name in order else len(order)
 
 
-# -- near-duplicate pairs ----------------------------------------------------------------------
-# MinHash signatures with LSH banding for candidates, then the true Jaccard of the shingle
-# sets. A pair is a candidate iff the two signatures share a band, whatever else is in the
-# set, so the pairs among a subset are found again when the subset is checked on its own:
-# that is what makes "leakage is zero after a split made here" hold by construction.
+# Near-duplicate pairs come from the dedup engine (MinHash + LSH, verified by the true Jaccard
+# of :mod:`core.similarity`'s shingles). A pair is a candidate iff the two signatures share a
+# band, whatever else is in the set, so the pairs among a subset are found again when the subset
+# is checked on its own: that is what makes "leakage is zero after a split made here" hold.
 
 _SHINGLE_WORDS = 3
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """Return ``text`` in Unicode NFKC, case-folded, with whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def shingles(text: str) -> frozenset[str]:
-    """Return the word 3-grams of the normalised text (the whole word run when shorter)."""
-    words = _WORD_RE.findall(normalize_text(text))
-    if len(words) < _SHINGLE_WORDS:
-        return frozenset({" ".join(words)}) if words else frozenset()
-    return frozenset(" ".join(words[i : i + _SHINGLE_WORDS]) for i in range(len(words) - _SHINGLE_WORDS + 1))
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """Return the Jaccard similarity of two shingle sets (0 when both are empty)."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
-
-
-def near_pairs(texts: Sequence[str], threshold: float) -> list[tuple[int, int, float]]:
-    """Return pairs ``(i, j, jaccard)`` of texts whose word-3-gram Jaccard is at least ``threshold``.
-
-    Texts that are the same after normalisation are linked to the first of them (a star, not
-    every pair); the result connects every near-duplicate group, which is what splits need. The
-    vectorised engine of :mod:`core.dedup` finds and verifies them (about 20x faster than
-    per-text MinHash in Python, which took minutes on 100,000 rows).
-    """
-    return dedup.similar_pairs(texts, threshold, shingle_size=_SHINGLE_WORDS)
 
 
 # -- the test lock -----------------------------------------------------------------------------

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core import agreement
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core import agreement
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ordinal", help="comma-separated label order: labels are ordinal (weighted kappa)")
     parser.add_argument(
         "--weights",
-        choices=agreement.WEIGHTS,
+        type=OneOf("core.agreement", "WEIGHTS"),
+        metavar="WEIGHTS",
         default="linear",
         help="kappa weights when --ordinal (default linear)",
     )
@@ -40,6 +44,8 @@ def _split(text: str | None) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the agreement report and print it (JSON or a short text summary)."""
+    from core import agreement
+
     try:
         data = args.path.read_bytes()
     except OSError as exc:

@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import formats
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core import formats
+
+_FORMATS = OneOf("core.formats", "FORMAT_NAMES")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the command's arguments."""
     parser.add_argument("path", type=Path, help="dataset file")
-    parser.add_argument("--to", required=True, choices=formats.FORMAT_NAMES, help="target format")
+    parser.add_argument("--to", required=True, type=_FORMATS, metavar="FORMAT", help="target format")
     parser.add_argument("-o", "--out", type=Path, required=True, help="output file")
     parser.add_argument(
-        "--format", choices=formats.FORMAT_NAMES, help="format of the input (default: detected)"
+        "--format", type=_FORMATS, metavar="FORMAT", help="format of the input (default: detected)"
     )
     parser.add_argument(
         "--trl-style",
-        choices=formats.TRL_STYLES,
+        type=OneOf("core.formats", "TRL_STYLES"),
+        metavar="STYLE",
         help="trl-prompt-completion / trl-preference / trl-kto / trl-prompt-only: every row as message "
         "lists (conversational) or plain strings (standard); default: the input's own style when it has "
         "one, else conversational",
@@ -42,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Convert the file; return the exit code."""
+    from core import formats
+
     try:
         render = _renderer(args.tokenizer)
         result = formats.load_dataset(args.path, args.path.name, format=args.format)

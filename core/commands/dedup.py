@@ -11,8 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from core import dedup, formats
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
 
 
@@ -20,8 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("path", type=Path, help="dataset file")
     parser.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold for near duplicates")
-    parser.add_argument("--scope", default="all", help=f"text compared: {', '.join(dedup.SCOPES)}")
-    parser.add_argument("--keep", default="first", choices=dedup.KEEP_POLICIES, help="which member stays")
+    parser.add_argument(
+        "--scope",
+        default="all",
+        help="text compared: all, or prompt, response, chosen, rejected joined by + (default all)",
+    )
+    parser.add_argument(
+        "--keep",
+        default="first",
+        type=OneOf("core.dedup", "KEEP_POLICIES"),
+        metavar="POLICY",
+        help="which member stays (default first; a wrong name lists the policies)",
+    )
     parser.add_argument("--include-system", action="store_true", help="also compare the system prompt")
     parser.add_argument("--shingle-size", type=int, default=5, help="words per shingle")
     parser.add_argument("--seed", type=int, default=0)
@@ -31,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Deduplicate the file; return the exit code."""
+    from core import dedup, formats
+
     try:
         config = dedup.DedupConfig(
             threshold=args.threshold,

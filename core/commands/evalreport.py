@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import evalloop
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core import evalloop
 
 _ROLE_FLAGS = ("id", "input", "expected", "predicted", "category", "score")
 
@@ -27,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for role in _ROLE_FLAGS:
         parser.add_argument(f"--{role}-col", dest=f"{role}_col", metavar="COLUMN", help=f"the {role} column")
     parser.add_argument(
-        "--task", choices=("auto", *evalloop.TASKS), default="auto", help="labels or free text"
+        "--task",
+        type=OneOf("core.evalloop", "TASKS", "auto"),
+        metavar="TASK",
+        default="auto",
+        help="labels or free text (default auto)",
     )
     parser.add_argument(
         "--min-n", type=int, default=5, help="smallest slice listed among the worst (default 5)"
@@ -45,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; return the exit code."""
+    from core import evalloop
+
     overrides = {role: getattr(args, f"{role}_col") for role in _ROLE_FLAGS}
     task = None if args.task == "auto" else args.task
     try:
@@ -68,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 def _report(
     path: Path, overrides: dict[str, str | None], task: str | None, args: argparse.Namespace
 ) -> evalloop.EvalReport:
+    from core import evalloop
+
     frame = evalloop.read_results(path, overrides=overrides)
     return evalloop.build_report(frame, task=task, seed=args.seed, languages=not args.no_language)
 

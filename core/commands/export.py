@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import export, pricing, report, split
 from core.commands import split as split_command
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core import export, pricing, split
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         action="append",
-        choices=export.EXPORT_FORMATS,
+        type=OneOf("core.export", "EXPORT_FORMATS"),
+        metavar="FORMAT",
         help="target format (repeatable; default: the input's)",
     )
     split_command.add_split_arguments(parser)
@@ -36,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Split, build the bundle, write the zip and print what it holds."""
+    from core import export, report, split
+
     try:
         config = split_command.config_from(args)
     except ValueError as exc:
@@ -86,6 +91,8 @@ def _summary(
     result: split.SplitResult,
     cost: pricing.FinetuneEstimate | None,
 ) -> dict[str, Any]:
+    from core import export
+
     return {
         "out": str(args.out),
         "sha256": bundle.sha256,

@@ -23,12 +23,13 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from core.commands._common import fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _DEFAULTS = {
     "concurrency": 8,
@@ -44,11 +45,12 @@ _BUSY = 3
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
-    from core.synth import runner
-
     parser.add_argument("seeds", help="dataset file to take seed examples from")
     parser.add_argument(
-        "--n", type=int, required=True, help=f"examples to generate (1 to {runner.MAX_EXAMPLES:,})"
+        "--n",
+        type=int,
+        required=True,
+        help="examples to generate (1 up to a run's limit, which a bigger value names)",
     )
     parser.add_argument(
         "--budget", type=float, required=True, help="hard budget in USD (a resume may change it)"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from core.ingest import SAMPLES, load_sample, store_upload
-from core.workspace import Workspace
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
@@ -16,6 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the first bundled sample unless the workspace already has a dataset."""
+    from core.ingest import SAMPLES, load_sample, store_upload
+    from core.workspace import Workspace
+
     ws = Workspace.open(args.workspace)
     info = ws.dataset_info()
     if info is not None and not args.force:

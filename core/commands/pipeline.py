@@ -18,7 +18,6 @@ import sys
 from typing import Any
 
 from core.commands._common import fail, print_json
-from core.dedup import DedupConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline; return the exit code."""
     from core import pipeline
+    from core.dedup import DedupConfig
 
     try:
         config = pipeline.PipelineConfig(

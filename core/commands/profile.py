@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from core import drift, profile
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 _ICONS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "not_labelled": "----", "not_run": "----"}
@@ -38,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--task-type",
         default="complex style",
-        choices=list(profile.TASK_SIZES),
-        help="task type for the dataset-size rule (default: complex style)",
+        type=OneOf("core.profile", "TASK_SIZES"),
+        metavar="TASK",
+        help="task type for the dataset-size rule (default: complex style; a wrong one lists them)",
     )
     parser.add_argument(
         "--tokenizer",
@@ -60,6 +61,8 @@ def map_field(records: pd.DataFrame, field: str, column: str) -> pd.DataFrame:
     Raises:
         DatasetError: If no row has the field.
     """
+    import pandas as pd
+
     out = records.copy()
     if field in out.columns:
         out[column] = out[field]
@@ -74,6 +77,7 @@ def map_field(records: pd.DataFrame, field: str, column: str) -> pd.DataFrame:
 
 def build_report(args: argparse.Namespace) -> dict[str, Any]:
     """Load, profile and compare; return the JSON payload (raises DatasetError on bad data)."""
+    from core import drift, profile
     from core.formats import load_dataset
 
     tokenizer = _local_tokenizer(args)  # before the profile: a wrong path fails at once

@@ -12,11 +12,13 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import export, formats, split
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core import formats, split
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="dataset file (any supported format)")
     add_split_arguments(parser)
     parser.add_argument(
-        "--format", choices=export.EXPORT_FORMATS, help="output format (default: the input's)"
+        "--format",
+        type=OneOf("core.export", "EXPORT_FORMATS"),
+        metavar="FORMAT",
+        help="output format (default: the input's)",
     )
     parser.add_argument(
         "--out", type=Path, required=True, help="folder for train.*, val.*, test.*, manifest.json"
@@ -39,7 +44,8 @@ def add_split_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stratify",
         action="append",
-        choices=split.STRATIFY_FIELDS,
+        type=OneOf("core.split", "STRATIFY_FIELDS"),
+        metavar="FIELD",
         help="field to stratify by (repeatable; default category)",
     )
     parser.add_argument(
@@ -56,6 +62,8 @@ def add_split_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> split.SplitConfig:
     """Return the split configuration the options describe (ValueError on bad values)."""
+    from core import split
+
     return split.SplitConfig(
         val=args.val,
         test=args.test,
@@ -68,6 +76,8 @@ def config_from(args: argparse.Namespace) -> split.SplitConfig:
 
 def load(path: Path) -> formats.LoadResult:
     """Read and parse a dataset file (DatasetError for a person-fixable problem)."""
+    from core import formats
+
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -77,11 +87,15 @@ def load(path: Path) -> formats.LoadResult:
 
 def read_lock(path: Path | None) -> dict[str, Any] | None:
     """Return the lock in ``path`` if the file exists."""
+    from core import split
+
     return split.read_lock_file(path) if path is not None and path.exists() else None
 
 
 def run(args: argparse.Namespace) -> int:
     """Split the file, write the parts and the manifest, and print the summary."""
+    from core import split
+
     try:
         config = config_from(args)
     except ValueError as exc:
@@ -117,6 +131,8 @@ def write_parts(parts: dict[str, Any], fmt: str, out: Path) -> dict[str, dict[st
     Raises:
         DatasetError: If ``fmt`` cannot hold these examples or the writer had to leave rows out.
     """
+    from core import export, split
+
     export.check_formats(parts, [fmt])
     out.mkdir(parents=True, exist_ok=True)
     files = {}

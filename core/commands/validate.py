@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core import formats
-from core.commands._common import fail, print_json
+from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core import formats
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 
@@ -23,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "path", type=Path, help="dataset file (.jsonl, .json, .csv, .parquet, optionally .gz)"
     )
     parser.add_argument(
-        "--format", choices=formats.FORMAT_NAMES, help="format of the file (default: detected)"
+        "--format",
+        type=OneOf("core.formats", "FORMAT_NAMES"),
+        metavar="FORMAT",
+        help="format of the file (default: detected; a wrong name lists the known ones)",
     )
     parser.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"target model for token limits (default {DEFAULT_MODEL})"
@@ -33,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the file and print the report; return the exit code."""
+    from core import formats
+
     try:
         result = formats.load_dataset(args.path, args.path.name, format=args.format, model=args.model)
     except (DatasetError, ValueError) as exc:

@@ -12,7 +12,6 @@ the test split; person-written regex rules; a JSON Schema for structured (JSON) 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +21,10 @@ import pandas as pd
 
 from core import lang
 from core.errors import DatasetError
+from core.similarity import NearDupIndex
 
-_NUM_PERM = 128
-_SHINGLE = 3
+_SHINGLE = 3  # words per shingle: generated variations are short
+_INDEX_SEED = 1
 _PLACEHOLDER = re.compile(
     # "[your name here]", "[<insert date>]", "[...]", "[name here]", "[XX]"; not a markdown link
     # "[text](url)", a button "[Add to cart]" or a key "[Enter]"
@@ -71,71 +71,9 @@ def word_share(text: str) -> float | None:
     return sum(1 for t in tokens if _WORD.fullmatch(t)) / len(tokens)
 
 
-def _shingles(text: str) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    if len(words) < _SHINGLE:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
-
-
-class NearDupIndex:
-    """MinHash LSH candidates, confirmed with the exact Jaccard of word 3-shingles (thread-safe)."""
-
-    def __init__(self, threshold: float = 0.8, *, seed: int = 1) -> None:
-        from datasketch import MinHashLSH
-
-        if not 0 < threshold <= 1:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
-        self.threshold = threshold
-        self._seed = seed
-        self._lsh = MinHashLSH(threshold=max(0.5, threshold - 0.1), num_perm=_NUM_PERM)
-        self._sets: dict[str, set[str]] = {}
-        self._exact: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def _minhash(self, shingles: set[str]) -> Any:
-        from datasketch import MinHash
-
-        mh = MinHash(num_perm=_NUM_PERM, seed=self._seed)
-        mh.update_batch([s.encode("utf-8") for s in shingles])
-        return mh
-
-    def prepare(self, text: str) -> tuple[str, set[str], Any]:
-        """Return what :meth:`query` and :meth:`add` compute from a text (to do it once)."""
-        shingles = _shingles(text)
-        return _normal(text), shingles, self._minhash(shingles) if shingles else None
-
-    def add(self, key: str, text: str, *, prepared: tuple[str, set[str], Any] | None = None) -> None:
-        """Index ``text`` under ``key`` (keys already present are ignored)."""
-        normal, shingles, minhash = prepared or self.prepare(text)
-        with self._lock:
-            if key in self._sets:
-                return
-            self._sets[key] = shingles
-            self._exact.setdefault(normal, key)
-            if minhash is not None:
-                self._lsh.insert(key, minhash)
-
-    def query(
-        self, text: str, *, prepared: tuple[str, set[str], Any] | None = None
-    ) -> list[tuple[str, float]]:
-        """Return ``(key, jaccard)`` of indexed texts at or above the threshold (exact copies first)."""
-        normal, shingles, minhash = prepared or self.prepare(text)
-        with self._lock:
-            hits: dict[str, float] = {}
-            exact = self._exact.get(normal)
-            if exact is not None:
-                hits[exact] = 1.0
-            for key in self._lsh.query(minhash) if minhash is not None else []:
-                other = self._sets[key]
-                jaccard = len(shingles & other) / len(shingles | other)
-                if jaccard >= self.threshold:
-                    hits[key] = max(hits.get(key, 0.0), jaccard)
-        return sorted(hits.items(), key=lambda kv: -kv[1])
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
+def near_dup_index(threshold: float = 0.8) -> NearDupIndex:
+    """Return the index a validator checks near duplicates against (word 3-shingles)."""
+    return NearDupIndex(threshold, shingle_size=_SHINGLE, seed=_INDEX_SEED)
 
 
 def example_text(record: dict[str, Any] | pd.Series, mode: str) -> str:
@@ -259,12 +197,11 @@ class Validator:
 
     rules: Rules
     mode: str
-    index: NearDupIndex = field(default_factory=NearDupIndex)
+    index: NearDupIndex = field(default_factory=near_dup_index)
 
     def seed_index(self, items: Iterable[tuple[str, str]]) -> None:
         """Add reference texts (real data, seeds, test split, earlier synthetic) to the index."""
-        for key, text in items:
-            self.index.add(key, text)
+        self.index.add_many(items)
 
     def check(self, record: dict[str, Any]) -> list[str]:
         """Return every reason ``record`` fails (empty when it passes); a passing one joins the index."""

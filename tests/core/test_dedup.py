@@ -11,7 +11,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from core import _minhash, dedup, records
+from core import _minhash, dedup, records, similarity
 from core.__main__ import main
 
 _SYSTEM = (
@@ -54,11 +54,11 @@ def _frame_of(texts):
 
 def _truth_components(texts, config):
     params = config.engine_params()
-    sets = [_minhash.reference_shingles(t, params) for t in texts]
+    sets = [similarity.shingles(t, params) for t in texts]
     rows, cols = [], []
     for i in range(len(sets)):
         for j in range(i + 1, len(sets)):
-            if sets[i] and sets[j] and dedup.jaccard(sets[i], sets[j]) >= config.threshold:
+            if sets[i] and sets[j] and similarity.jaccard(sets[i], sets[j]) >= config.threshold:
                 rows.append(i)
                 cols.append(j)
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(texts)))
@@ -120,9 +120,9 @@ def test_signature_estimates_match_datasketch():
     ours = _minhash.signatures(base + variants, params)
     errors_ours, errors_ds, gaps = [], [], []
     for i in range(len(base)):
-        a = _minhash.reference_shingles(base[i], params)
-        b = _minhash.reference_shingles(variants[i], params)
-        true = dedup.jaccard(a, b)
+        a = similarity.shingles(base[i], params)
+        b = similarity.shingles(variants[i], params)
+        true = similarity.jaccard(a, b)
         estimate = float(np.mean(ours[i] == ours[len(base) + i]))
         ds_a, ds_b = datasketch.MinHash(num_perm=128, seed=1), datasketch.MinHash(num_perm=128, seed=1)
         ds_a.update_batch([" ".join(s).encode() for s in a])
@@ -139,8 +139,9 @@ def test_index_finds_the_same_pairs_as_the_batch_path():
     texts = _planted_corpus(4, n_base=80)
     frame = _frame_of(texts)
     config = dedup.DedupConfig(threshold=0.7)
-    index = dedup.NearDuplicateIndex.build(frame, config)
+    index = similarity.NearDupIndex(config.threshold, shingle_size=config.shingle_size, seed=config.seed)
     ids = frame["id"].tolist()
+    index.add_many(zip(ids, dedup.scope_texts(frame, config), strict=True))
     result = dedup.find_duplicates(frame, config)
     clustered = {ids[m] for c in result.clusters for m in c.members}
     for text, key in zip(texts, ids, strict=True):
@@ -159,18 +160,17 @@ def _has_non_identical_twin(result, ids, key, index):
 def test_index_add_and_query_returns_verified_jaccard():
     config = dedup.DedupConfig(threshold=0.6)
     words = " ".join(f"word{i}" for i in range(60))
-    index = dedup.NearDuplicateIndex.build(
-        [("a", words), ("b", "something else entirely, nothing alike")], config
-    )
+    index = similarity.NearDupIndex(config.threshold)
+    index.add_many([("a", words), ("b", "something else entirely, nothing alike")])
     index.add("c", words.replace("word30", "changed"))
     index.add("a", "ignored: the id is already there")
     assert len(index) == 3
     matches = index.query(words)
     assert [m for m, _ in matches] == ["a", "c"]
     assert matches[0][1] == 1.0
-    expected = dedup.jaccard(
-        _minhash.reference_shingles(words, config.engine_params()),
-        _minhash.reference_shingles(words.replace("word30", "changed"), config.engine_params()),
+    expected = similarity.jaccard(
+        similarity.shingles(words, config.engine_params()),
+        similarity.shingles(words.replace("word30", "changed"), config.engine_params()),
     )
     assert matches[1][1] == pytest.approx(expected)
     assert index.query("") == []
@@ -520,8 +520,8 @@ def test_verification_in_chunks_and_threads_agrees(monkeypatch):
     texts = dedup.scope_texts(frame, config)
     params = config.engine_params()
     for (a, b), value in zip(pairs[:20], one[:20], strict=True):
-        expected = dedup.jaccard(
-            _minhash.reference_shingles(texts[a], params), _minhash.reference_shingles(texts[b], params)
+        expected = similarity.jaccard(
+            similarity.shingles(texts[a], params), similarity.shingles(texts[b], params)
         )
         assert value == pytest.approx(expected)
 

@@ -5,7 +5,7 @@ import hypothesis.strategies as hst
 import pandas as pd
 import pytest
 
-from core import records, split
+from core import records, similarity, split
 from core.errors import DatasetError
 
 _VOCAB = [f"w{n:04d}{chr(97 + n % 26)}" for n in range(3000)]
@@ -116,8 +116,12 @@ def test_per_category_counts_within_one_of_target(n, seed):
 def test_no_near_duplicate_cluster_straddles_splits(n, seed, near):
     frame = make_frame(n, seed=seed, near_every=near)
     result = split.split_frame(frame, seed=seed)
-    for unit in split.find_units(frame, 0.8):
-        assert len({result.labels[i] for i in unit}) == 1
+    params = similarity.engine_params(shingle_size=3)
+    sets = [similarity.shingles(t, params) for t in frame["prompt_text"]]
+    for a in range(len(frame)):
+        for b in range(a + 1, len(frame)):
+            if similarity.jaccard(sets[a], sets[b]) >= 0.8:
+                assert result.labels[a] == result.labels[b]
     assert result.leakage.total == 0
     assert result.clusters_kept_together == len(range(0, n, near))
 
@@ -250,15 +254,21 @@ def test_near_pairs_match_brute_force():
         + [t + " " + rng.choice(_VOCAB) for t in base[:15]]
         + [" ".join(t.split()[2:]) for t in base[15:25]]
     )
-    found = {(min(a, b), max(a, b)) for a, b, _ in split.near_pairs(texts, 0.7)}
-    sets = [split.shingles(t) for t in texts]
+    frame = pd.DataFrame({"prompt_text": texts, "response_text": [""] * len(texts)})
+    view = split.pair_graph(frame, 0.7, scope=None).views["prompt"]
+    assert len(set(view.exact_group.tolist())) == len(texts)  # no copies: every pair is a near pair
+    left, right, jaccard = view.near(0.7)
+    found = {(int(a), int(b)): float(j) for a, b, j in zip(left, right, jaccard, strict=True)}
+    params = similarity.engine_params(shingle_size=3)
+    sets = [similarity.shingles(t, params) for t in texts]
     truth = {
-        (a, b)
+        (a, b): similarity.jaccard(sets[a], sets[b])
         for a in range(len(texts))
         for b in range(a + 1, len(texts))
-        if split.jaccard(sets[a], sets[b]) >= 0.7
+        if similarity.jaccard(sets[a], sets[b]) >= 0.7
     }
-    assert found == truth
+    assert found.keys() == truth.keys()
+    assert found == pytest.approx(truth)
 
 
 # -- the lock in the workspace and in a file ---------------------------------------------------------
