@@ -118,7 +118,12 @@ def _write_parquet(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
     kinds = sorted({str(k) for k in frame["kind"]}) if len(frame) else ["sft"]
     if len(kinds) > 1:
         raise DatasetError(f"Parquet export needs one kind of example per file, got {kinds}")
-    data, problems = formats.write_dataset(frame, _PARQUET_ROWS_FORMAT[kinds[0]])
+    rows_format = _PARQUET_ROWS_FORMAT[kinds[0]]
+    if rows_format == "trl-preference" and not all(
+        _paired(c, r) for c, r in zip(frame["chosen"], frame["rejected"], strict=True)
+    ):
+        rows_format = "trl-kto"  # unpaired (KTO) examples: one row per completion, never an invented pair
+    data, problems = formats.write_dataset(frame, rows_format)
     rows = _uniform_rows([json.loads(line) for line in data.splitlines() if line.strip()])
     try:
         table = pa.Table.from_pylist(rows)
@@ -127,6 +132,13 @@ def _write_parquet(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue(), _problem_lines(problems)
+
+
+def _paired(chosen: Any, rejected: Any) -> bool:
+    return all(
+        side is not None and not (isinstance(side, float) and side != side) and len(side)
+        for side in (chosen, rejected)
+    )
 
 
 def _problem_lines(problems: Any) -> list[str]:

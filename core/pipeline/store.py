@@ -1,8 +1,10 @@
 """Stage outputs on disk: Parquet shards with a JSON marker holding their input fingerprint.
 
-A shard ``DIR/<stage>/<name>.parquet`` is done when ``DIR/<stage>/<name>.json`` exists and
-holds the fingerprint of what it was computed from. The marker is written last (after an
-atomic rename of the data), so a killed run leaves either no marker or a complete shard.
+A shard ``DIR/<stage>/<name>.parquet`` is done when ``DIR/<stage>/_markers/<name>.json``
+exists and holds the fingerprint of what it was computed from (a folder whose name starts
+with ``_``, which Parquet dataset readers skip, so ``DIR/<stage>/`` reads as one table).
+The marker is written last (after an atomic rename of the data), so a killed run leaves
+either no marker or a complete shard.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def file_facts(path: str) -> dict[str, Any]:
 
 def is_done(out: Path, name: str, fp: str) -> bool:
     """Return whether shard ``name`` of ``out`` was finished with fingerprint ``fp``."""
-    marker = out / f"{name}.json"
+    marker = marker_path(out, name)
     if not marker.exists():
         return False
     try:
@@ -56,13 +58,13 @@ def is_done(out: Path, name: str, fp: str) -> bool:
 
 def read_marker(out: Path, name: str) -> dict[str, Any]:
     """Return the marker of a finished shard."""
-    return dict(json.loads((out / f"{name}.json").read_text()))
+    return dict(json.loads(marker_path(out, name).read_text()))
 
 
 def write_table(path: Path, table: pa.Table) -> None:
     """Write ``table`` to ``path`` atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.tmp")  # hidden: readers of the folder skip a killed write
     pq.write_table(table, tmp)
     os.replace(tmp, path)
 
@@ -70,14 +72,19 @@ def write_table(path: Path, table: pa.Table) -> None:
 def write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.tmp")  # hidden: readers of the folder skip a killed write
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 def mark_done(out: Path, name: str, fp: str, **facts: Any) -> None:
     """Write the marker of shard ``name`` (after its data)."""
-    write_bytes(out / f"{name}.json", json.dumps({"fingerprint": fp, **facts}, default=str).encode())
+    write_bytes(marker_path(out, name), json.dumps({"fingerprint": fp, **facts}, default=str).encode())
+
+
+def marker_path(out: Path, name: str) -> Path:
+    """Where the marker of shard ``name`` of stage folder ``out`` lives."""
+    return out / "_markers" / f"{name}.json"
 
 
 def read_tables(paths: Iterable[Path], columns: list[str] | None = None) -> pa.Table:

@@ -254,3 +254,15 @@ def test_the_local_renderer_matches_transformers_apply_chat_template(chat_tokeni
         assert local.render(messages[:cut], add_generation_prompt=generation) == theirs
         ids = tokenizer.apply_chat_template(messages[:cut], tokenize=True, add_generation_prompt=generation)
         assert local.count(theirs) == len(ids["input_ids"])
+
+
+def test_unpaired_kto_examples_export_as_kto_rows_in_parquet(tmp_path):
+    rows = [{"prompt": f"Q{i}", "completion": f"A{i}", "label": i % 2 == 0} for i in range(12)]
+    kto = formats.load_dataset("".join(json.dumps(r) + "\n" for r in rows).encode(), "kto.jsonl").records
+    data, problems = export.write_split(kto, "parquet")
+    assert not [p for p in problems if p.startswith("error")]
+    path = tmp_path / "kto.parquet"
+    path.write_bytes(data)
+    loaded = datasets.load_dataset("parquet", data_files={"train": str(path)})["train"]
+    assert loaded.num_rows == 12 and loaded[1]["label"] is False
+    assert loaded[1]["completion"] == "A1"  # the source style (standard), one style per file

@@ -214,8 +214,8 @@ def test_a_killed_stage_resumes_only_its_lost_shard(inputs, cli_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(cli_run[1], out)
     before = _outputs(out)
-    for suffix in (".parquet", ".json"):
-        (out / "signatures" / f"part-00003{suffix}").unlink()
+    (out / "signatures" / "part-00003.parquet").unlink()
+    (out / "signatures" / "_markers" / "part-00003.json").unlink()
     summary = _local(inputs, out, 1)
     ran = {name: stage["tasks_run"] for name, stage in summary["stages"].items()}
     assert ran == {
@@ -229,6 +229,15 @@ def test_a_killed_stage_resumes_only_its_lost_shard(inputs, cli_run, tmp_path):
         "export": 0,
     }
     assert _outputs(out) == before
+
+
+def test_kept_folder_reads_as_one_table_of_canonical_rows(cli_run):
+    summary, out = cli_run
+    kept = pq.read_table(out / "kept")
+    assert kept.num_rows == summary["kept"]
+    assert {"id", "kind", "messages", "category", "source_file", "source_line"} <= set(kept.column_names)
+    first = json.loads(kept.column("messages")[0].as_py())
+    assert [m["role"] for m in first] == ["user", "assistant"]
 
 
 def test_exported_files_hold_every_kept_row_once(cli_run):
