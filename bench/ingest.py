@@ -284,10 +284,6 @@ def _compare(args: argparse.Namespace, path: Path) -> None:
         f"           count_frame  {count:.2f} s ({count_cpu:.2f} CPU-s: {parent:.2f} in this process, "
         f"{count_cpu - parent:.2f} in the forked one)"
     )
-    idle = load_cpu + max(parent, count_cpu - parent)
-    print(
-        f"  on an idle 2-core machine that is about {idle:.2f} s = {pipeline['rows'] / idle:,.0f} examples/s"
-    )
     for loop in [] if args.skip_notebook else _loops():
         result = _run_child(loop, path, args.model)
         tokenizer = loop.removeprefix("loop-")
