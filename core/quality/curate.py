@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.quality import QualityReport, scan_quality
+from core.quality.pii import PLACEHOLDERS
 
 HARD = frozenset(
     {
@@ -29,12 +30,7 @@ HARD = frozenset(
         "echo_response",
         "truncated_response",
         "invalid_json_response",
-        "pii_email",
-        "pii_phone",
-        "pii_credit_card",
-        "pii_iban",
-        "pii_ip",
-        "secret_api_key",
+        *PLACEHOLDERS,  # every PII and secret code that is redacted
     }
 )
 _SUBSTANCE_WORDS = 300

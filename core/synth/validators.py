@@ -21,6 +21,7 @@ import pandas as pd
 
 from core import lang
 from core.errors import DatasetError
+from core.quality.pii import PLACEHOLDERS
 from core.similarity import NearDupIndex
 
 _SHINGLE = 3  # words per shingle: generated variations are short
@@ -167,12 +168,7 @@ QUALITY_CODES = (
     "echo_response",
     "non_printing",
     "invalid_json_response",
-    "pii_email",
-    "pii_phone",
-    "pii_credit_card",
-    "pii_iban",
-    "pii_ip",
-    "secret_api_key",
+    *PLACEHOLDERS,  # every PII and secret code that is redacted
 )
 """The quality signals a generated example must pass (:mod:`core.quality`, the same codes as on real
 data). Left out: the ones a short, plain teacher reply trips without being wrong (symbols, repetition
