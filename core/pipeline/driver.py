@@ -4,13 +4,14 @@ The driver holds ids and small per-row state only (row labels, exact keys, lengt
 cluster roots); every shard's text is read by the worker that processes it. Stage
 directories under ``out``: ``validate``, ``signatures``, ``buckets``, ``components``,
 ``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
-``removed.parquet`` and ``export/manifest.json``.
+``removed.parquet``, ``export/manifest.json`` and ``run.json`` (summary, settings, inputs).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import glob
+import json
 import os
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from core.pipeline.plan import (
 )
 from core.pipeline.progress import StageProgress
 
+RUN_FILE = "run.json"  # the last run's summary, settings and input shards
 _INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 
 
@@ -165,7 +167,7 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
     assign = _split(run, upstream, len(shards)) if "split" in config.steps else None
     upstream = store.fingerprint(upstream, "split" in config.steps, config.val, config.test, config.seed)
     if decisions is not None:
-        pq.write_table(removed_table(decisions, index["ids"], assign), run.out / "removed.parquet")
+        store.write_table(run.out / "removed.parquet", removed_table(decisions, index, assign))
     splits = _split_counts(assign, run, len(shards))
     if "export" in config.steps:
         _export(run, assign, len(shards), upstream)
@@ -174,6 +176,9 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
         engine=engine.name, workers=engine.workers, splits=splits, stages=run.stats, out=str(run.out)
     )
     summary["rows_in"] = summary["valid"] + summary["invalid"]
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "out"}
+    record = {"summary": summary, "settings": settings, "shards": shards}
+    store.write_bytes(run.out / RUN_FILE, json.dumps(record, indent=1, default=str).encode())
     return summary
 
 
