@@ -112,11 +112,17 @@ class _Run:
             skipped=len(tasks) - len(todo),
             unit=unit,
         )
-        self.engine.map(fn, todo, lambda k, result: bar.update(k, int(result.get("rows", 0))))
+        driver_cpu = time.process_time()
+        results = self.engine.map(
+            _Timed(fn), todo, lambda k, result: bar.update(k, int(result.get("rows", 0)))
+        )
+        driver_cpu = time.process_time() - driver_cpu  # includes the tasks run in this process
+        elsewhere = sum(r["cpu_seconds"] for r in results if r["pid"] != os.getpid())
         rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
         self.stats[name] = {
             "seconds": round(time.monotonic() - start, 3),
             "rows": rows,
+            "cpu_seconds": round(driver_cpu + elsewhere, 3),
             "tasks_run": len(todo),
             "tasks_skipped": len(tasks) - len(todo),
         }
@@ -124,6 +130,18 @@ class _Run:
     def dir(self, stage: str) -> Path:
         """The output directory of ``stage``."""
         return self.out / stage
+
+
+@dataclass(frozen=True)
+class _Timed:
+    """A stage function that also returns the CPU seconds its task took and the process it ran in."""
+
+    fn: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def __call__(self, task: dict[str, Any]) -> dict[str, Any]:
+        start = time.process_time()
+        result = self.fn(task)
+        return {**result, "cpu_seconds": time.process_time() - start, "pid": os.getpid()}
 
 
 def _task_weight(task: dict[str, Any]) -> float:
@@ -330,6 +348,7 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     start = time.monotonic()
     fp = store.fingerprint(upstream, config.val, config.test, config.seed)
     out = run.dir("split")
+    cpu = time.process_time()
     ran = 0 if store.is_done(out, "assign", fp) else 1
     parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
     rows = sum(pq.read_metadata(p).num_rows for p in parts) if ran else 0
@@ -345,6 +364,7 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     run.stats["split"] = {
         "seconds": round(time.monotonic() - start, 3),
         "rows": assign.num_rows,
+        "cpu_seconds": round(time.process_time() - cpu, 3),
         "tasks_run": ran,
         "tasks_skipped": 1 - ran,
     }
