@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core import _minhash
 from core.pipeline import stages, store
 from core.pipeline.plan import (
     SPLITS,
@@ -324,7 +325,7 @@ def _dedup_counts(decisions: dict[str, np.ndarray] | None, valid: int) -> dict[s
         "exact_removed": exact,
         "near_removed": near,
         "kept": valid - int(removed.sum()),
-        "clusters": len(np.unique(decisions["root"])),
+        "clusters": len(_minhash.sorted_unique(decisions["root"])),
     }
 
 

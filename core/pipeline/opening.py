@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import dedup, records, split
+from core import _minhash, dedup, records, split
 from core.errors import DatasetError
 from core.pipeline.driver import RUN_FILE
 from core.pipeline.plan import SPLITS, split_of
@@ -137,7 +137,7 @@ def _removed_rows(run: Path, shards: list[str]) -> pd.DataFrame:
         return pd.DataFrame()
     pieces = []
     shard_col = removed.column("shard").to_numpy()
-    for shard in np.unique(shard_col).tolist():
+    for shard in _minhash.sorted_unique(shard_col).tolist():
         mine = removed.filter(pa.array(shard_col == shard))
         part = pq.read_table(run / "validate" / f"part-{shard:05d}.parquet")
         rows = canonical_rows(part.take(mine.column("position")))

@@ -117,7 +117,7 @@ def verification_tasks(
                 "fp": store.fingerprint(fp, name, hashlib.sha256(facts.tobytes()).hexdigest()),
             }
         )
-        for q in np.unique(part_of_node[rows]).tolist():
+        for q in _minhash.sorted_unique(part_of_node[rows]).tolist():
             holders[q].append(str(out / stages.gather_name(shard, q)))
     pair_part = part_of_node[np.searchsorted(nodes, both[:, 0])]
     verify = []
@@ -254,7 +254,7 @@ def removed_table(
     """
     removed = decisions["removed"]
     g, kept = decisions["g"][removed], decisions["kept"][removed]
-    keepers = np.unique(decisions["kept"])
+    keepers = _minhash.sorted_unique(decisions["kept"])
     ids = index["ids"]
     return pa.table(
         {
