@@ -247,8 +247,13 @@ def main() -> int:
             f"peak RSS summed over the process tree {run['peak_rss'] / 2**20:,.0f} MiB; "
             f"load average {run['load'][0]:.1f} before, {run['load'][1]:.1f} after"
         )
+        staged = sum(stage["cpu_seconds"] for stage in summary["stages"].values())
         for name, stage in summary["stages"].items():
-            print(f"  {name:<11} {stage['seconds']:7.2f} s  {stage['rows']:>12,} {_UNITS.get(name, 'rows')}")
+            print(
+                f"  {name:<11} {stage['seconds']:7.2f} s wall {stage['cpu_seconds']:7.2f} s CPU "
+                f"{stage['rows']:>12,} {_UNITS.get(name, 'rows')}"
+            )
+        print(f"  (driver between stages, engine start and stop: {run['cpu'] - staged:.1f} s CPU)")
         print(
             "  bytes written per stage: "
             + ", ".join(f"{k} {v / 2**20:,.1f} MiB" for k, v in _bytes_per_stage(run["out"]).items())

@@ -25,6 +25,10 @@ _COMMANDS = {
     "export": ("export", "Write the export bundle (splits, manifest, data card) as a zip."),
     "evalreport": ("evalreport", "Report on eval results: metrics, worst slices, comparison."),
     "pipeline": ("pipeline", "Batch pipeline over shards (validate, dedup, split, export), local or Ray."),
+    "open-pipeline": (
+        "open_pipeline",
+        "Open a pipeline run's folder in a workspace (versions, clusters, splits).",
+    ),
     "open-sample": ("open_sample", "Open the bundled sample in a workspace that has no dataset yet."),
 }
 

@@ -7,6 +7,7 @@ import streamlit as st
 from core import derived, formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
+from core.pipeline import opening
 from core.workspace import Workspace
 from ui import current_dataset, md_text, open_workspace, render_example
 
@@ -91,6 +92,14 @@ with st.container(border=True):
         sample_names = [s.name for s in SAMPLES]
         sample_name = st.selectbox("Bundled sample", sample_names, key="upload_sample")
         open_sample = st.button("Open sample", key="upload_open_sample")
+    with st.expander("Open a pipeline run folder"):
+        run_dir = st.text_input(
+            "Folder",
+            key="upload_pipeline_dir",
+            help="The --out folder of `python -m core pipeline`: its kept rows become a version, its "
+            "removed rows show on Dedup with their clusters and reasons, its test split is the test lock.",
+        )
+        open_run = st.button("Open run", key="upload_open_pipeline", disabled=not run_dir.strip())
 
 fmt = None if fmt_choice == "auto-detect" else fmt_choice
 try:
@@ -99,6 +108,14 @@ try:
         result = load_sample(sample, model=model)
         version = store_upload(ws, result, note=f"sample {sample.filename}")
         st.success(f"Opened {sample.filename} as version {version}.")
+    elif open_run:
+        opened = opening.open_run(ws, run_dir.strip())
+        st.success(
+            f"Opened the pipeline run as version {opened.version}: {opened.kept:,} kept, "
+            f"{opened.removed:,} removed (listed on Dedup), splits "
+            + ", ".join(f"{k} {v:,}" for k, v in opened.splits.items())
+            + "."
+        )
     elif uploaded is not None and st.session_state.get("upload_stored") != (uploaded.file_id, fmt, model):
         data = uploaded.getvalue()
         is_csv = uploaded.name.lower().removesuffix(".gz").endswith(".csv")

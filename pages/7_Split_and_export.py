@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import derived, export, formats, pricing, report, review, split, synth
 from core.errors import DatasetError
+from core.pipeline import opening
 from core.workspace import Workspace
 from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
 
@@ -20,6 +21,13 @@ frame = require_dataset(ws)
 version = ws.dataset_version()
 lock = split.get_lock(ws)
 dedup_settings = ws.get_state("dedup.settings") or {}
+pipeline_run = opening.pipeline_splits(ws)
+if pipeline_run:
+    st.info(
+        f"Opened from the pipeline run {md_text(pipeline_run['dir'])}, which split it into "
+        + ", ".join(f"{k} {v:,}" for k, v in pipeline_run["splits"].items())
+        + ". Its test set is the test lock; train and val below are drawn around it with the run's seed."
+    )
 
 
 # Which rows are copies or near-duplicates is kept with the dataset version (core.derived, usually

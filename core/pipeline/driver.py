@@ -4,13 +4,14 @@ The driver holds ids and small per-row state only (row labels, exact keys, lengt
 cluster roots); every shard's text is read by the worker that processes it. Stage
 directories under ``out``: ``validate``, ``signatures``, ``buckets``, ``components``,
 ``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
-``removed.parquet`` and ``export/manifest.json``.
+``removed.parquet``, ``export/manifest.json`` and ``run.json`` (summary, settings, inputs).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import glob
+import json
 import os
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core import _minhash
 from core.pipeline import stages, store
 from core.pipeline.plan import (
     SPLITS,
@@ -36,6 +38,7 @@ from core.pipeline.plan import (
 )
 from core.pipeline.progress import StageProgress
 
+RUN_FILE = "run.json"  # the last run's summary, settings and input shards
 _INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 
 
@@ -110,11 +113,17 @@ class _Run:
             skipped=len(tasks) - len(todo),
             unit=unit,
         )
-        self.engine.map(fn, todo, lambda k, result: bar.update(k, int(result.get("rows", 0))))
+        driver_cpu = time.process_time()
+        results = self.engine.map(
+            _Timed(fn), todo, lambda k, result: bar.update(k, int(result.get("rows", 0)))
+        )
+        driver_cpu = time.process_time() - driver_cpu  # includes the tasks run in this process
+        elsewhere = sum(r["cpu_seconds"] for r in results if r["pid"] != os.getpid())
         rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
         self.stats[name] = {
             "seconds": round(time.monotonic() - start, 3),
             "rows": rows,
+            "cpu_seconds": round(driver_cpu + elsewhere, 3),
             "tasks_run": len(todo),
             "tasks_skipped": len(tasks) - len(todo),
         }
@@ -122,6 +131,18 @@ class _Run:
     def dir(self, stage: str) -> Path:
         """The output directory of ``stage``."""
         return self.out / stage
+
+
+@dataclass(frozen=True)
+class _Timed:
+    """A stage function that also returns the CPU seconds its task took and the process it ran in."""
+
+    fn: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def __call__(self, task: dict[str, Any]) -> dict[str, Any]:
+        start = time.process_time()
+        result = self.fn(task)
+        return {**result, "cpu_seconds": time.process_time() - start, "pid": os.getpid()}
 
 
 def _task_weight(task: dict[str, Any]) -> float:
@@ -165,7 +186,7 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
     assign = _split(run, upstream, len(shards)) if "split" in config.steps else None
     upstream = store.fingerprint(upstream, "split" in config.steps, config.val, config.test, config.seed)
     if decisions is not None:
-        pq.write_table(removed_table(decisions, index["ids"], assign), run.out / "removed.parquet")
+        store.write_table(run.out / "removed.parquet", removed_table(decisions, index, assign))
     splits = _split_counts(assign, run, len(shards))
     if "export" in config.steps:
         _export(run, assign, len(shards), upstream)
@@ -174,6 +195,9 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
         engine=engine.name, workers=engine.workers, splits=splits, stages=run.stats, out=str(run.out)
     )
     summary["rows_in"] = summary["valid"] + summary["invalid"]
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "out"}
+    record = {"summary": summary, "settings": settings, "shards": shards}
+    store.write_bytes(run.out / RUN_FILE, json.dumps(record, indent=1, default=str).encode())
     return summary
 
 
@@ -301,7 +325,7 @@ def _dedup_counts(decisions: dict[str, np.ndarray] | None, valid: int) -> dict[s
         "exact_removed": exact,
         "near_removed": near,
         "kept": valid - int(removed.sum()),
-        "clusters": len(np.unique(decisions["root"])),
+        "clusters": len(_minhash.sorted_unique(decisions["root"])),
     }
 
 
@@ -325,6 +349,7 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     start = time.monotonic()
     fp = store.fingerprint(upstream, config.val, config.test, config.seed)
     out = run.dir("split")
+    cpu = time.process_time()
     ran = 0 if store.is_done(out, "assign", fp) else 1
     parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
     rows = sum(pq.read_metadata(p).num_rows for p in parts) if ran else 0
@@ -340,6 +365,7 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     run.stats["split"] = {
         "seconds": round(time.monotonic() - start, 3),
         "rows": assign.num_rows,
+        "cpu_seconds": round(time.process_time() - cpu, 3),
         "tasks_run": ran,
         "tasks_skipped": 1 - ran,
     }

@@ -117,7 +117,7 @@ def verification_tasks(
                 "fp": store.fingerprint(fp, name, hashlib.sha256(facts.tobytes()).hexdigest()),
             }
         )
-        for q in np.unique(part_of_node[rows]).tolist():
+        for q in _minhash.sorted_unique(part_of_node[rows]).tolist():
             holders[q].append(str(out / stages.gather_name(shard, q)))
     pair_part = part_of_node[np.searchsorted(nodes, both[:, 0])]
     verify = []
@@ -245,11 +245,17 @@ _HEX = np.full(256, -1, dtype=np.int64)
 _HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
 
 
-def removed_table(decisions: dict[str, np.ndarray], ids: pa.Array, assign: pa.Table | None) -> pa.Table:
-    """The removed rows: id, cluster (rank of the cluster's keeper), kept_id, reason, jaccard, split."""
+def removed_table(
+    decisions: dict[str, np.ndarray], index: dict[str, Any], assign: pa.Table | None
+) -> pa.Table:
+    """The removed rows: id, cluster (rank of the cluster's keeper), kept_id, reason, jaccard, split.
+
+    Also where each row is: ``shard`` and ``position``, its row in ``validate/part-<shard>.parquet``.
+    """
     removed = decisions["removed"]
     g, kept = decisions["g"][removed], decisions["kept"][removed]
-    keepers = np.unique(decisions["kept"])
+    keepers = _minhash.sorted_unique(decisions["kept"])
+    ids = index["ids"]
     return pa.table(
         {
             "id": ids.take(pa.array(g)),
@@ -258,6 +264,8 @@ def removed_table(decisions: dict[str, np.ndarray], ids: pa.Array, assign: pa.Ta
             "reason": pa.array(np.where(decisions["exact"][removed], "exact", "near").tolist(), pa.string()),
             "jaccard": pa.array(decisions["jaccard"][removed], pa.float64()),
             "split": pa.array(SPLITS).take(pa.array(split_of(assign, kept))),
+            "shard": pa.array(index["shard_of_g"][g], pa.int32()),
+            "position": pa.array(index["pos_of_g"][g], pa.int64()),
         }
     )
 

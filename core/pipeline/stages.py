@@ -58,14 +58,32 @@ def validate_shard(task: dict[str, Any]) -> dict[str, Any]:
     return {"rows": len(records), "invalid": len(quarantine)}
 
 
-def _json_text(value: Any) -> str | None:
+def _json_bytes(value: Any) -> bytes | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def _json_column(values: list[Any]) -> pa.Array:
+    """Nested values as JSON text (arbitrary messages do not fit one Arrow type); all-missing: nulls."""
+    if all(v is None for v in values):
+        return pa.nulls(len(values), pa.string())
+    return pa.array([_json_bytes(v) for v in values], pa.binary()).cast(pa.string())
 
 
 def _scalar_text(value: Any) -> str | None:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _text_column(values: list[Any]) -> pa.Array:
+    """Scalars as text: Arrow's own conversion when they are all strings or missing, else one by one."""
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = None
+    if array is not None and (pa.types.is_string(array.type) or pa.types.is_null(array.type)):
+        return array.cast(pa.string())
+    return pa.array([_scalar_text(v) for v in values], pa.string())
 
 
 def _line(value: Any) -> int | None:
@@ -75,17 +93,17 @@ def _line(value: Any) -> int | None:
 def _valid_table(records: pd.DataFrame, path: str, shard: int) -> pa.Table:
     n = len(records)
     column = lambda c: records[c].tolist() if c in records.columns else [None] * n  # noqa: E731
-    raw = [_json_text(v) or "" for v in column("raw")]
+    rowhashes = [xxhash.xxh3_64_intdigest(_json_bytes(v) or b"") for v in column("raw")]
     data: dict[str, Any] = {
         "id": pa.array([str(v) for v in column("id")], pa.string()),
-        "rowhash": pa.array([xxhash.xxh3_64_intdigest(r.encode()) for r in raw], pa.uint64()),
-        "shard": pa.array([shard] * n, pa.int32()),
+        "rowhash": pa.array(rowhashes, pa.uint64()),
+        "shard": pa.array(np.full(n, shard, np.int32)),
         "kind": pa.array(column("kind"), pa.string()),
     }
-    for c in _JSON_COLUMNS:  # nested columns as JSON text: arbitrary messages do not fit one Arrow type
-        data[c] = pa.array([_json_text(v) for v in column(c)], pa.string())
+    for c in _JSON_COLUMNS:
+        data[c] = _json_column(column(c))
     for c in _META_COLUMNS:
-        data[c] = pa.array([_scalar_text(v) for v in column(c)], pa.string())
+        data[c] = _text_column(column(c))
     data["source_file"] = pa.array([path] * n, pa.string())
     data["source_line"] = pa.array([_line(v) for v in column("source_line")], pa.int64())
     parts = [column(c) for c in _SCOPE_COLUMNS]
@@ -192,14 +210,20 @@ def bucket_partition(task: dict[str, Any]) -> dict[str, Any]:
 def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Candidate pairs (label_a < label_b) of the buckets in ``keys``, independent of input order.
 
-    Members of a bucket are ordered by label before :func:`core._minhash._bucket_pairs` (private,
-    reused so big buckets pair exactly as in :mod:`core.dedup`) pairs them.
+    Only rows in a bucket of two or more are kept (one sort of all keys); those few are ordered by
+    (key, label) before :func:`core._minhash._bucket_pairs` (private, reused so big buckets pair
+    exactly as in :mod:`core.dedup`) pairs them.
     """
-    by_label = np.argsort(labels, kind="stable")
-    positions = _minhash._bucket_pairs(keys[by_label])
+    order = np.argsort(keys)
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    members = order[np.concatenate([[False], same]) | np.concatenate([same, [False]])]
+    by_key_label = np.lexsort((labels[members], keys[members]))
+    members = members[by_key_label]
+    positions = _minhash._bucket_pairs(keys[members])
     if len(positions) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.sort(labels[by_label][positions], axis=1)
+    pairs = np.sort(labels[members][positions], axis=1)
     return unique_pairs(pairs[pairs[:, 0] != pairs[:, 1]])
 
 
@@ -207,7 +231,8 @@ def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     """The distinct rows of an ``(n, 2)`` array of labels below 2**32, sorted (one 64-bit sort)."""
     if len(pairs) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    codes = np.unique((pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64))
+    codes = (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+    codes = _minhash.sorted_unique(codes)
     return np.stack([(codes >> np.uint64(32)), codes & np.uint64(0xFFFFFFFF)], axis=1).astype(np.int64)
 
 
@@ -240,7 +265,7 @@ def gather_shard(task: dict[str, Any]) -> dict[str, Any]:
     column = pq.read_table(task["source"], columns=["shingles"]).column("shingles").combine_chunks()
     picked = pa.table({"g": np.asarray(task["g"], np.int64), "shingles": column.take(pa.array(pos))})
     order = np.argsort(q, kind="stable")
-    for part in np.unique(q).tolist():
+    for part in _minhash.sorted_unique(q).tolist():
         rows = order[np.searchsorted(q[order], part) : np.searchsorted(q[order], part, side="right")]
         store.write_table(out / gather_name(shard, part), picked.take(pa.array(rows)))
     store.mark_done(out, f"gather-{shard:05d}", task["fp"], rows=len(pos))

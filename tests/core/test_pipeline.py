@@ -285,3 +285,43 @@ def test_eta_weighs_tasks_by_their_size():
     bar.update(0, 100)  # the first, small task: a quarter of the weight
     assert bar.eta(bar.start + 10.0) == pytest.approx(30.0)
     assert "100/400 rows" in bar.line(bar.start + 10.0)
+
+
+def test_open_pipeline_imports_kept_rows_clusters_and_splits(cli_run, tmp_path):
+    from core import dedup, split
+    from core.workspace import Workspace
+
+    summary, out = cli_run
+    workspace = tmp_path / "ws"
+    opened = _cli(["open-pipeline", str(out), "--workspace", str(workspace), "--json"])
+    assert opened["kept"] == summary["kept"] and opened["splits"] == summary["splits"]
+    assert opened["removed"] == summary["exact_removed"] + summary["near_removed"]
+    ws = Workspace.open(workspace)
+    frame = ws.current_dataset()
+    kept_ids = pq.read_table(out / "kept", columns=["id"]).column("id").to_pylist()
+    assert sorted(frame["id"]) == sorted(kept_ids)
+    assert frame["prompt_text"].str.len().gt(0).all() and frame["response_text"].str.len().gt(0).all()
+    assert len(ws.quarantine()) == summary["invalid"]
+    audit = dedup.load_audit(ws)
+    removed = pq.read_table(out / "removed.parquet").to_pandas()
+    assert sorted(audit["id"]) == sorted(removed["id"])
+    assert set(audit["dedup_match"]) == {"exact", "near"}
+    columns = ["dedup_cluster", "dedup_kept_id", "dedup_match", "dedup_similarity"]
+    shown = sorted(audit[["id", *columns]].itertuples(index=False, name=None))
+    assert shown == sorted(
+        removed[["id", "cluster", "kept_id", "reason", "jaccard"]].itertuples(index=False, name=None)
+    )
+    test_ids = {r["id"] for r in _outputs_by_split(out)["test"]}
+    assert set(split.get_lock(ws)["ids"]) == test_ids
+    assert ws.get_state("split.settings")["split_test"] == 10
+    assert main(["open-pipeline", str(out), "--workspace", str(workspace)]) == 2  # already open
+    assert main(["open-pipeline", str(tmp_path), "--workspace", str(workspace)]) == 2  # not a run
+
+
+def _outputs_by_split(out: Path) -> dict[str, list[dict]]:
+    kept = pq.read_table(out / "kept", columns=["g", "id"]).to_pylist()
+    split_of_g = {r["g"]: r["split"] for r in pq.read_table(out / "split" / "assign.parquet").to_pylist()}
+    by_split: dict[str, list[dict]] = defaultdict(list)
+    for row in kept:
+        by_split[split_of_g[row["g"]]].append(row)
+    return by_split
