@@ -723,22 +723,69 @@ def write_dataset(
     _check_format_name(format)
     trl_style = trl_style or _source_style(frame, format)
     check_style(trl_style)
-    module = _MODULES[format]
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for record in frame.to_dict("records"):
-        line = None if is_missing(record.get("source_line")) else int(record["source_line"])
-        out, losses = _row_out(record, format, module, trl_style)
+    for out, problem in rows_out(frame, format, trl_style):
         if out is not None:
             rows.append(out)
-        if losses:
-            severity = "warning" if out is not None else "error"
-            message = "; ".join(dict.fromkeys(losses))
-            problems.append(Problem(line, "", "conversion_loss", message, severity))
+        if problem is not None:
+            problems.append(problem)
     if format == "csv" and column_map is not None:
         names = column_map.used()
         rows = [{names.get(key, key): value for key, value in row.items()} for row in rows]
-    return _serialise(rows, module.CONTAINER), problems
+    return _serialise(rows, _MODULES[format].CONTAINER), problems
+
+
+def rows_out(
+    frame: pd.DataFrame, format: str, trl_style: str
+) -> list[tuple[dict[str, Any] | None, Problem | None]]:
+    """Per row of ``frame``: the row to write in ``format`` (None if it cannot be) and its loss, if any.
+
+    An OpenAI row read from ``format`` whose content is unchanged is written from its original
+    row without building the whole record (most rows of a same-format export); every other row
+    goes through :func:`_row_out`.
+    """
+    module = _MODULES[format]
+    n = len(frame)
+
+    def column(name: str) -> list[Any]:
+        return frame[name].tolist() if name in frame.columns else [None] * n
+
+    kinds, raws, sources, lines = (
+        column("kind"),
+        column("raw"),
+        column("source_format"),
+        column("source_line"),
+    )
+    contents = [column(name) for name in ("messages", "chosen", "rejected", "tools")]
+    kinds_ok = format_kinds(format)
+    done: list[tuple[dict[str, Any] | None, list[str]] | None] = [None] * n
+    if format in _DIRECT_FORMATS:
+        for i in range(n):
+            raw = raws[i]
+            if kinds[i] in kinds_ok and sources[i] == format and isinstance(raw, Mapping):
+                raw = clean(raw)
+                if _unchanged_content([c[i] for c in contents], raw, module, kinds[i]):
+                    done[i] = _from_raw({}, raw, format)
+    pending = [i for i in range(n) if done[i] is None]
+    if pending:
+        records = frame.iloc[pending].to_dict("records") if len(pending) < n else frame.to_dict("records")
+        for i, record in zip(pending, records, strict=True):
+            done[i] = _row_out(record, format, module, trl_style)
+    results: list[tuple[dict[str, Any] | None, Problem | None]] = []
+    for i, outcome in enumerate(done):
+        assert outcome is not None
+        out, losses = outcome
+        problem = None
+        if losses:
+            line = None if is_missing(lines[i]) else int(lines[i])
+            severity = "warning" if out is not None else "error"
+            problem = Problem(line, "", "conversion_loss", "; ".join(dict.fromkeys(losses)), severity)
+        results.append((out, problem))
+    return results
+
+
+_DIRECT_FORMATS = ("openai-sft", "openai-dpo")  # an unchanged row is its original row's reserved keys
 
 
 def _source_style(frame: pd.DataFrame, format: str) -> str:
@@ -766,14 +813,26 @@ def _row_out(
 
 
 def _unchanged(record: dict[str, Any], raw: dict[str, Any], module: ModuleType) -> bool:
-    current = [clean(record.get(k)) for k in ("messages", "chosen", "rejected", "tools")]
+    return _unchanged_content(
+        [record.get(k) for k in ("messages", "chosen", "rejected", "tools")], raw, module, record["kind"]
+    )
+
+
+def _unchanged_content(values: list[Any], raw: dict[str, Any], module: ModuleType, kind: Any) -> bool:
+    """Whether the canonical ``values`` (messages, chosen, rejected, tools) are still those of ``raw``."""
     direct = _direct_content(raw, module.NAME)
     if direct is not None:
-        return [v or None for v in current] == [v or None for v in direct]
+        expected = [v or None for v in direct]
+        try:  # plain equal values stay equal once cleaned: skip cleaning them (the common case)
+            if [v or None for v in values] == expected:
+                return True
+        except (TypeError, ValueError):  # NumPy arrays do not compare as one truth value
+            pass
+        return [v or None for v in map(clean, values)] == expected
     parsed = module.parse(raw, RowContext([]))
     if parsed is None:
         return False
-    return content_id(record["kind"], *current) == parsed["id"]
+    return content_id(kind, *map(clean, values)) == parsed["id"]
 
 
 def _direct_content(raw: dict[str, Any], format: str) -> list[Any] | None:
