@@ -25,7 +25,8 @@ import gc
 import multiprocessing
 import re
 import unicodedata
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -651,6 +652,45 @@ def _run_in_pool(
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return _join(outputs)
+
+
+def run_stream(
+    parts: Iterable[list[list[Any]]], params: EngineParams, *, processes: int, ahead: int = 2
+) -> BatchOutput:
+    """Process batches of text-part columns as they come (in ``processes`` workers if > 1); join them.
+
+    The caller's iterator reads the next batch while workers shingle the ones before; at most
+    ``ahead`` batches per worker wait, so the texts in memory are a few batches'.
+    """
+    if processes <= 1:
+        outputs: list[BatchOutput | None] = [process_parts(p, params) for p in parts]
+    else:
+        outputs = []
+        forked = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if forked else None)
+        waiting: deque[Future[BatchOutput]] = deque()
+        with ProcessPoolExecutor(processes, context, initializer=_worker_setup, initargs=(None,)) as pool:
+            for batch in parts:
+                _submit_parts(pool, waiting, batch, params)
+                while len(waiting) > ahead * processes:
+                    outputs.append(waiting.popleft().result())
+            outputs += [future.result() for future in waiting]
+    if not outputs:
+        return process_batch([], params)
+    return _join(outputs)
+
+
+def _submit_parts(
+    pool: ProcessPoolExecutor,
+    waiting: deque[Future[BatchOutput]],
+    batch: list[list[Any]],
+    params: EngineParams,
+) -> None:
+    gc.freeze()  # see _submit: forked workers must not collect the parent's objects
+    try:
+        waiting.append(pool.submit(process_parts, batch, params))
+    finally:
+        gc.unfreeze()
 
 
 _worker_source: Callable[[int, int], list[list[Any]]] | None = None  # set in worker processes only

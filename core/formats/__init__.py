@@ -65,12 +65,16 @@ __all__ = [
     "Detection",
     "LoadResult",
     "Problem",
+    "RecordBatches",
     "classify_row",
     "records_of",
     "detect_format",
     "format_kinds",
     "formats_for_kind",
+    "iter_record_batches",
     "load_dataset",
+    "rows_out",
+    "writes_row_by_row",
     "suggest_column_map",
     "write_dataset",
 ]
@@ -338,6 +342,55 @@ def load_dataset(
     Raises:
         FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
     """
+    source_rows, run, rows = _open_run(source, filename, format, column_map)
+    run.consume(rows)
+    run.add_read_issues(source_rows.issues)
+    result = run.result(source_rows)
+    _file_checks(result, filename or source_rows.name)
+    if model is not None:
+        _check_tokens(result, model)
+    return result
+
+
+@dataclass
+class RecordBatches:
+    """A dataset file read in batches of valid records (see :func:`iter_record_batches`)."""
+
+    detection: Detection
+    container: str
+    batches: Iterator[pd.DataFrame]
+
+
+def iter_record_batches(
+    source: bytes | str | Path, filename: str | None = None, *, format: str | None = None, rows: int = 8192
+) -> RecordBatches:
+    """Read a dataset file like :func:`load_dataset`, as canonical tables of up to ``rows`` valid rows.
+
+    The same rows come out, with the same ids and source lines; rejected rows and problems are
+    not kept, so the memory held is one batch's. For a pass over a file too big to hold as one
+    table (``python -m core dedup``).
+
+    Raises:
+        FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
+    """
+    source_rows, run, stream = _open_run(source, filename, format, None)
+
+    def batches() -> Iterator[pd.DataFrame]:
+        while chunk := list(islice(stream, rows)):
+            run.records, run.quarantine = [], []
+            del run.problems[:]  # the row context writes into this list
+            run.consume(chunk)
+            if run.records:
+                yield make_frame(run.records)
+        run.records = []
+
+    return RecordBatches(run.detection, source_rows.container, batches())
+
+
+def _open_run(
+    source: bytes | str | Path, filename: str | None, format: str | None, column_map: ColumnMap | None
+) -> tuple[core_io.RowSource, _Run, Iterator[core_io.Row]]:
+    """Open the rows, settle the format on the first ones; return the source, the run and every row."""
     if format is not None and format not in FORMAT_NAMES:
         raise FormatError(f"unknown format {format!r}; known formats: {', '.join(FORMAT_NAMES)}")
     source_rows = core_io.open_rows(source, filename)
@@ -350,13 +403,7 @@ def load_dataset(
             head = [core_io.Row(i, v) for i, v in enumerate(inner, start=1)]
     detection, column_map = _settle_format(format, source_rows, head, column_map)
     run = _Run(detection, column_map, explicit=format is not None)
-    run.consume(chain(head, source_rows.rows))
-    run.add_read_issues(source_rows.issues)
-    result = run.result(source_rows)
-    _file_checks(result, filename or source_rows.name)
-    if model is not None:
-        _check_tokens(result, model)
-    return result
+    return source_rows, run, chain(head, source_rows.rows)
 
 
 def _no_rows_message(source_rows: core_io.RowSource) -> str:
@@ -783,6 +830,16 @@ def rows_out(
             problem = Problem(line, "", "conversion_loss", "; ".join(dict.fromkeys(losses)), severity)
         results.append((out, problem))
     return results
+
+
+def writes_row_by_row(format: str) -> bool:
+    """Whether a file in ``format`` is its rows' lines one after another, each written on its own.
+
+    For those formats, the file of a table is the concatenation of the files of its parts
+    (``write_dataset`` of consecutive batches), so a big file can be written batch by batch.
+    """
+    _check_format_name(format)
+    return _MODULES[format].CONTAINER == "jsonl" and format not in _STYLED_FORMATS
 
 
 _DIRECT_FORMATS = ("openai-sft", "openai-dpo")  # an unchanged row is its original row's reserved keys
