@@ -83,3 +83,27 @@ def test_the_engine_keeps_a_few_hundred_bytes_per_row():
     out = dedup._minhash.run_stream(iter([[texts[:1000]], [texts[1000:]]]), params, processes=1)
     held = sum(getattr(out, name).nbytes for name in out.__dataclass_fields__)
     assert held / len(texts) < 1024  # the shingle hashes (4 bytes each) and the band keys
+
+
+@pytest.mark.parametrize("name", ["planted", "support_sft.jsonl"])
+def test_workers_reading_ranges_of_lines_find_the_same(name, tmp_path, monkeypatch):
+    from core.dedup import files
+
+    if name == "planted":
+        path = tmp_path / "planted.jsonl"
+        rows = [
+            {"messages": [{"role": "user", "content": t}, {"role": "assistant", "content": "ok"}]}
+            for t in _planted_corpus(6)
+        ]
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows) + b"\n\n" + b'{"messages": 3}\n')
+    else:
+        path = SAMPLE_DATA / name
+    monkeypatch.setattr(files, "_RANGE_BYTES", 3000)
+    monkeypatch.setattr(files, "_MIN_RANGE_ROWS", 2)
+    ranges = files._line_ranges(path)
+    assert ranges is not None and len(ranges) >= 10
+    assert ranges[0][0] == 0 and ranges[-1][1] == path.stat().st_size
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    streamed, whole = _both(path, dedup.DedupConfig(threshold=0.7), "shortest", tmp_path, processes=2)
+    _assert_same(streamed, whole, tmp_path)
+    assert streamed.result.removed > 0
