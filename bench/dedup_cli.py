@@ -70,16 +70,22 @@ def _key(line: bytes) -> tuple[str, ...]:
 # -- the peer: rensa + true Jaccard ---------------------------------------------------------------------
 
 
-def rensa_dedup(source: Path, out: Path, threshold: float, num_perm: int, bands: int) -> None:
-    """Dedup ``source`` into ``out`` with rensa's digest matrix + LSH and the true-Jaccard check."""
-    from rensa import RMinHash, RMinHashLSH
-
+def _read_texts(source: Path) -> tuple[list[bytes], list[str]]:
+    """The file's lines and, per line, the compared text (user and assistant turns, as scope all)."""
     lines = source.read_bytes().splitlines()
     texts = []
     for line in lines:
         row = orjson.loads(line)
         parts = [m.get("content") or "" for m in row["messages"] if m.get("role") in ("user", "assistant")]
         texts.append("\n\n".join(p for p in parts if p))
+    return lines, texts
+
+
+def rensa_dedup(source: Path, out: Path, threshold: float, num_perm: int, bands: int) -> None:
+    """Dedup ``source`` into ``out`` with rensa's digest matrix + LSH and the true-Jaccard check."""
+    from rensa import RMinHash, RMinHashLSH
+
+    lines, texts = _read_texts(source)
     lsh = RMinHashLSH(threshold, num_perm, bands)
     flagged: list[int] = []
     for start in range(0, len(texts), _PEER_BATCH):  # shingle strings of one batch at a time
@@ -118,14 +124,9 @@ def datasketch_dedup(source: Path, out: Path, threshold: float, num_perm: int) -
 
     from core.similarity import choose_bands
 
-    lines = source.read_bytes().splitlines()
-    texts = []
-    for line in lines:
-        row = orjson.loads(line)
-        parts = [m.get("content") or "" for m in row["messages"] if m.get("role") in ("user", "assistant")]
-        texts.append("\n\n".join(p for p in parts if p))
+    lines, texts = _read_texts(source)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, params=choose_bands(threshold, num_perm))
-    keys: list[list[bytes]] = []
+    keys: list[LeanMinHash] = []
     with lsh.insertion_session() as session:
         for start in range(0, len(texts), _PEER_BATCH):
             batch = [
