@@ -106,7 +106,6 @@ def dedup_file(
         ValueError: If ``policy`` is unknown.
     """
     keep_table(pd.DataFrame(index=pd.RangeIndex(0)), config, policy)  # an unknown policy fails first
-    _minhash.give_back_freed_arrays()
     source = formats.iter_record_batches(path, path.name, rows=batch_rows)
     fmt = source.detection.format
     if not formats.writes_row_by_row(fmt):
@@ -117,6 +116,7 @@ def dedup_file(
     if ranges is not None:
         workers = processes or cores
         parts = _read_ranges(path, ranges, job, workers)
+        _minhash.give_back_freed_arrays()  # from here on: the workers, done, kept glibc's default
         engines = [part.engine for part in parts if part.engine is not None]
         for part in parts:
             part.engine = None  # the join frees each part's arrays as it copies them
@@ -124,6 +124,7 @@ def dedup_file(
         del engines
     else:
         parts, engine_out, workers = _read_batches(source.batches, job, processes, cores)
+        _minhash.give_back_freed_arrays()
     ids = [i for part in parts for i in part.ids]
     graph = graph_of(engine_out, ids, config.threshold, threads=workers)
     del engine_out
