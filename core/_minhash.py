@@ -25,7 +25,8 @@ import gc
 import multiprocessing
 import re
 import unicodedata
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -503,10 +504,13 @@ def _bucket_pairs(keys: np.ndarray) -> np.ndarray:
 
 
 def unique_sets(
-    shingles: np.ndarray, counts: np.ndarray, rows: np.ndarray
+    shingles: np.ndarray, counts: np.ndarray, rows: np.ndarray, offsets: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the sorted distinct shingles of ``rows``: values, start and size per row (in ``rows`` order)."""
-    offsets = np.concatenate([[0], np.cumsum(counts)])
+    """Return the sorted distinct shingles of ``rows``: values, start and size per row (in ``rows`` order).
+
+    ``offsets``: where each row's shingles start (``[0, *cumsum(counts)]``), when already at hand.
+    """
+    offsets = np.concatenate([[0], np.cumsum(counts)]) if offsets is None else offsets
     sizes = counts[rows]
     gather = _ragged_index(offsets[rows], sizes)
     owner = np.repeat(np.arange(len(rows), dtype=np.uint64), sizes)
@@ -557,8 +561,10 @@ def verify_pairs(
     # chunks of pairs bound the memory of the gathered sets; threads take chunks in turn
     chunks = [slice(k, k + _PAIRS_PER_CHUNK) for k in range(0, len(left), _PAIRS_PER_CHUNK)]
 
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+
     def verify(part: slice) -> np.ndarray:
-        return _verify_chunk(shingles, counts, left[part], right[part])
+        return _verify_chunk(shingles, counts, offsets, left[part], right[part])
 
     if threads <= 1 or len(chunks) == 1:
         return np.concatenate([verify(part) for part in chunks])
@@ -566,16 +572,16 @@ def verify_pairs(
         return np.concatenate(list(pool.map(verify, chunks)))
 
 
-_PAIRS_PER_CHUNK = 10_000
+_PAIRS_PER_CHUNK = 2048  # a chunk gathers the shingles of its rows: ~25 MB for 4,000 rows
 
 
 def _verify_chunk(
-    shingles: np.ndarray, counts: np.ndarray, left: np.ndarray, right: np.ndarray
+    shingles: np.ndarray, counts: np.ndarray, offsets: np.ndarray, left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
     if len(left) == 0:
         return np.zeros(0)
     involved, local = np.unique(np.concatenate([left, right]), return_inverse=True)
-    values, starts, sizes = unique_sets(shingles, counts, involved)
+    values, starts, sizes = unique_sets(shingles, counts, involved, offsets)
     return pair_jaccard(values, starts, sizes, local[: len(left)], local[len(left) :])
 
 
@@ -618,7 +624,7 @@ def run_batches(
             _check(cancel)
             outputs.append(process_parts(chunk(start, stop), params))
             _report(progress, (k + 1) / len(bounds))
-        return _join(outputs)
+        return join_outputs(outputs)
     return _run_in_pool(chunk, bounds, params, processes, progress, cancel)
 
 
@@ -650,7 +656,44 @@ def _run_in_pool(
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    return _join(outputs)
+    return join_outputs(outputs)
+
+
+def run_stream(
+    parts: Iterable[list[list[Any]]], params: EngineParams, *, processes: int, ahead: int = 2
+) -> BatchOutput:
+    """Process batches of text-part columns as they come (in ``processes`` workers if > 1); join them.
+
+    The caller's iterator reads the next batch while workers shingle the ones before; at most
+    ``ahead`` batches per worker wait, so the texts in memory are a few batches'.
+    """
+    if processes <= 1:
+        outputs: list[BatchOutput | None] = [process_parts(p, params) for p in parts]
+    else:
+        outputs = []
+        forked = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if forked else None)
+        waiting: deque[Future[BatchOutput]] = deque()
+        with ProcessPoolExecutor(processes, context, initializer=_worker_setup, initargs=(None,)) as pool:
+            for batch in parts:
+                _submit_parts(pool, waiting, batch, params)
+                while len(waiting) > ahead * processes:
+                    outputs.append(waiting.popleft().result())
+            outputs += [future.result() for future in waiting]
+    return join_outputs(outputs) if outputs else process_batch([], params)
+
+
+def _submit_parts(
+    pool: ProcessPoolExecutor,
+    waiting: deque[Future[BatchOutput]],
+    batch: list[list[Any]],
+    params: EngineParams,
+) -> None:
+    gc.freeze()  # see _submit: forked workers must not collect the parent's objects
+    try:
+        waiting.append(pool.submit(process_parts, batch, params))
+    finally:
+        gc.unfreeze()
 
 
 _worker_source: Callable[[int, int], list[list[Any]]] | None = None  # set in worker processes only
@@ -695,6 +738,16 @@ def _worker_setup(source: Callable[[int, int], list[list[Any]]] | None) -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
 
 
+def give_back_freed_arrays() -> None:
+    """Map every big array on its own, so that freeing it returns its memory at once (glibc).
+
+    Otherwise glibc's adaptive threshold soon serves big arrays from the heap, where freed memory
+    stays with the process, and a long run over a big file keeps the peak of each phase.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
 def _check(cancel: Callable[[], bool] | None) -> None:
     if cancel is not None and cancel():
         raise Cancelled("cancelled")
@@ -705,7 +758,7 @@ def _report(progress: Callable[[float], None] | None, fraction: float) -> None:
         progress(fraction)
 
 
-def _join(outputs: list[BatchOutput | None]) -> BatchOutput:
+def join_outputs(outputs: Sequence[BatchOutput | None]) -> BatchOutput:
     """Join outputs in order, freeing each batch's shingles as they are copied (bounded peak memory)."""
     ready = [o for o in outputs if o is not None]
     total = sum(len(o.shingles) for o in ready)

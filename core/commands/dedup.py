@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Deduplicate the file; return the exit code."""
-    from core import dedup, formats
+    from core import dedup
+    from core.dedup.files import dedup_file
 
     try:
         config = dedup.DedupConfig(
@@ -50,21 +51,12 @@ def run(args: argparse.Namespace) -> int:
             shingle_size=args.shingle_size,
             seed=args.seed,
         )
-        loaded = formats.load_dataset(args.path, args.path.name)
-        frame = loaded.records
-        result = dedup.find_duplicates(frame, config)
-        keepers = dedup.choose_keepers(frame, result, args.keep)
+        done = dedup_file(args.path, config, policy=args.keep, out=args.out)
     except (DatasetError, ValueError) as exc:
         if args.json:
             print_json({"error": str(exc)})
         return fail(str(exc))
-    summary = dedup.result_summary(frame, result, keepers)
-    if args.out is not None:
-        kept, _ = dedup.apply_dedup(frame, result, policy=args.keep)
-        data, losses = formats.write_dataset(kept, loaded.detection.format)
-        args.out.write_bytes(data)
-        summary["out"] = {"path": str(args.out), "rows": len(kept), "format": loaded.detection.format}
-        summary["out"]["losses"] = [p.message for p in losses]
+    summary = done.summary(args.out)
     if args.json:
         print_json(summary)
     else:

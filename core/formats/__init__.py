@@ -70,13 +70,17 @@ __all__ = [
     "Detection",
     "LoadResult",
     "Problem",
+    "RecordBatches",
     "classify_row",
     "records_of",
     "rows_in",
     "detect_format",
     "format_kinds",
     "formats_for_kind",
+    "iter_record_batches",
     "load_dataset",
+    "rows_out",
+    "writes_row_by_row",
     "suggest_column_map",
     "write_dataset",
 ]
@@ -384,6 +388,55 @@ def load_dataset(
     Raises:
         FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
     """
+    source_rows, run, rows = _open_run(source, filename, format, column_map)
+    run.consume(rows)
+    run.add_read_issues(source_rows.issues)
+    result = run.result(source_rows)
+    _file_checks(result, filename or source_rows.name)
+    if model is not None:
+        _check_tokens(result, model)
+    return result
+
+
+@dataclass
+class RecordBatches:
+    """A dataset file read in batches of valid records (see :func:`iter_record_batches`)."""
+
+    detection: Detection
+    container: str
+    batches: Iterator[pd.DataFrame]
+
+
+def iter_record_batches(
+    source: bytes | str | Path, filename: str | None = None, *, format: str | None = None, rows: int = 8192
+) -> RecordBatches:
+    """Read a dataset file like :func:`load_dataset`, as canonical tables of up to ``rows`` valid rows.
+
+    The same rows come out, with the same ids and source lines; rejected rows and problems are
+    not kept, so the memory held is one batch's. For a pass over a file too big to hold as one
+    table (``python -m core dedup``).
+
+    Raises:
+        FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
+    """
+    source_rows, run, stream = _open_run(source, filename, format, None)
+
+    def batches() -> Iterator[pd.DataFrame]:
+        while chunk := list(islice(stream, rows)):
+            run.records, run.quarantine = [], []
+            del run.problems[:]  # the row context writes into this list
+            run.consume(chunk)
+            if run.records:
+                yield make_frame(run.records)
+        run.records = []
+
+    return RecordBatches(run.detection, source_rows.container, batches())
+
+
+def _open_run(
+    source: bytes | str | Path, filename: str | None, format: str | None, column_map: ColumnMap | None
+) -> tuple[core_io.RowSource, _Run, Iterator[core_io.Row]]:
+    """Open the rows, settle the format on the first ones; return the source, the run and every row."""
     if format is not None and format not in FORMAT_NAMES:
         raise FormatError(f"unknown format {format!r}; known formats: {', '.join(FORMAT_NAMES)}")
     source_rows = core_io.open_rows(source, filename)
@@ -396,13 +449,7 @@ def load_dataset(
             head = [core_io.Row(i, v) for i, v in enumerate(inner, start=1)]
     detection, column_map = _settle_format(format, source_rows, head, column_map)
     run = _Run(detection, column_map, explicit=format is not None)
-    run.consume(chain(head, source_rows.rows))
-    run.add_read_issues(source_rows.issues)
-    result = run.result(source_rows)
-    _file_checks(result, filename or source_rows.name)
-    if model is not None:
-        _check_tokens(result, model)
-    return result
+    return source_rows, run, chain(head, source_rows.rows)
 
 
 def _no_rows_message(source_rows: core_io.RowSource) -> str:
@@ -787,26 +834,98 @@ def write_dataset(
     _check_format_name(format)
     trl_style = trl_style or _source_style(frame, format)
     check_style(trl_style)
-    module = _MODULES[format]
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    built = [(r, *_row_out(r, format, module, trl_style, render)) for r in frame.to_dict("records")]
-    if format == "trl-preference":
-        built = _one_prompt_shape(built, trl_style)
-    for record, out, losses in built:
-        line = None if is_missing(record.get("source_line")) else int(record["source_line"])
-        outs = out if isinstance(out, list) else [] if out is None else [out]
-        if format.startswith("trl-"):
-            outs = [_without_trl_collisions(row, module, losses) for row in outs]
+    for outs, problem in rows_out(frame, format, trl_style, render):
         rows.extend(outs)
-        if losses:
-            severity = "warning" if out is not None else "error"
-            message = "; ".join(dict.fromkeys(losses))
-            problems.append(Problem(line, "", "conversion_loss", message, severity))
+        if problem is not None:
+            problems.append(problem)
     if format == "csv" and column_map is not None:
         names = column_map.used()
         rows = [{names.get(key, key): value for key, value in row.items()} for row in rows]
-    return _serialise(rows, module.CONTAINER), problems
+    return _serialise(rows, _MODULES[format].CONTAINER), problems
+
+
+def rows_out(
+    frame: pd.DataFrame, format: str, trl_style: str, render: trl_text.Render | None = None
+) -> list[tuple[list[dict[str, Any]], Problem | None]]:
+    """Per row of ``frame``: the rows to write in ``format`` (none if it cannot be) and its loss, if any.
+
+    A paired preference row written as ``trl-kto`` is two rows; every other row is one or none.
+
+    An OpenAI row read from ``format`` whose content is unchanged is written from its original
+    row without building the whole record (most rows of a same-format export); every other row
+    goes through :func:`_row_out`.
+    """
+    module = _MODULES[format]
+    n = len(frame)
+
+    def column(name: str) -> list[Any]:
+        return frame[name].tolist() if name in frame.columns else [None] * n
+
+    kinds, raws, sources, lines = (
+        column("kind"),
+        column("raw"),
+        column("source_format"),
+        column("source_line"),
+    )
+    contents = [column(name) for name in ("messages", "chosen", "rejected", "tools")]
+    done: list[tuple[Any, list[str]] | None] = [None] * n
+    if format in _DIRECT_FORMATS:
+        done = [
+            _direct_out(format, kinds[i], raws[i], sources[i], [c[i] for c in contents]) for i in range(n)
+        ]
+    pending = [i for i in range(n) if done[i] is None]
+    if pending:
+        records = frame.iloc[pending].to_dict("records") if len(pending) < n else frame.to_dict("records")
+        built = [(r, *_row_out(r, format, module, trl_style, render)) for r in records]
+        if format == "trl-preference":
+            built = _one_prompt_shape(built, trl_style)
+        for i, (_, out, losses) in zip(pending, built, strict=True):
+            done[i] = (out, losses)
+    results: list[tuple[list[dict[str, Any]], Problem | None]] = []
+    for i, outcome in enumerate(done):
+        assert outcome is not None
+        out, losses = outcome
+        outs = out if isinstance(out, list) else [] if out is None else [out]
+        if format.startswith("trl-"):
+            outs = [_without_trl_collisions(row, module, losses) for row in outs]
+        results.append((outs, _loss_problem(losses, lines[i], written=out is not None)))
+    return results
+
+
+def _direct_out(
+    format: str, kind: Any, raw: Any, source: Any, content: list[Any]
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The row written from its original row when it was read from ``format`` and is unchanged, else None."""
+    if kind not in format_kinds(format) or source != format or not isinstance(raw, Mapping):
+        return None
+    raw = clean(raw)
+    if not _unchanged_content(content, raw, _MODULES[format], kind):
+        return None
+    return _from_raw({}, raw, format)
+
+
+def _loss_problem(losses: list[str], line: Any, *, written: bool) -> Problem | None:
+    """One ``conversion_loss`` per row that lost something: an error when it was not written at all."""
+    if not losses:
+        return None
+    number = None if is_missing(line) else int(line)
+    message = "; ".join(dict.fromkeys(losses))
+    return Problem(number, "", "conversion_loss", message, "warning" if written else "error")
+
+
+def writes_row_by_row(format: str) -> bool:
+    """Whether a file in ``format`` is its rows' lines one after another, each written on its own.
+
+    For those formats, the file of a table is the concatenation of the files of its parts
+    (``write_dataset`` of consecutive batches), so a big file can be written batch by batch.
+    """
+    _check_format_name(format)
+    return _MODULES[format].CONTAINER == "jsonl" and format not in _STYLED_FORMATS
+
+
+_DIRECT_FORMATS = ("openai-sft", "openai-dpo")  # an unchanged row is its original row's reserved keys
 
 
 _Built = tuple[dict[str, Any], dict[str, Any] | list[dict[str, Any]] | None, list[str]]
@@ -894,14 +1013,26 @@ def _paired(record: Mapping[str, Any]) -> bool:
 
 
 def _unchanged(record: dict[str, Any], raw: dict[str, Any], module: ModuleType) -> bool:
-    current = [clean(record.get(k)) for k in ("messages", "chosen", "rejected", "tools")]
+    return _unchanged_content(
+        [record.get(k) for k in ("messages", "chosen", "rejected", "tools")], raw, module, record["kind"]
+    )
+
+
+def _unchanged_content(values: list[Any], raw: dict[str, Any], module: ModuleType, kind: Any) -> bool:
+    """Whether the canonical ``values`` (messages, chosen, rejected, tools) are still those of ``raw``."""
     direct = _direct_content(raw, module.NAME)
     if direct is not None:
-        return [v or None for v in current] == [v or None for v in direct]
+        expected = [v or None for v in direct]
+        try:  # plain equal values stay equal once cleaned: skip cleaning them (the common case)
+            if [v or None for v in values] == expected:
+                return True
+        except (TypeError, ValueError):  # NumPy arrays do not compare as one truth value
+            pass
+        return [v or None for v in map(clean, values)] == expected
     parsed = module.parse(raw, RowContext([]))
     if parsed is None:
         return False
-    return content_id(record["kind"], *current) == parsed["id"]
+    return content_id(kind, *map(clean, values)) == parsed["id"]
 
 
 def _direct_content(raw: dict[str, Any], format: str) -> list[Any] | None:

@@ -459,12 +459,17 @@ def _build_graph(
         progress=progress,
         cancel=cancel,
     )
-    exact_group, representatives = _exact_groups(out.exact_keys, out.empty)
-    left, right, jaccard, candidates = _near_pairs(out, representatives, threshold, workers)
     ids = [str(i) for i in frame["id"]] if "id" in frame.columns else [str(i) for i in range(len(frame))]
+    return graph_of(out, ids, threshold, threads=workers)
+
+
+def graph_of(out: _minhash.BatchOutput, ids: list[str], threshold: float, *, threads: int) -> DuplicateGraph:
+    """Return the graph of the engine's output for rows ``ids`` (exact groups, verified near pairs)."""
+    exact_group, representatives = _exact_groups(out.exact_keys, out.empty)
+    left, right, jaccard, candidates = _near_pairs(out, representatives, threshold, threads)
     return DuplicateGraph(
         floor=threshold,
-        rows=len(frame),
+        rows=len(ids),
         ids=ids,
         exact_group=exact_group,
         near_left=left,
@@ -620,31 +625,65 @@ def choose_keepers(
     Raises:
         ValueError: If ``policy`` is unknown or a manual pick is not a member of its cluster.
     """
+    table = keep_table(frame, result.config, policy)
+    return keepers_of(table, frame["id"].tolist(), result, policy, manual)
+
+
+def keep_table(frame: pd.DataFrame, config: DedupConfig, policy: str) -> pd.DataFrame:
+    """Return, per row, the facts ``policy`` compares (one column at most; none for ``first``).
+
+    Tables of consecutive parts of a dataset concatenate into the table of the whole, so a
+    dataset read in batches keeps only these facts.
+
+    Raises:
+        ValueError: If ``policy`` is unknown.
+    """
     if policy not in KEEP_POLICIES:
         raise ValueError(f"keep policy must be one of {KEEP_POLICIES}, got {policy!r}")
-    preference = _preference(frame, result.config, policy)
+    index = pd.RangeIndex(len(frame))
+    if policy in ("longest", "shortest"):
+        lengths = [len(t) for t in scope_texts(frame, config)]
+        return pd.DataFrame({"length": lengths}, index=index, dtype=float)
+    if policy == "newest":
+        return pd.DataFrame({"created_at": _column(frame, "created_at").to_numpy(dtype=object)}, index=index)
+    if policy == "prefer_real":
+        return pd.DataFrame({"source": _column(frame, "source").to_numpy(dtype=object)}, index=index)
+    if policy == "prefer_valid":
+        return pd.DataFrame({"valid_row": _valid_rows(frame)}, index=index, dtype=bool)
+    return pd.DataFrame(index=index)
+
+
+def keepers_of(
+    table: pd.DataFrame,
+    ids: Sequence[str],
+    result: DedupResult,
+    policy: str,
+    manual: dict[int, str | int] | None = None,
+) -> dict[int, int]:
+    """:func:`choose_keepers` from a :func:`keep_table` and the rows' ids."""
+    if policy not in KEEP_POLICIES:
+        raise ValueError(f"keep policy must be one of {KEEP_POLICIES}, got {policy!r}")
+    preference = _preference(table, policy)
     keepers = {c.cluster_id: min(c.members, key=lambda r: (preference[r], r)) for c in result.clusters}
     for cluster_id, pick in (manual or {}).items():
-        keepers[cluster_id] = _manual_pick(frame, result, cluster_id, pick)
+        keepers[cluster_id] = _manual_pick(ids, result, cluster_id, pick)
     return keepers
 
 
-def _preference(frame: pd.DataFrame, config: DedupConfig, policy: str) -> np.ndarray:
+def _preference(table: pd.DataFrame, policy: str) -> np.ndarray:
     """Per row, a sort key where smaller means 'keep this one'."""
-    n = len(frame)
-    if policy == "first":
-        return np.zeros(n)
     if policy in ("longest", "shortest"):
-        lengths = np.array([len(t) for t in scope_texts(frame, config)], dtype=float)
+        lengths = table["length"].to_numpy(dtype=float)
         return -lengths if policy == "longest" else lengths
     if policy == "newest":
-        created = pd.to_datetime(_column(frame, "created_at"), errors="coerce", utc=True, format="mixed")
+        created = pd.to_datetime(table["created_at"], errors="coerce", utc=True, format="mixed")
         stamps = created.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
         return np.where(created.isna().to_numpy(), np.inf, -stamps)
     if policy == "prefer_real":
-        sources = _column(frame, "source")
-        return np.array([0.0 if _missing(s) or s == "real" else 1.0 for s in sources])
-    return np.array([0.0 if ok else 1.0 for ok in _valid_rows(frame)])
+        return np.array([0.0 if _missing(s) or s == "real" else 1.0 for s in table["source"]])
+    if policy == "prefer_valid":
+        return np.where(table["valid_row"].to_numpy(dtype=bool), 0.0, 1.0)
+    return np.zeros(len(table))
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -666,13 +705,12 @@ def _valid_rows(frame: pd.DataFrame) -> list[bool]:
     ]
 
 
-def _manual_pick(frame: pd.DataFrame, result: DedupResult, cluster_id: int, pick: str | int) -> int:
+def _manual_pick(ids: Sequence[str], result: DedupResult, cluster_id: int, pick: str | int) -> int:
     cluster = next((c for c in result.clusters if c.cluster_id == cluster_id), None)
     if cluster is None:
         raise ValueError(f"no cluster {cluster_id!r} in this result")
     if isinstance(pick, (int, np.integer)) and int(pick) in cluster.members:
         return int(pick)
-    ids = frame["id"].tolist()
     for member in cluster.members:
         if ids[member] == pick:
             return member
@@ -832,9 +870,8 @@ def pairwise_jaccard(frame: pd.DataFrame, positions: Sequence[int], config: Dedu
     return matrix
 
 
-def result_summary(frame: pd.DataFrame, result: DedupResult, keepers: dict[int, int]) -> dict[str, Any]:
-    """Return the command line's JSON summary of a result."""
-    ids = frame["id"].tolist()
+def result_summary(ids: Sequence[str], result: DedupResult, keepers: dict[int, int]) -> dict[str, Any]:
+    """Return the command line's JSON summary of a result on rows with these ``ids``."""
     clusters = [
         {
             "kept": ids[keepers[c.cluster_id]],
