@@ -1,7 +1,9 @@
-"""``python -m core dedup PATH [--threshold 0.8] [--scope all] [--keep first] [-o OUT] [--json]``.
+"""``python -m core dedup PATH [--threshold 0.8] [--method both] [--cosine 0.85] [-o OUT] [--json]``.
 
 Finds exact and near duplicates in a dataset file and prints, per cluster, the row kept and
-the rows removed; ``-o`` writes the deduplicated rows in the input's format. Exit 0 on
+the rows removed; ``--method`` (``semantic``, ``lexical``, ``both``) also lists every linked pair
+with its embedding cosine, its Jaccard and the method that linked it (:mod:`core.semantic.pairs`);
+``-o`` writes the deduplicated rows in the input's format. Exit 0 on
 success, 2 when the file cannot be read or an option is invalid.
 """
 
@@ -14,6 +16,7 @@ from typing import Any
 from core import dedup, formats
 from core.commands._common import fail, print_json
 from core.errors import DatasetError
+from core.semantic import pairs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include-system", action="store_true", help="also compare the system prompt")
     parser.add_argument("--shingle-size", type=int, default=5, help="words per shingle")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--method", choices=pairs.METHODS, help="list pairs linked by embeddings, shingles or both"
+    )
+    parser.add_argument(
+        "--cosine", type=float, default=pairs.DEFAULT_COSINE, help="cosine for semantic pairs"
+    )
     parser.add_argument("-o", "--out", type=Path, help="write the deduplicated file here (input's format)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -41,13 +50,21 @@ def run(args: argparse.Namespace) -> int:
         )
         loaded = formats.load_dataset(args.path, args.path.name)
         frame = loaded.records
-        result = dedup.find_duplicates(frame, config)
+        settings = None if args.method is None else _pair_settings(args)
+        found = None if settings is None else pairs.duplicate_pairs(frame, settings)
+        if settings is None or found is None:
+            result = dedup.find_duplicates(frame, config)
+        else:
+            result = pairs.duplicate_result(frame, found, settings)
         keepers = dedup.choose_keepers(frame, result, args.keep)
     except (DatasetError, ValueError) as exc:
         if args.json:
             print_json({"error": str(exc)})
         return fail(str(exc))
     summary = dedup.result_summary(frame, result, keepers)
+    if found is not None:
+        summary.update(method=args.method, cosine=args.cosine, counts=pairs.pair_counts(found))
+        summary["pairs"] = [pairs.pair_json(p, frame, frame) for p in found]
     if args.out is not None:
         kept, _ = dedup.apply_dedup(frame, result, policy=args.keep)
         data, losses = formats.write_dataset(kept, loaded.detection.format)
@@ -59,6 +76,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_render(summary))
     return 0
+
+
+def _pair_settings(args: argparse.Namespace) -> pairs.PairSettings:
+    return pairs.PairSettings(
+        method=args.method,
+        cosine=args.cosine,
+        threshold=args.threshold,
+        scope=args.scope,
+        include_system=args.include_system,
+        shingle_size=args.shingle_size,
+        seed=args.seed,
+    )
 
 
 def _render(summary: dict[str, Any]) -> str:

@@ -11,14 +11,18 @@ Languages: MiniLM's vocabulary is English WordPiece, lower-cased with accents st
 German rows are embedded from their subwords ("contraseña" -> ``contrasena`` -> ``con ##tra ##sen
 ##a``), which finds restated rows within the language but not across languages; Chinese is embedded
 character by character (the vocabulary has ~5,000 CJK characters), so two Chinese rows match when
-they share most characters, close to a character-bigram comparison. Characters outside the vocabulary
-(``[UNK]``) are left out of the mean.
+they share most characters. Many common Chinese characters are not in that vocabulary (``[UNK]``):
+each such piece of text (a character, an emoji, a word in an unknown script) gets a fixed
+pseudo-random vector seeded by its hash, so rows in those scripts are compared by the characters
+they share rather than all looking alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ from scipy.sparse import csr_matrix
 
 _DATA = Path(__file__).resolve().parent / "data"
 _SPECIAL_IDS = (0, 100, 101, 102, 103)  # [PAD] [UNK] [CLS] [SEP] [MASK]
+_UNK = 100
 MAX_TOKENS = 1024
 """Tokens read per text: the mean of the first thousand tokens already says what a text is about."""
 _BATCH = 4096
@@ -59,6 +64,8 @@ class StaticModel:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._keep = np.ones(len(table), dtype=bool)
         self._keep[list(_SPECIAL_IDS)] = False
+        self._piece_norm = float(np.median(np.linalg.norm(table, axis=1)))
+        self._pieces: dict[str, np.ndarray] = {}
 
     @property
     def dims(self) -> int:
@@ -94,8 +101,30 @@ class StaticModel:
             shape=(len(texts), len(self.table)),
         )
         summed = np.asarray(counts @ self.table, dtype=np.float32)
+        for row in np.flatnonzero(
+            np.fromiter((_UNK in e.ids for e in encodings), dtype=bool, count=len(ids))
+        ):
+            summed[row] += self._unknown_pieces(texts[row])
         norms = np.linalg.norm(summed, axis=1, keepdims=True)
         return np.divide(summed, norms, out=np.zeros_like(summed), where=norms > 0)
+
+    def _unknown_pieces(self, text: str) -> np.ndarray:
+        """Sum of the hashed vectors of the text's pieces the vocabulary does not know."""
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        total = np.zeros(self.dims, dtype=np.float32)
+        for token, (start, end) in zip(encoding.ids, encoding.offsets, strict=True):
+            if token == _UNK:
+                total += self._piece_vector(text[start:end])
+        return total
+
+    def _piece_vector(self, piece: str) -> np.ndarray:
+        vector = self._pieces.get(piece)
+        if vector is None:
+            seed = int.from_bytes(hashlib.blake2b(piece.encode("utf-8"), digest_size=8).digest(), "little")
+            vector = np.random.default_rng(seed).standard_normal(self.dims).astype(np.float32)
+            vector *= self._piece_norm / float(np.linalg.norm(vector))
+            self._pieces[piece] = vector
+        return vector
 
 
 def load_model(data: Path = _DATA) -> StaticModel:
@@ -118,3 +147,63 @@ def load_model(data: Path = _DATA) -> StaticModel:
             )
             _LOADED[data] = StaticModel(table, data / "tokenizer.json", info)
         return _LOADED[data]
+
+
+@dataclass(frozen=True)
+class PassProgress:
+    """Where an embedding pass is: rows done of rows, the rate so far, and the time left at that rate."""
+
+    done: int
+    total: int
+    rows_per_second: float
+    eta_seconds: float
+
+    def describe(self) -> str:
+        """One line for a progress bar: ``12,288 / 100,000 rows, 9,800 rows/s, 9 s left``."""
+        return (
+            f"{self.done:,} / {self.total:,} rows, {self.rows_per_second:,.0f} rows/s,"
+            f" {self.eta_seconds:,.0f} s left"
+        )
+
+
+def timed_progress(report: Callable[[PassProgress], None]) -> Callable[[int, int], None]:
+    """Wrap ``report`` as the ``(done, total)`` callback of :meth:`StaticModel.embed`, adding rate and ETA."""
+    started = time.perf_counter()
+
+    def update(done: int, total: int) -> None:
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        rate = done / elapsed
+        report(PassProgress(done, total, rate, (total - done) / rate if rate > 0 else 0.0))
+
+    return update
+
+
+def remove_common_direction(vectors: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Return unit rows with the mean of a set of embeddings taken out (all-zero rows stay zero).
+
+    A static model's embeddings share one direction (what every text's tokens have in common, and a
+    dataset's boilerplate: a greeting, a template, a system-like preamble), which lifts every cosine;
+    on the bundled sample the median cosine of two unrelated rows is 0.59 before and 0.0 after. This
+    is the "common component removal" of SIF embeddings (Arora et al., 2017), with the mean of the set
+    being compared (``mean``: another set's, e.g. train and test together for leakage). The mean of a
+    few rows is mostly what those rows say, not what they share, so it is shrunk by n / (n + 100)
+    (:func:`common_direction`): a set of ten rows keeps its cosines almost as they are.
+    """
+    present = np.any(vectors != 0, axis=1)
+    if mean is None:
+        mean = common_direction(vectors)
+    centred = np.where(present[:, None], vectors - mean, 0.0).astype(np.float32)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 0)
+
+
+_SHRINK_ROWS = 100
+
+
+def common_direction(vectors: np.ndarray) -> np.ndarray:
+    """Return the mean of the non-zero rows, shrunk towards zero by n / (n + 100) for n such rows."""
+    present = np.any(vectors != 0, axis=1)
+    n = int(present.sum())
+    if n == 0:
+        return np.zeros(vectors.shape[1], dtype=np.float32)
+    return (vectors[present].mean(axis=0) * (n / (n + _SHRINK_ROWS))).astype(np.float32)
