@@ -1,7 +1,9 @@
-"""``python -m core dedup PATH [--threshold 0.8] [--scope all] [--keep first] [-o OUT] [--json]``.
+"""``python -m core dedup PATH [--threshold 0.8] [--method both] [--cosine 0.85] [-o OUT] [--json]``.
 
 Finds exact and near duplicates in a dataset file and prints, per cluster, the row kept and
-the rows removed; ``-o`` writes the deduplicated rows in the input's format. Exit 0 on
+the rows removed; ``--method`` (``semantic``, ``lexical``, ``both``) also lists every linked pair
+with its embedding cosine, its Jaccard and the method that linked it (:mod:`core.semantic.pairs`);
+``-o`` writes the deduplicated rows in the input's format. Exit 0 on
 success, 2 when the file cannot be read or an option is invalid.
 """
 
@@ -9,10 +11,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import core.semantic as semantic
 from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
+
+if TYPE_CHECKING:
+    from core.semantic import pairs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include-system", action="store_true", help="also compare the system prompt")
     parser.add_argument("--shingle-size", type=int, default=5, help="words per shingle")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--method", choices=semantic.METHODS, help="list pairs linked by embeddings, shingles or both"
+    )
+    parser.add_argument(
+        "--cosine", type=float, default=semantic.DEFAULT_COSINE, help="cosine for semantic pairs"
+    )
     parser.add_argument("-o", "--out", type=Path, help="write the deduplicated file here (input's format)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -51,17 +63,56 @@ def run(args: argparse.Namespace) -> int:
             shingle_size=args.shingle_size,
             seed=args.seed,
         )
-        done = dedup_file(args.path, config, policy=args.keep, out=args.out)
+        if args.method is None:
+            summary = dedup_file(args.path, config, policy=args.keep, out=args.out).summary(args.out)
+        else:
+            summary = _semantic_summary(args, config)
     except (DatasetError, ValueError) as exc:
         if args.json:
             print_json({"error": str(exc)})
         return fail(str(exc))
-    summary = done.summary(args.out)
     if args.json:
         print_json(summary)
     else:
         print(_render(summary))
     return 0
+
+
+def _semantic_summary(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+    """Clusters from the pairs ``--method`` links, every pair listed, and with ``-o`` the kept rows."""
+    from core import dedup, formats
+    from core.semantic import pairs
+
+    loaded = formats.load_dataset(args.path, args.path.name)
+    frame = loaded.records
+    settings = _pair_settings(args)
+    found = pairs.duplicate_pairs(frame, settings)
+    result = pairs.duplicate_result(frame, found, settings)
+    keepers = dedup.choose_keepers(frame, result, args.keep)
+    summary = dedup.result_summary([str(i) for i in frame["id"]], result, keepers)
+    summary.update(method=args.method, cosine=args.cosine, counts=pairs.pair_counts(found))
+    summary["pairs"] = [pairs.pair_json(p, frame, frame) for p in found]
+    if args.out is not None:
+        kept, _ = dedup.apply_dedup(frame, result, policy=args.keep)
+        data, losses = formats.write_dataset(kept, loaded.detection.format)
+        args.out.write_bytes(data)
+        summary["out"] = {"path": str(args.out), "rows": len(kept), "format": loaded.detection.format}
+        summary["out"]["losses"] = [p.message for p in losses]
+    return summary
+
+
+def _pair_settings(args: argparse.Namespace) -> pairs.PairSettings:
+    from core.semantic import pairs
+
+    return pairs.PairSettings(
+        method=args.method,
+        cosine=args.cosine,
+        threshold=args.threshold,
+        scope=args.scope,
+        include_system=args.include_system,
+        shingle_size=args.shingle_size,
+        seed=args.seed,
+    )
 
 
 def _render(summary: dict[str, Any]) -> str:
