@@ -74,5 +74,6 @@ pages = [st.Page(home, title="Home", icon="🏠", default=True)] + [
     st.Page(path, title=title, icon=_PAGES[step][1])
     for (step, title), (path, *_rest) in ((item, _PAGES[item[0]]) for item in JOURNEY)
 ]
+pages.append(st.Page("pages/9_Explore.py", title="Explore", icon="🔭"))  # a tool for every step, not a step
 st.set_page_config(page_title="Trainset Studio", page_icon="🧰", layout="wide")
 st.navigation(pages).run()

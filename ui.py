@@ -77,6 +77,49 @@ def require_dataset(ws: Workspace) -> pd.DataFrame:
     return frame
 
 
+# Features depend on the model only through its tokenizer, so they are cached per encoding; and in a
+# resource cache, because unpickling a fresh copy of 100,000 rows on every rerun costs seconds. The
+# frame is shared: nothing may mutate it (drill-downs take copies). The slow measurements are kept
+# with the dataset version (core.derived), usually measured in the background right after the upload.
+@st.cache_resource(
+    max_entries=4,
+    show_spinner="Measuring every example (tokens, languages, negatives): once per dataset version…",
+)
+def _features_for_encoding(
+    root: str, dataset_version: int, encoding: str, _model: str, _frame: pd.DataFrame
+) -> pd.DataFrame:
+    from core import profile
+
+    return derived.features(
+        Workspace.open(root), dataset_version, profile.ProfileConfig(model=_model), _frame
+    )
+
+
+def version_features(ws: Workspace, frame: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Return :func:`core.profile.compute_features` of the current version (shared: never mutate it)."""
+    from core import tokens
+
+    encoding = tokens.resolve_encoding(model).encoding
+    return _features_for_encoding(str(ws.root), ws.dataset_version(), encoding, model, frame)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Scanning every reply…")
+def _quality_report(root: str, dataset_version: int, _frame: pd.DataFrame) -> Any:
+    from core import quality
+
+    return quality.scan_quality(_frame)
+
+
+def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
+    """Return :func:`core.quality.scan_quality` of the current version (once per version and server)."""
+    return _quality_report(str(ws.root), ws.dataset_version(), frame)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def page_link(page: str, *, label: str, icon: str | None = None) -> None:
     """Link to another page; as plain text when the page runs on its own (tests, no navigation)."""
     try:

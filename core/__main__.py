@@ -17,6 +17,7 @@ _COMMANDS = {
     "convert": ("convert", "Convert a dataset file to another format."),
     "profile": ("profile", "Profile a dataset: distributions, readiness checklist, drift."),
     "dedup": ("dedup", "Find and remove exact and near duplicates."),
+    "search": ("search", "Find rows by text, facet (category, language, flag...) and size."),
     "leakage": ("leakage", "Find train rows that copy or restate rows of a val/test or eval file."),
     "quality": ("quality", "Quality signals and PII in every example; redact."),
     "agreement": ("agreement", "Inter-annotator agreement (kappa, alpha) and disagreements."),

@@ -5,11 +5,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import derived, drift, lang, profile, tokens
+from core import drift, lang, profile
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
-from core.workspace import Workspace
-from ui import open_workspace, page_link, render_example, require_dataset
+from ui import open_workspace, page_link, render_example, require_dataset, version_features
 
 _MODELS = (
     "gpt-4.1-mini",
@@ -91,27 +90,6 @@ def _plain(text) -> str:
     return str(text).replace("<", "‹").replace(">", "›")
 
 
-# Features depend on the model only through its tokenizer, so they are cached per encoding; and in a
-# resource cache, because unpickling a fresh copy of 100,000 rows on every rerun costs seconds. The
-# frame is shared: nothing below mutates it (drill-downs take copies). The slow measurements are kept
-# with the dataset version (core.derived), usually measured in the background right after the upload.
-@st.cache_resource(
-    max_entries=4,
-    show_spinner="Measuring every example (tokens, languages, negatives): once per dataset version…",
-)
-def _features_for_encoding(
-    root: str, dataset_version: int, encoding: str, _model: str, _frame: pd.DataFrame
-) -> pd.DataFrame:
-    return derived.features(
-        Workspace.open(root), dataset_version, profile.ProfileConfig(model=_model), _frame
-    )
-
-
-def _features(root: str, dataset_version: int, model: str, _frame: pd.DataFrame) -> pd.DataFrame:
-    encoding = tokens.resolve_encoding(model).encoding
-    return _features_for_encoding(root, dataset_version, encoding, model, _frame)
-
-
 @st.cache_data(max_entries=4, show_spinner="Comparing with the production sample…")
 def _drift(
     root: str,
@@ -162,7 +140,7 @@ def _steps_summary(uncovered: float | None) -> profile.StepSummaries:
     )
 
 
-features = _features(root, version, model, frame)
+features = version_features(ws, frame, model)
 
 # -- production sample (kept in the workspace so that a refresh keeps it) -----------------------
 report = None

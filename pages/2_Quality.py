@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import quality
 from core.quality.curate import curate
-from ui import md_text, open_workspace, render_example, require_dataset
+from ui import md_text, open_workspace, plural, quality_report, render_example, require_dataset
 
 _PAGE_SIZE = 20
 _LABELS = {
@@ -25,10 +25,6 @@ _LABELS = {
 }
 
 
-def _count(n, word):
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 st.title("🔎 Quality")
 st.caption(
     "What is wrong inside the replies, and what should never be trained on: refusals, truncated or "
@@ -43,12 +39,7 @@ if flash:
     st.success(flash)
 
 
-@st.cache_data(max_entries=4, show_spinner="Scanning every reply…")
-def _scan(root: str, dataset_version: int, _frame: pd.DataFrame) -> quality.QualityReport:
-    return quality.scan_quality(_frame)
-
-
-report = _scan(str(ws.root), version, frame)
+report = quality_report(ws, frame)
 counts = report.counts
 flagged = report.flagged_rows()
 pii_rows = sorted({f.row for f in report.flags if f.signal == "pii"})
@@ -122,7 +113,7 @@ code = st.selectbox("Show", codes, format_func=_LABELS.get, key="quality_code")
 
 flags = [f for f in report.flags if f.code == code]
 rows = sorted({f.row for f in flags})
-st.subheader(f"{_LABELS[code]}: {_count(len(rows), 'example')}")
+st.subheader(f"{_LABELS[code]}: {plural(len(rows), 'example')}")
 for position in rows[:_PAGE_SIZE]:
     example = frame.iloc[position]
     line = example.get("source_line")
@@ -148,7 +139,7 @@ if left.button(
     ws.save_dataset(redacted, note=f"quality: redacted {replaced} PII / secret spans")
     st.session_state["quality_flash"] = f"Redacted {replaced} spans in a new version."
     st.rerun()
-if right.button(f"Remove the {_count(len(rows), 'example')} flagged '{_LABELS[code]}'", key="quality_remove"):
+if right.button(f"Remove the {plural(len(rows), 'example')} flagged '{_LABELS[code]}'", key="quality_remove"):
     kept = frame.drop(frame.index[rows]).reset_index(drop=True)
     ws.save_dataset(kept, note=f"quality: removed {len(rows)} examples flagged {code}")
     st.session_state["quality_flash"] = f"Removed {len(rows)} examples in a new version."

@@ -1,0 +1,78 @@
+import pytest
+
+from core import records
+from core.workspace import Workspace
+from tests.conftest import ROOT
+from tests.pages.conftest import app_test, small_frame
+from tests.quality_corpus import planted
+
+PAGE = ROOT / "pages" / "9_Explore.py"
+
+
+@pytest.fixture
+def ws(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(
+        small_frame(40), note="upload orders.jsonl", name="orders.jsonl", source_format="openai-sft"
+    )
+    return ws
+
+
+def _subheaders(at):
+    return [h.value for h in at.subheader]
+
+
+def test_a_search_narrows_the_rows_and_the_shown_example_is_a_match(ws):
+    at = app_test(PAGE, ws.root).run()
+    assert not at.exception, at.exception
+    assert "40 rows of 40" in _subheaders(at)
+    at.text_input(key="explore_text").input("order number 1007").run()
+    assert not at.exception, at.exception
+    assert "1 row of 40" in _subheaders(at)
+    assert at.query_params["q"] == "order number 1007"
+    shown = [m.value for m in at.markdown]
+    assert "**Line 8**" in shown
+    assert any("order number 1007" in t.value for t in at.text)
+
+
+def test_a_facet_filter_shows_as_a_chip_that_removes_it(ws):
+    at = app_test(PAGE, ws.root).run()
+    at.multiselect(key="explore_facet_category").select("billing").run()
+    assert not at.exception, at.exception
+    assert "14 rows of 40" in _subheaders(at)
+    chip = at.button(key="explore_chip_category")
+    assert chip.label == "✕ category = billing"
+    chip.click().run()
+    assert not at.exception, at.exception
+    assert "40 rows of 40" in _subheaders(at)
+
+
+def test_a_bad_regular_expression_is_one_clear_error(ws):
+    at = app_test(PAGE, ws.root).run()
+    at.toggle(key="explore_regex").set_value(True).run()
+    at.text_input(key="explore_text").input("order (").run()
+    assert not at.exception, at.exception
+    assert at.error and "not a valid regular expression" in at.error[0].value
+
+
+def test_removing_the_matches_makes_a_new_version_and_undo_brings_them_back(ws):
+    at = app_test(PAGE, ws.root).run()
+    at.text_input(key="explore_text").input("arrives in 5 days").run()
+    assert "8 rows of 40" in _subheaders(at)
+    at.button(key="explore_remove").click().run()
+    assert not at.exception, at.exception
+    assert len(ws.current_dataset()) == 32 and ws.dataset_info().note.startswith("explore: removed 8 rows")
+    assert "arrives in 5 days" not in " ".join(ws.current_dataset()["response_text"])
+    at.button(key="explore_undo").click().run()
+    assert not at.exception, at.exception
+    assert len(ws.current_dataset()) == 40
+
+
+def test_quality_flags_are_a_filter(tmp_path):
+    ws = Workspace.open(tmp_path / "ws")
+    frame = records.make_frame([record for record, _codes in planted(seed=0)])
+    ws.save_dataset(frame, note="upload planted.jsonl", name="planted.jsonl", source_format="openai-sft")
+    at = app_test(PAGE, ws.root).run()
+    at.multiselect(key="explore_facet_flag").select("refusal").run()
+    assert not at.exception, at.exception
+    assert "2 rows of" in _subheaders(at)[0]
