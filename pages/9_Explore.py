@@ -86,7 +86,7 @@ table = _table(str(ws.root), version, frame, features, flags)
 
 if "explore_text" not in st.session_state:
     st.session_state["explore_text"] = st.query_params.get("q", "")
-left, middle, right = st.columns([4, 2, 1])
+left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
 left.text_input(
     "Search", key="explore_text", placeholder="a word, a phrase, an order number…", on_change=_remember_text
 )
@@ -146,13 +146,17 @@ for cell, facet in zip(charts, _CHARTS, strict=True):
         counts, x="rows", y="label", orientation="h", custom_data=["value"], height=60 + 26 * len(counts)
     )
     figure.update_layout(
-        margin={"l": 0, "r": 0, "t": 30, "b": 0}, yaxis={"title": None, "autorange": "reversed"}, title=facet
+        margin={"r": 0, "t": 10, "b": 0},
+        yaxis={"title": None, "autorange": "reversed", "automargin": True},
+        xaxis={"title": None, "tickformat": ",d"},
     )
+    cell.caption(f"**{facet.capitalize()}** · click a bar to filter")
     cell.plotly_chart(
         figure,
         key=_chart_key(facet),
         on_select=lambda facet=facet: _pick_from_chart(facet),
         selection_mode="points",
+        config={"displayModeBar": False},  # small charts: the toolbar would cover the first bar
     )
 
 if not len(rows):
@@ -169,6 +173,9 @@ event = st.dataframe(
     key="explore_rows",
     column_config={
         "line": st.column_config.NumberColumn("Line", format="%d"),
+        "category": st.column_config.TextColumn("Category"),
+        "language": st.column_config.TextColumn("Language"),
+        "flags": st.column_config.TextColumn("Flags"),
         "total_tokens": st.column_config.NumberColumn("Tokens", format="%d"),
         "prompt": st.column_config.TextColumn("Prompt", width="large"),
         "response": st.column_config.TextColumn("Reply", width="large"),
