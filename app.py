@@ -67,7 +67,8 @@ def home() -> None:
 
 
 def _summary_text(summary: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in list(summary.items())[:4])
+    plain = [(k, v) for k, v in summary.items() if not isinstance(v, dict | list)]  # a checklist is too long
+    return ", ".join(f"{k} {v}" for k, v in plain[:4])
 
 
 pages = [st.Page(home, title="Home", icon="🏠", default=True)] + [

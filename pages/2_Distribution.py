@@ -185,6 +185,26 @@ st.write(
         if s in counts
     )
 )
+
+
+def _step_summary(extra: dict | None = None) -> dict:
+    """The distribution step as the data card reports it: the checklist as seen, and saved targets."""
+    summary = {
+        "rows": len(features),
+        "fail": int(counts.get("fail", 0)),
+        "warn": int(counts.get("warn", 0)),
+        "checklist": {c.title: f"{_STATUS_WORDS[c.status]}: {c.message}" for c in result.checks},
+    }
+    previous = ws.steps().get("distribution", {}).get("summary") or {}
+    for key in ("targets", "missing", "production"):  # what "Save targets" recorded stays
+        if key in previous:
+            summary[key] = previous[key]
+    return {**summary, **(extra or {})}
+
+
+# Seeing the checklist is the step: the data card reports it from now on, not "not run".
+if ws.steps().get("distribution", {}).get("summary") != _step_summary():
+    ws.mark_step("distribution", _step_summary())
 for check in result.checks:
     with st.expander(f"{_ICONS[check.status]} **{check.title}** · {check.message}"):
         st.markdown(
@@ -518,17 +538,15 @@ else:
     st.success("Nothing is missing.")
 if st.button("Save targets", key="distribution_save", type="primary"):
     ws.set_state("targets.distribution", targets)
-    statuses = pd.Series([c.status for c in result.checks]).value_counts()
     ws.mark_step(
         "distribution",
-        {
-            "rows": len(features),
-            "fail": int(statuses.get("fail", 0)),
-            "warn": int(statuses.get("warn", 0)),
-            "targets": len(targets),
-            "missing": int(sum(t["missing"] for t in targets)),
-            "production": production[0] if production else None,
-        },
+        _step_summary(
+            {
+                "targets": len(targets),
+                "missing": int(sum(t["missing"] for t in targets)),
+                "production": production[0] if production else None,
+            }
+        ),
     )
     st.session_state["distribution_flash"] = f"Saved {len(targets)} targets for the Synthetic page."
     st.rerun()

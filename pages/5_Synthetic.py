@@ -18,7 +18,7 @@ _MODE_LABELS = {
     "paraphrase": "Paraphrases of seed prompts",
 }
 
-st.title("Synthetic")
+st.title("🧪 Synthetic")
 st.caption(
     "Generate new examples from seeds with a teacher model. The estimate comes first; the budget is hard; "
     "everything that finishes is kept, even after a refresh. Generated examples go to Review, never straight "

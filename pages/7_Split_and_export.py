@@ -11,7 +11,7 @@ from core.pipeline import opening
 from core.workspace import Workspace
 from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
 
-st.title("✂️ Split & export")
+st.title("📦 Split & export")
 st.caption(
     "Hold out 10-20% and never train on your test set: near-duplicates stay in one split, synthetic and "
     "eval-derived examples go to train only, and the first export locks the test set."

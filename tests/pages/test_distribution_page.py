@@ -108,3 +108,15 @@ def test_lengths_with_a_local_tokenizer(seeded, tmp_path):
     at.text_input(key="distribution_hf_tokenizer").input(str(tmp_path / "missing")).run()
     assert not at.exception
     assert any("no tokenizer.json" in e.value for e in at.error)
+
+
+def test_seeing_the_checklist_puts_it_in_the_data_card(seeded):
+    from core import report
+
+    at = _app(seeded.root).run()
+    assert not at.exception, at.exception
+    sections = report.workspace_sections(seeded)
+    assert sections["checklist"]["Category coverage"].startswith("fail: ")
+    card = report.render_data_card(report.DataCardInputs(**sections))
+    checklist = card.split("## Readiness checklist", 1)[1].split("\n## ", 1)[0]
+    assert checklist.strip() != report.NOT_RUN and "- Category coverage: fail: " in checklist
