@@ -538,13 +538,12 @@ def split_frame(
     locked_ids = set(lock.get("ids", [])) if lock is not None else set()
     _force_units(frame, ids, locked_ids, plan)
     if lock is not None:
-        val_share = config.val / (config.train + config.val)
-        targets = _targets(plan.count(plan.free_rows()), val_share, 0.0)
+        targets = _locked_targets(plan, config)
     elif config.time_based:
         targets = _time_window(frame, config, rng, plan)
     else:
         targets = _targets(plan.count(plan.free_rows()), config.val, config.test)
-    _assign_greedy(plan, targets, rng)
+    _assign_greedy(plan, targets, rng, test_open=lock is None)
     labels = plan.labels.tolist()
     clustered = units.size > 1
     return SplitResult(
@@ -623,18 +622,41 @@ def _time_window(
     return _targets(plan.count(plan.free_rows()), config.val / (config.train + config.val), 0.0)
 
 
-def _assign_greedy(plan: _Plan, targets: dict[str, dict[str, int]], rng: np.random.Generator) -> None:
+def _locked_targets(plan: _Plan, config: SplitConfig) -> dict[str, dict[str, int]]:
+    """Train / val targets of the rows a test lock leaves free.
+
+    They are the targets of the split without the lock, counted over the free rows and the locked
+    test rows (what that split had to share out); with the same unit order (see
+    :func:`_assign_greedy`), a lock made from a split gives that split back, train and val included.
+    Rows added since are over every target: they go to train or val, never to test.
+    """
+    free = plan.count(plan.free_rows())
+    locked = plan.count(np.flatnonzero(plan.labels == "test"))
+    before = _targets(
+        {s: free.get(s, 0) + locked.get(s, 0) for s in {*free, *locked}}, config.val, config.test
+    )
+    return {s: {"train": before[s]["train"], "val": before[s]["val"], "test": 0} for s in free}
+
+
+def _assign_greedy(
+    plan: _Plan, targets: dict[str, dict[str, int]], rng: np.random.Generator, *, test_open: bool = True
+) -> None:
     """Give each free unit, biggest first, to the split furthest below its target.
 
     Ties go to train, then val. Single rows come last; each one's choice depends only on its own
     stratum's deficits, so they are played out stratum by stratum (same result, a fraction of the
-    time on 100,000 rows).
+    time on 100,000 rows). Units are drawn in an order set over all units, free or not, so taking
+    some out (a test lock) leaves the others' order, hence their splits, as they were. With
+    ``test_open`` false nothing enters test, even when train and val are over their targets.
     """
     units = plan.units
     deficit = np.zeros((len(plan.stratum_names), len(SPLITS)), dtype=np.int64)
     for k, name in enumerate(plan.stratum_names):
         deficit[k] = [targets.get(name, {}).get(split_name, 0) for split_name in SPLITS]
-    permuted = plan.free[rng.permutation(len(plan.free))]
+    if not test_open:
+        deficit[:, SPLITS.index("test")] = -(1 << 40)
+    draw = rng.permutation(len(units.size))  # every unit's place in the draw
+    permuted = plan.free[np.argsort(draw[plan.free], kind="stable")]
     ranked = permuted[np.argsort(-units.size[permuted], kind="stable")]
     multi = ranked[units.size[ranked] > 1]
     for unit in multi.tolist():

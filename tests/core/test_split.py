@@ -390,3 +390,28 @@ def test_exact_only_splits_join_ids_prompts_and_whole_texts_not_the_dedup_scope(
     frame.loc[1, "response_text"] = frame.loc[0, "response_text"]  # same answer, different prompt
     config = split.SplitConfig(cluster_threshold=None, cluster_scope="response")
     assert split.split_frame(frame, config, seed=0).clusters_kept_together == 0
+
+
+@hs.settings(max_examples=25, deadline=None)
+@hs.given(
+    n=hst.integers(5, 80),
+    seed=hst.integers(0, 10_000),
+    near=hst.sampled_from([0, 2, 5]),
+    fractions=hst.sampled_from([(0.1, 0.1), (0.05, 0.1), (0.05, 0.15), (0.15, 0.05)]),
+)
+def test_a_lock_made_from_a_split_gives_that_split_back(n, seed, near, fractions):
+    """Building a bundle locks the test set; the next visit must show the same train and val."""
+    frame = make_frame(n, seed=seed, near_every=near)
+    config = split.SplitConfig(val=fractions[0], test=fractions[1])
+    first = split.split_frame(frame, config, seed=seed)
+    lock = split.make_lock(first.split(frame)["test"], seed=seed, fractions=config.fractions())
+    again = split.split_frame(frame, config, seed=seed, lock=lock)
+    assert again.labels == first.labels
+
+
+def test_nothing_new_enters_a_locked_test_set_when_train_and_val_are_full():
+    frame = make_frame(40, seed=3, near_every=4)  # clusters of several rows overshoot their targets
+    config = split.SplitConfig()
+    lock = split.make_lock(frame.iloc[:0], seed=0, fractions=config.fractions())
+    result = split.split_frame(frame, config, seed=0, lock=lock)
+    assert result.counts["test"] == 0 and result.counts["train"] + result.counts["val"] == len(frame)
