@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -62,7 +65,9 @@ class LocalEngine:
             context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             if "forkserver" in methods:
                 context.set_forkserver_preload(["core.pipeline.stages"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            with _bare_main():
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                list(self._pool.map(_ready, range(self.workers)))  # every worker starts now, under it
         return self._pool
 
     def close(self) -> None:
@@ -70,3 +75,24 @@ class LocalEngine:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _ready(_: int) -> None:
+    """A no-op task: submitting one per worker makes the pool start them all at once."""
+
+
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start worker processes without the caller's ``__main__``.
+
+    A forkserver or spawn child first runs the parent's main script again. Under Streamlit (and in
+    its AppTest) ``__main__`` is the page script being run, so each worker would run the page, and
+    die on it; an empty module gives the children nothing to run.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main

@@ -325,3 +325,20 @@ def _outputs_by_split(out: Path) -> dict[str, list[dict]]:
     for row in kept:
         by_split[split_of_g[row["g"]]].append(row)
     return by_split
+
+
+def test_workers_start_under_a_page_script_as_main(tmp_path, monkeypatch):
+    """Under Streamlit, __main__ is the page being run; a worker must not run it again."""
+    import sys
+    import types
+
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('the page script ran in a pipeline worker')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_shards(generate_rows(400, seed=3).rows, shards, 2)
+    summary = _local(shards, tmp_path / "out", 2)
+    assert summary["valid"] == 400 and sys.modules["__main__"] is fake_main
