@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.project import Project
 from core.workspace import JOURNEY
 from ui import current_dataset, md_text, open_workspace
 
@@ -46,7 +47,9 @@ def home() -> None:
         st.page_link(_PAGES["upload"][0], label="Start: Upload", icon="⬆️")
     else:
         cols = st.columns([3, 1, 1, 1])  # file names are long: give the name room
-        cols[0].metric("Dataset", info.name or "unnamed")
+        project = Project.of(ws.root)
+        named = {e.root: e.name for e in project.datasets()}
+        cols[0].metric("Dataset", named.get(ws.root) or info.name or "unnamed")
         cols[1].metric("Examples", f"{info.rows:,}")
         cols[2].metric("Quarantined rows", f"{info.quarantined:,}")
         cols[3].metric("Version", f"v{info.version}", help=info.note)

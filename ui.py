@@ -12,6 +12,7 @@ from streamlit.errors import StreamlitAPIException
 
 from core import derived
 from core.errors import DatasetError
+from core.project import Project
 from core.workspace import Workspace, default_root
 
 # What lets data act in Markdown: links and images ([]()!), autolinks and HTML (<>, "https:"), code,
@@ -47,10 +48,42 @@ def open_workspace() -> Workspace:
     Also starts measuring a newly saved dataset version in the background (once per version and
     server), so that the Distribution and Split pages find their numbers ready.
     """
-    root = st.session_state.setdefault("workspace_root", str(default_root()))
+    if "workspace_root" not in st.session_state:  # a new session: the dataset in the address, or the last one
+        project = Project(default_root())
+        asked = st.query_params.get("dataset")
+        slug = asked if asked in {e.slug for e in project.datasets()} else project.current()
+        st.session_state["workspace_root"] = str(project.workspace_root(slug))
+    root = st.session_state["workspace_root"]
     ws = Workspace.open(root)
+    _dataset_switcher(Project.of(root), root)
     derived.warm_in_background(ws, ws.dataset_version())
     return ws
+
+
+def switch_dataset(project: Project, slug: str) -> None:
+    """Make ``slug`` the dataset of this session, of the page address, and of the next start."""
+    st.session_state["workspace_root"] = str(project.workspace_root(slug))
+    project.set_current(slug)
+    st.query_params["dataset"] = slug
+
+
+def _dataset_switcher(project: Project, root: str) -> None:
+    entries = project.datasets()
+    if len(entries) < 2:
+        return
+    slugs = [e.slug for e in entries]
+    current = project.slug_of(root)
+    labels = {e.slug: f"{e.name} · {e.rows:,} rows" for e in entries}
+    key = f"dataset_switch_{current}"  # one widget per dataset in hand: its default is always that one
+    st.sidebar.selectbox(
+        "Dataset",
+        slugs,
+        index=slugs.index(current) if current in slugs else 0,
+        format_func=labels.get,
+        key=key,
+        on_change=lambda: switch_dataset(project, st.session_state[key]),
+        help="Each dataset has its own versions, test lock, reviews and journey.",
+    )
 
 
 # A resource cache, not a data cache: st.cache_data would unpickle a fresh copy of a 100k-row frame on

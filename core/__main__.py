@@ -31,6 +31,7 @@ _COMMANDS = {
         "open_pipeline",
         "Open a pipeline run's folder in a workspace (versions, clusters, splits).",
     ),
+    "datasets": ("datasets", "List a project's datasets (their folders are --workspace) or make one."),
     "open-sample": ("open_sample", "Open the bundled sample in a workspace that has no dataset yet."),
 }
 

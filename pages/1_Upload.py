@@ -8,8 +8,9 @@ from core import derived, formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
 from core.pipeline import opening
+from core.project import Project
 from core.workspace import Workspace
-from ui import current_dataset, md_text, open_workspace, render_example
+from ui import current_dataset, md_text, open_workspace, render_example, switch_dataset
 
 st.title("⬆️ Upload")
 st.caption(
@@ -101,20 +102,57 @@ with st.container(border=True):
         )
         open_run = st.button("Open run", key="upload_open_pipeline", disabled=not run_dir.strip())
 
+    current_info = ws.dataset_info()
+    as_new = True
+    if current_info is not None:
+        here = md_text(current_info.name or "this dataset")
+        choice = st.radio(
+            "Add what you open as",
+            ["new", "version"],
+            format_func={"new": "a new dataset", "version": f"a new version of {here}"}.get,
+            key="upload_target",
+            horizontal=True,
+            help="A new dataset has its own versions, test lock, reviews and journey; a new version "
+            "replaces this dataset's rows and keeps its history (its locked test rows must still be in it).",
+        )
+        as_new = choice == "new"
+
+
+def _target(name: str) -> Workspace:
+    """Where what is opened goes: a new dataset named after it, or the dataset in hand."""
+    return Project.of(ws.root).create(name) if as_new and ws.dataset_info() is not None else ws
+
+
+def _opened(target: Workspace, message: str) -> None:
+    """Say what was saved; when it is a new dataset, make it the one in hand (on every page)."""
+    if target.root != ws.root:
+        project = Project.of(ws.root)
+        switch_dataset(project, project.slug_of(target.root))
+        st.session_state["upload_flash"] = f"{message} It is a new dataset: switch back in the sidebar."
+        st.rerun()
+    st.success(message)
+
+
 fmt = None if fmt_choice == "auto-detect" else fmt_choice
+flash = st.session_state.pop("upload_flash", None)
+if flash:
+    st.success(md_text(flash))
 try:
     if open_sample:
         sample = SAMPLES[sample_names.index(sample_name)]
         result = load_sample(sample, model=model)
-        version = store_upload(ws, result, note=f"sample {sample.filename}")
-        st.success(f"Opened {sample.filename} as version {version}.")
+        target = _target(sample.filename)
+        version = store_upload(target, result, note=f"sample {sample.filename}")
+        _opened(target, f"Opened {sample.filename} as version {version}.")
     elif open_run:
-        opened = opening.open_run(ws, run_dir.strip())
-        st.success(
+        target = _target(run_dir.strip().rstrip("/").rsplit("/", 1)[-1] or "pipeline run")
+        opened = opening.open_run(target, run_dir.strip())
+        _opened(
+            target,
             f"Opened the pipeline run as version {opened.version}: {opened.kept:,} kept, "
             f"{opened.removed:,} removed (listed on Dedup), splits "
             + ", ".join(f"{k} {v:,}" for k, v in opened.splits.items())
-            + "."
+            + ".",
         )
     elif uploaded is not None and st.session_state.get("upload_stored") != (uploaded.file_id, fmt, model):
         data = uploaded.getvalue()
@@ -122,9 +160,10 @@ try:
         mapping = _csv_mapping(data, uploaded.name) if is_csv else None
         if not is_csv or st.button("Load with this mapping", key="upload_load_csv"):
             result = _parse(data, uploaded.name, fmt, model, mapping)
-            version = store_upload(ws, result)
+            target = _target(uploaded.name)
+            version = store_upload(target, result)
             st.session_state["upload_stored"] = (uploaded.file_id, fmt, model)
-            st.success(f"Saved {uploaded.name} as version {version}.")
+            _opened(target, f"Saved {uploaded.name} as version {version}.")
 except DatasetError as exc:
     st.error(md_text(exc))  # names the file and quotes its content
     st.stop()

@@ -50,6 +50,7 @@ def test_convert_offers_same_kind_formats_and_reverting_makes_a_version(tmp_path
     at.button(key="upload_convert").click().run()
     assert not at.exception
     assert any("lose something" in w.value for w in at.warning)  # multi-turn / system prompts dropped
+    at.radio(key="upload_target").set_value("version").run()
     at.button(key="upload_open_sample").click().run()
     at.segmented_control(key="upload_view").set_value("Versions").run()
     at.selectbox(key="upload_revert_version").select(1).run()
@@ -76,3 +77,41 @@ def test_preview_metadata_is_text_not_markdown(tmp_path):
     assert not at.exception
     assert not any("evil.example" in c.value for c in at.caption)
     assert any("evil.example" in t.value for t in at.text)
+
+
+def test_a_second_file_becomes_a_new_dataset_with_its_own_journey_and_lock(tmp_path, monkeypatch):
+    from core import split
+    from core.project import Project
+    from core.workspace import Workspace
+
+    first = Workspace.open(tmp_path / "ws")
+    at = _open_sample(tmp_path / "ws")
+    frame = first.current_dataset()
+    split.save_lock(
+        first, split.make_lock(frame.iloc[:32], seed=0, fractions={"train": 0.8, "val": 0.1, "test": 0.1})
+    )
+    first.mark_step("split", {"train": 338, "val": 32, "test": 32})
+    at.run()
+    assert at.radio(key="upload_target").value == "new"  # a second file is another dataset unless asked
+    at.button(key="upload_open_sample").click().run()
+    assert not at.exception, at.exception
+    project = Project(tmp_path / "ws")
+    entries = project.datasets()
+    assert [e.slug for e in entries] == ["first", "support-sft"] and [e.rows for e in entries] == [402, 402]
+    assert at.session_state["workspace_root"] == str(entries[1].root)
+    assert any("It is a new dataset" in s.value for s in at.success)
+    second = Workspace.open(entries[1].root)
+    assert split.get_lock(second) is None and "split" not in second.steps()
+    assert len(split.get_lock(first)["ids"]) == 32 and "split" in first.steps()  # the first keeps its lock
+    assert project.current() == "support-sft"
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TRAINSET_WORKSPACE", str(tmp_path / "ws"))
+    fresh = AppTest.from_file(str(PAGE), default_timeout=60).run()  # a restart: the dataset last worked on
+    assert not fresh.exception, fresh.exception
+    switcher = fresh.sidebar.selectbox[0]
+    assert switcher.value == "support-sft"
+    assert switcher.options == ["support_sft.jsonl · 402 rows", "support_sft.jsonl (2) · 402 rows"]
+    switcher.select("first").run()
+    assert not fresh.exception, fresh.exception
+    assert fresh.session_state["workspace_root"] == str(tmp_path / "ws") and project.current() == "first"
