@@ -337,7 +337,8 @@ def _compare(args: argparse.Namespace, path: Path) -> None:
         if variant != "loop-bpe-openai":
             verdicts.append(wall_ratio >= target)
         print(
-            f"  pipeline vs {variant:16s} {wall_ratio:5.2f}x its speed (wall), {cpu_ratio:5.2f}x less CPU"
+            f"  pipeline vs {variant:16s} {wall_ratio:5.2f}x its speed (wall), "
+            f"{cpu_ratio:5.2f}x (CPU-s: peer / pipeline)"
             + (f"  (target >= {target:.0f}x)" if variant != "loop-bpe-openai" else "")
         )
         if runs[variant][0]["tokens"] != tokens:
