@@ -2,23 +2,29 @@
 
 Usage::
 
-    .venv/bin/python bench/ingest.py [--rows 100000] [--model gpt-4.1-mini] [--seed 0]
+    .venv/bin/python bench/ingest.py [--rows 100000] [--model gpt-4.1-mini] [--seed 0] [--rounds 3]
 
 Generates ``--rows`` realistic OpenAI SFT examples (system + user + assistant, some multi-turn,
 varied lengths, a little non-English text) as JSONL in a temporary folder, then runs, each in a
-fresh subprocess so the peak memory of one does not hide in the other's:
+fresh subprocess so the peak memory of one does not hide in the other's, interleaved over
+``--rounds`` rounds (every variant once per round, the order turning) so a change of load on a
+shared machine falls on all of them:
 
-- ``pipeline``: ``core.formats.load_dataset(path)`` then ``core.tokens.count_frame(records)``;
+- ``pipeline``: ``core.formats.load_dataset(path, model=...)``: validation, the canonical table
+  and every example's training tokens (column ``n_tokens``);
 - ``loop-tiktoken`` / ``loop-bpe-openai``: a per-row loop in the style of OpenAI's data-prep
   notebook (``Chat_finetuning_data_prep.ipynb``): ``json.loads`` per line, the cookbook's format
   checks, and the cookbook's ``num_tokens_from_messages``, which fetches its encoder per call
   (from a cache, as tiktoken's registry does). With tiktoken itself (its vocabulary files are
   placed offline from bpe-openai's hash-identical copies; tiktoken verifies the SHA-256) when
-  tiktoken is installed, and with bpe-openai's tiktoken-compatible ``Encoding``.
+  tiktoken is installed, and with bpe-openai's tiktoken-compatible ``Encoding``;
+- ``batch-tiktoken``: ``orjson.loads`` per line, the cookbook's checks, then one call of tiktoken's
+  ``encode_ordinary_batch`` over every value with ``num_threads`` = the machine's cores.
 
-Prints examples per second, CPU seconds, the ratios, and the peak RSS of each subprocess.
-Wall times on a shared machine include other processes' load; CPU seconds do not.
-Targets (issue 2): >= 20,000 examples/s on 2 cores and < 2 GB peak for the pipeline.
+Prints, per variant, the median wall time and CPU-seconds (of every process it ran) over the
+rounds, each round's figures, the peak RSS, and the pipeline's ratios to each peer: wall beside
+CPU. Wall times on a shared machine include other processes' load; CPU-seconds less so.
+Targets (issue 21): >= 5x the tiktoken loop and >= 2x the tiktoken batch, peak <= 1 GB.
 """
 
 from __future__ import annotations
@@ -35,13 +41,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_RATE = 20_000
-TARGET_PEAK_MB = 2048
+TARGET_LOOP_RATIO = 5.0
+TARGET_BATCH_RATIO = 2.0
+TARGET_PEAK_MB = 1024
 
 _SYSTEM_PROMPTS = (
     "You are a helpful customer support assistant for Acme Online. Be concise and polite.",
@@ -111,25 +120,17 @@ def generate(path: Path, rows: int, *, seed: int) -> int:
 
 
 def run_pipeline(path: Path, model: str) -> dict:
-    """Read, validate, canonicalise and count tokens through core."""
+    """Read, validate, canonicalise and count every example's tokens through core."""
     from core.formats import load_dataset
-    from core.tokens import count_frame
 
     cpu, start = _cpu_seconds(), time.perf_counter()
-    result = load_dataset(path)
-    loaded, loaded_cpu, own = time.perf_counter(), _cpu_seconds(), _cpu_seconds(children=False)
-    counts = count_frame(result.records, model=model)
+    result = load_dataset(path, model=model)
     end = time.perf_counter()
     return {
         "rows": int(len(result.records)),
         "seconds": end - start,
-        "load_seconds": loaded - start,
-        "count_seconds": end - loaded,
-        "tokens": int(counts["total_tokens"].sum()),
+        "tokens": int(result.records["n_tokens"].sum()),
         "cpu_seconds": _cpu_seconds() - cpu,
-        "load_cpu": loaded_cpu - cpu,
-        "count_cpu": _cpu_seconds() - loaded_cpu,
-        "count_cpu_parent": _cpu_seconds(children=False) - own,
     }
 
 
@@ -204,6 +205,15 @@ def _num_tokens_from_messages(messages: list[dict], encoding_name: str, tokenize
     return num_tokens + 3
 
 
+def _read_checked(path: Path, loads: Callable[[bytes], Any]) -> list:
+    with path.open("rb") as handle:
+        dataset = [loads(line) for line in handle]
+    errors: dict[str, int] = {}
+    for ex in dataset:
+        _cookbook_errors(ex, errors)
+    return dataset
+
+
 def run_notebook(path: Path, model: str, tokenizer: str = "tiktoken") -> dict:
     """The cookbook's per-row loop: json.loads, format checks, token count per example."""
     from core.tokens import encoding_name_for_model
@@ -211,11 +221,7 @@ def run_notebook(path: Path, model: str, tokenizer: str = "tiktoken") -> dict:
     encoding_name = encoding_name_for_model(model)
     _get_encoding(encoding_name, tokenizer)  # built once before the loop, as in the notebook
     cpu, start = _cpu_seconds(), time.perf_counter()
-    with path.open(encoding="utf-8") as handle:
-        dataset = [json.loads(line) for line in handle]
-    errors: dict[str, int] = {}
-    for ex in dataset:
-        _cookbook_errors(ex, errors)
+    dataset = _read_checked(path, json.loads)
     total = 0
     for ex in dataset:
         total += _num_tokens_from_messages(ex["messages"], encoding_name, tokenizer)
@@ -225,7 +231,32 @@ def run_notebook(path: Path, model: str, tokenizer: str = "tiktoken") -> dict:
         "seconds": end - start,
         "cpu_seconds": _cpu_seconds() - cpu,
         "tokens": total,
-        "errors": errors,
+    }
+
+
+def run_batch(path: Path, model: str) -> dict:
+    """orjson per line, the cookbook's checks, one ``encode_ordinary_batch`` over every value."""
+    import orjson
+
+    from core.tokens import encoding_name_for_model
+
+    encoding = _get_encoding(encoding_name_for_model(model), "tiktoken")
+    cpu, start = _cpu_seconds(), time.perf_counter()
+    dataset = _read_checked(path, orjson.loads)
+    values, fixed = [], 0
+    for ex in dataset:
+        fixed += 3
+        for message in ex["messages"]:
+            fixed += 3 + (1 if "name" in message else 0)
+            values.extend(message.values())
+    encoded = encoding.encode_ordinary_batch(values, num_threads=os.cpu_count() or 1)
+    total = fixed + sum(len(ids) for ids in encoded)
+    end = time.perf_counter()
+    return {
+        "rows": len(dataset),
+        "seconds": end - start,
+        "cpu_seconds": _cpu_seconds() - cpu,
+        "tokens": total,
     }
 
 
@@ -240,10 +271,12 @@ def _child(variant: str, path: Path, model: str) -> None:
     sys.path.insert(0, str(ROOT))
     if variant == "pipeline":
         result = run_pipeline(path, model)
+    elif variant == "batch-tiktoken":
+        result = run_batch(path, model)
     else:
         result = run_notebook(path, model, variant.removeprefix("loop-"))
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # A forked counter shares its parent's pages; its own peak is reported apart.
+    # A forked worker shares its parent's pages; its own peak is reported apart.
     result["child_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -256,52 +289,71 @@ def _run_child(variant: str, path: Path, model: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _report(label: str, result: dict) -> float:
-    rate = result["rows"] / result["seconds"]
-    print(f"{label}:")
-    print(f"  {result['rows']:,} rows in {result['seconds']:.2f} s wall = {rate:,.0f} examples/s")
-    print(f"  {result['cpu_seconds']:.2f} CPU-s (all processes), {result['tokens']:,} tokens")
-    peak, child = result["peak_mb"], result["child_peak_mb"]
-    print(f"  peak RSS {peak:.0f} MB (a forked counter's own peak: {child:.0f} MB, mostly shared pages)")
-    return rate
+_LABELS = {
+    "pipeline": "core.formats.load_dataset(path, model=...)",
+    "loop-tiktoken": "cookbook loop, tiktoken: json.loads + checks + num_tokens_from_messages",
+    "loop-bpe-openai": "cookbook loop, bpe-openai's tiktoken-compatible Encoding",
+    "batch-tiktoken": "orjson + checks + tiktoken encode_ordinary_batch(num_threads=cores)",
+}
 
 
-def _loops() -> list[str]:
-    loops = ["loop-bpe-openai"]
-    if importlib.util.find_spec("tiktoken") is not None:
-        loops.insert(0, "loop-tiktoken")
-    return loops
+def _variants(args: argparse.Namespace) -> list[str]:
+    peers = [] if args.skip_peers else ["loop-bpe-openai"]
+    if not args.skip_peers and importlib.util.find_spec("tiktoken") is not None:
+        peers[:0] = ["loop-tiktoken", "batch-tiktoken"]
+    return ["pipeline", *peers]
 
 
 def _compare(args: argparse.Namespace, path: Path) -> None:
-    pipeline = _run_child("pipeline", path, args.model)
-    rate = _report("pipeline: core.formats.load_dataset + core.tokens.count_frame", pipeline)
-    load, count = pipeline["load_seconds"], pipeline["count_seconds"]
-    load_cpu, count_cpu = pipeline["load_cpu"], pipeline["count_cpu"]
-    print(f"  of which load_dataset {load:.2f} s ({load_cpu:.2f} CPU-s, one process)")
-    parent = pipeline["count_cpu_parent"]
-    print(
-        f"           count_frame  {count:.2f} s ({count_cpu:.2f} CPU-s: {parent:.2f} in this process, "
-        f"{count_cpu - parent:.2f} in the forked one)"
-    )
-    for loop in [] if args.skip_notebook else _loops():
-        result = _run_child(loop, path, args.model)
-        tokenizer = loop.removeprefix("loop-")
-        _report(
-            f"notebook-style loop ({tokenizer}): json.loads + cookbook checks + num_tokens_from_messages",
-            result,
-        )
-        wall, cpu = result["seconds"] / pipeline["seconds"], result["cpu_seconds"] / pipeline["cpu_seconds"]
-        print(f"  pipeline / loop: {wall:.2f}x the loop's speed (wall), {1 / cpu:.2f}x its CPU time")
-        if result["tokens"] != pipeline["tokens"]:
-            print(f"  token totals differ: pipeline {pipeline['tokens']:,}, loop {result['tokens']:,}")
-    met = rate >= TARGET_RATE and pipeline["peak_mb"] < TARGET_PEAK_MB
-    print(f"target >= {TARGET_RATE:,} examples/s and < {TARGET_PEAK_MB} MB: {'met' if met else 'MISSED'}")
-    load_avg = os.getloadavg()[0]
-    if load_avg > 1.0:
+    variants = _variants(args)
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    for round_ in range(args.rounds):
+        order = variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
+        for variant in order:
+            result = _run_child(variant, path, args.model)
+            runs[variant].append(result)
+            print(
+                f"round {round_ + 1} {variant:16s} {result['seconds']:6.2f} s wall "
+                f"{result['cpu_seconds']:6.2f} CPU-s  {result['tokens']:,} tokens",
+                flush=True,
+            )
+    medians = {v: _medians(results) for v, results in runs.items()}
+    print(f"\nmedians of {args.rounds} round(s), {runs['pipeline'][0]['rows']:,} rows:")
+    for variant, (wall, cpu, peak) in medians.items():
+        rate = runs[variant][0]["rows"] / wall
         print(
-            f"note: 1-min load average was {load_avg:.1f} on this machine; wall times include that contention"
+            f"  {variant:16s} {wall:6.2f} s wall ({rate:8,.0f} rows/s) {cpu:6.2f} CPU-s  "
+            f"peak {peak:5.0f} MB  {_LABELS[variant]}"
         )
+    wall, cpu, peak = medians["pipeline"]
+    child = max(r["child_peak_mb"] for r in runs["pipeline"])
+    print(f"  (the pipeline's forked token worker's own peak: {child:.0f} MB, mostly shared pages)")
+    tokens = runs["pipeline"][0]["tokens"]
+    verdicts = [peak <= TARGET_PEAK_MB]
+    for variant in variants[1:]:
+        peer_wall, peer_cpu, _ = medians[variant]
+        wall_ratio, cpu_ratio = peer_wall / wall, peer_cpu / cpu
+        target = TARGET_BATCH_RATIO if variant.startswith("batch") else TARGET_LOOP_RATIO
+        if variant != "loop-bpe-openai":
+            verdicts.append(wall_ratio >= target)
+        print(
+            f"  pipeline vs {variant:16s} {wall_ratio:5.2f}x its speed (wall), "
+            f"{cpu_ratio:5.2f}x (CPU-s: peer / pipeline)"
+            + (f"  (target >= {target:.0f}x)" if variant != "loop-bpe-openai" else "")
+        )
+        if runs[variant][0]["tokens"] != tokens:
+            print(f"  token totals differ: pipeline {tokens:,}, {variant} {runs[variant][0]['tokens']:,}")
+    print(f"targets (wall ratios, peak <= {TARGET_PEAK_MB} MB): {'met' if all(verdicts) else 'MISSED'}")
+    load_avg = os.getloadavg()
+    print(f"1/5/15-min load average at the end: {load_avg[0]:.1f} / {load_avg[1]:.1f} / {load_avg[2]:.1f}")
+
+
+def _medians(results: list[dict]) -> tuple[float, float, float]:
+    return (
+        float(np.median([r["seconds"] for r in results])),
+        float(np.median([r["cpu_seconds"] for r in results])),
+        float(max(r["peak_mb"] for r in results)),
+    )
 
 
 def main() -> int:
@@ -309,11 +361,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--model", default="gpt-4.1-mini")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--child", choices=("pipeline", "loop-tiktoken", "loop-bpe-openai"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians are reported)")
+    parser.add_argument("--child", choices=tuple(_LABELS), help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--skip-notebook", action="store_true", help="time only the pipeline, not the loops")
+    parser.add_argument("--skip-peers", action="store_true", help="time only the pipeline")
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.path, args.model)

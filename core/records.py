@@ -75,7 +75,12 @@ def content_id(
     tools: list[dict] | None = None,
 ) -> str:
     """Return the stable id of an example: a hash of its content, not of its metadata."""
-    payload = _canonical_json([kind, messages or [], chosen or [], rejected or [], tools or []])
+    content = [kind, messages or [], chosen or [], rejected or [], tools or []]
+    try:  # orjson's UTF-8 is the text's UTF-8: hashed as it comes (the hot path of ingest)
+        return hashlib.sha256(orjson.dumps(content, option=_ORJSON_OPTIONS)).hexdigest()[:16]
+    except TypeError:
+        pass
+    payload = _canonical_json(content)
     # surrogatepass: a lone surrogate (from an edit; the readers replace them) still gets an id
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
@@ -213,6 +218,12 @@ def make_record(
         **{column: None for column in METADATA_COLUMNS},
         **derive_texts(kind, messages, chosen, rejected),
     }
+    promote_metadata(record, extra)
+    return record
+
+
+def promote_metadata(record: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Copy the scalar values of ``extra`` into ``record`` as columns (``meta_KEY`` for a core name)."""
     for key, value in extra.items():
         if isinstance(value, dt.date):  # Parquet timestamps: the column gets ISO text, extra keeps the value
             value = None if value is pd.NaT else value.isoformat()
@@ -220,7 +231,6 @@ def make_record(
             continue
         column = key if key not in CORE_COLUMNS or key in METADATA_COLUMNS else f"meta_{key}"
         record[column] = value
-    return record
 
 
 def make_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -99,11 +99,8 @@ _TOKEN_LIMITS = (
     ("gpt-4o", 65_536),
 )
 # Per-message overhead plus the role name, one token in both encodings (checked in the tests).
-_PLAIN_OVERHEAD = {
-    "system": TOKENS_PER_MESSAGE + 1,
-    "user": TOKENS_PER_MESSAGE + 1,
-    "assistant": TOKENS_PER_MESSAGE + 1,
-}
+PLAIN_MESSAGE_OVERHEAD = TOKENS_PER_MESSAGE + 1
+_PLAIN_OVERHEAD = dict.fromkeys(("system", "user", "assistant"), PLAIN_MESSAGE_OVERHEAD)
 _PARALLEL_MIN_ROWS = 20_000
 _FT_ID = re.compile(r"^ft:([^:]+)")
 
@@ -600,3 +597,71 @@ def count_training_tokens(frame: pd.DataFrame, *, model: str, workers: int | Non
             rejected = count_frame(rows.assign(chosen=rows["rejected"]), model=model, workers=1)
             total[preference] = np.maximum(total[preference], rejected["total_tokens"].to_numpy())
     return pd.Series(total, index=frame.index, name="n_tokens")
+
+
+class TextCounts:
+    """Token counts of batches of texts, counted by a forked worker while the caller reads on.
+
+    :meth:`add` hands a batch to the worker when it has at most one batch waiting, else counts it
+    here, so both cores stay busy and neither waits long for the other. The worker starts with
+    the second batch (a small file never forks); where it cannot start (one core, no ``fork``,
+    inside a daemonic worker) or fails, every batch is counted here: the counts never depend on it.
+
+    Args:
+        encoding: One of :data:`ENCODINGS`.
+        parallel: Whether a worker may be used (``None``: when the machine can fork on 2+ cores).
+    """
+
+    _WAIT_S = 300.0
+
+    def __init__(self, encoding: str, *, parallel: bool | None = None) -> None:
+        self.encoding = encoding
+        _tokenizer(encoding)  # loaded before any fork, so the worker needs no import
+        self._parallel = _fork.can_fork() if parallel is None else parallel
+        self._pool: Any = None
+        # per batch: its counts, or the worker's pending result and the texts (to count here if it fails)
+        self._batches: list[np.ndarray | tuple[Any, list[str]]] = []
+
+    def add(self, texts: list[str]) -> None:
+        """Count ``texts`` (in the worker or here); their counts come after the earlier batches'."""
+        waiting = sum(1 for batch in self._batches if isinstance(batch, tuple) and not batch[0].ready())
+        if self._parallel and self._batches and waiting <= 1 and self._start():
+            self._batches.append((self._pool.apply_async(_count_batch, (texts, self.encoding)), texts))
+            return
+        self._batches.append(_count_texts(texts, self.encoding))
+
+    def _start(self) -> bool:
+        if self._pool is None:
+            try:
+                self._pool = multiprocessing.get_context("fork").Pool(1)
+            except (AssertionError, OSError):  # inside a daemonic worker, or no process left
+                self._parallel = False
+                return False
+        return True
+
+    def counts(self) -> np.ndarray:
+        """Return the int64 counts of every text added, in order (waits for the worker)."""
+        parts: list[np.ndarray] = []
+        try:
+            for batch in self._batches:
+                parts.append(batch if isinstance(batch, np.ndarray) else self._result(*batch))
+        finally:
+            self.close()
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    def _result(self, pending: Any, texts: list[str]) -> np.ndarray:
+        try:
+            counted = np.frombuffer(pending.get(timeout=self._WAIT_S), dtype=np.int64)
+        except Exception:  # noqa: BLE001 - whatever stopped the worker, the batch is counted here
+            return _count_texts(texts, self.encoding)
+        return counted if len(counted) == len(texts) else _count_texts(texts, self.encoding)
+
+    def close(self) -> None:
+        """Stop the worker, if one was started."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+
+def _count_batch(texts: list[str], encoding: str) -> bytes:
+    return _count_texts(texts, encoding).tobytes()

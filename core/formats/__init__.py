@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -32,6 +34,7 @@ from core import io as core_io
 from core.errors import FormatError
 from core.formats import (
     alpaca,
+    batch,
     csv_table,
     hh_rlhf,
     openai_dpo,
@@ -389,12 +392,18 @@ def load_dataset(
         FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
     """
     source_rows, run, rows = _open_run(source, filename, format, column_map)
-    run.consume(rows)
-    run.add_read_issues(source_rows.issues)
-    result = run.result(source_rows)
+    if model is not None:
+        run.count_tokens(model)
+    try:
+        run.consume(rows)
+        run.add_read_issues(source_rows.issues)
+        result = run.result(source_rows)
+        known = run.token_totals()
+    finally:
+        run.close()
     _file_checks(result, filename or source_rows.name)
     if model is not None:
-        _check_tokens(result, model)
+        _check_tokens(result, model, known)
     return result
 
 
@@ -514,6 +523,8 @@ _PARSER_EXPLAINS = frozenset(
 class _Run:
     """One pass over the rows: parse, validate, sort into records and quarantine."""
 
+    fast_path = True  # off: every row through its format's validator (the reference the tests compare to)
+
     def __init__(self, detection: Detection, column_map: ColumnMap | None, *, explicit: bool) -> None:
         self.detection = detection
         self.column_map = column_map
@@ -528,14 +539,72 @@ class _Run:
         self.records: list[dict[str, Any]] = []
         self.quarantine: list[tuple[int | None, str, str, str]] = []
         self.rows_read = 0
+        # The clean-row fast path (core.formats.batch) where the format has one.
+        self.fast = self.fast_path and detection.format == "openai-sft" and column_map is None
+        self.counts: Any = None  # core.tokens.TextCounts while tokens are counted during the read
+        self.texts: list[str] = []  # texts of clean rows not yet handed to the counter
+        self.counted_rows = array("q")  # per clean row counted during the read: its record index
+        self.counted_texts = array("q")  # ... and how many texts it has
+
+    def count_tokens(self, model: str) -> None:
+        """Count the tokens of clean rows in batches during the read (see :meth:`token_totals`)."""
+        try:
+            from core import tokens
+
+            self.counts = tokens.TextCounts(tokens.encoding_name_for_model(model))
+        except (ImportError, AttributeError, ValueError):  # _check_tokens reports it, as before
+            self.counts = None
+
+    def token_totals(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Record indices and training tokens of the rows counted during the read, or None."""
+        if self.counts is None:
+            return None
+        from core.tokens import PLAIN_MESSAGE_OVERHEAD, REPLY_PRIMING
+
+        self._flush_texts()
+        counts = self.counts.counts()
+        sizes = np.frombuffer(self.counted_texts, dtype=np.int64)
+        rows = np.frombuffer(self.counted_rows, dtype=np.int64)
+        if not len(rows):
+            return rows, np.empty(0, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        totals = np.add.reduceat(counts, starts) + PLAIN_MESSAGE_OVERHEAD * sizes + REPLY_PRIMING
+        return rows, totals
+
+    def _flush_texts(self) -> None:
+        if self.texts:
+            self.counts.add(self.texts)
+            self.texts = []
+
+    def close(self) -> None:
+        """Stop the token counter's worker, if one runs."""
+        if self.counts is not None:
+            self.counts.close()
 
     def consume(self, rows: Iterable[core_io.Row]) -> None:
         ctx, records, parse, family = self.ctx, self.records, self.parse, self.family
+        fast, others, name, counting = self.fast, _OTHER_MAIN_KEYS[self.family], self.detection.format, None
+        if self.counts is not None:
+            counting = self.texts
         for row in rows:
             self.rows_read += 1
             ctx.start(row.line)
-            before = len(self.problems)
             value = row.value
+            if fast and type(value) is dict:
+                clean_row = batch.plain_sft(value, ctx, others, name)
+                if clean_row is not None:
+                    built, texts = clean_row
+                    built["source_line"] = row.line
+                    if counting is not None:
+                        self.counted_rows.append(len(records))
+                        self.counted_texts.append(len(texts))
+                        counting.extend(texts)
+                        if len(counting) >= _TEXTS_PER_BATCH:
+                            self._flush_texts()
+                            counting = self.texts
+                    records.append(built)
+                    continue
+            before = len(self.problems)
             record = None
             if type(value) is not dict:
                 ctx.error("", "not_an_object", f"the row is a JSON {type_name(value)}, not an object")
@@ -609,6 +678,9 @@ class _Run:
             column_map=self.column_map,
             rows_read=self.rows_read + sum(1 for i in source_rows.issues if i.severity == "error" and i.line),
         )
+
+
+_TEXTS_PER_BATCH = 16_384  # texts handed to the token counter at once
 
 
 # Warnings that say the same thing about most rows (metadata keys beside an OpenAI format's own)
@@ -737,13 +809,16 @@ def _check_one_style(result: LoadResult) -> None:
     )
 
 
-def _check_tokens(result: LoadResult, model: str) -> None:
-    """Count every valid example's training tokens (column ``n_tokens``) and flag those over the limit."""
+def _check_tokens(result: LoadResult, model: str, known: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Count every valid example's training tokens (column ``n_tokens``) and flag those over the limit.
+
+    ``known``: record indices and tokens of the rows counted during the read; the rest are counted here.
+    """
     try:
         from core import tokens
 
         limit = tokens.token_limit(model)
-        counted = _count_tokens(tokens, result.records, model)
+        counted = _count_rest(tokens, result.records, model, known)
     except (ImportError, AttributeError) as exc:
         result.problems.append(
             Problem(None, "", "token_check_skipped", f"token counts are not available ({exc})", "warning")
@@ -768,6 +843,21 @@ def _check_tokens(result: LoadResult, model: str) -> None:
                     "shorten or split the example",
                 )
             )
+
+
+def _count_rest(
+    tokens: ModuleType, frame: pd.DataFrame, model: str, known: tuple[np.ndarray, np.ndarray] | None
+) -> list[int]:
+    """Training tokens per row: those ``known`` from the read, the others counted now."""
+    if known is None or not len(known[0]):
+        return _count_tokens(tokens, frame, model)
+    rows, totals = known
+    counted = np.full(len(frame), -1, dtype=np.int64)
+    counted[rows] = totals
+    rest = np.flatnonzero(counted < 0)
+    if len(rest):
+        counted[rest] = _count_tokens(tokens, frame.iloc[rest], model)
+    return counted.tolist()
 
 
 def _count_tokens(tokens: ModuleType, frame: pd.DataFrame, model: str) -> list[int]:
