@@ -35,6 +35,7 @@ from core.formats import (
     openai_dpo,
     openai_rft,
     openai_sft,
+    self_instruct,
     sharegpt,
     trl_messages,
     trl_preference,
@@ -86,6 +87,7 @@ FORMAT_NAMES = (
     "trl-preference",
     "hh-rlhf",
     "csv",
+    "self-instruct",
 )
 OPENAI_FORMATS = ("openai-sft", "openai-dpo", "openai-rft")
 MIN_EXAMPLES = 10
@@ -102,6 +104,7 @@ _MODULES: dict[str, ModuleType] = {
     "trl-preference": trl_preference,
     "hh-rlhf": hh_rlhf,
     "csv": csv_table,
+    "self-instruct": self_instruct,
 }
 _FAMILY = {
     "openai-sft": "messages",
@@ -114,6 +117,7 @@ _FAMILY = {
     "alpaca": "instruction/output",
     "sharegpt": "conversations",
     "csv": "flat",
+    "self-instruct": "instruction/instances",
 }
 # A row holding its family's main key fits without a closer look (the hot path).
 _MAIN_KEY = {
@@ -123,6 +127,7 @@ _MAIN_KEY = {
     "prompt/completion": "completion",
     "instruction/output": "instruction",
     "conversations": "conversations",
+    "instruction/instances": "instances",
 }
 _OTHER_MAIN_KEYS = {
     family: frozenset(k for f, k in _MAIN_KEY.items() if f != family) | {"prompt", "preferred_output"}
@@ -167,6 +172,8 @@ def classify_row(row: Mapping[str, Any]) -> str | None:
         return "openai-dpo"
     if "conversations" in row:
         return "sharegpt"
+    if self_instruct.looks_like_task(row):
+        return "self-instruct"
     if "instruction" in row and any(k in row for k in ("output", "input", "response", "context")):
         return "alpaca"
     if "chosen" in row and "rejected" in row:
@@ -413,7 +420,7 @@ class _Run:
         self.explicit = explicit
         self.family = _FAMILY[detection.format]
         module = _MODULES[detection.format]
-        self.parse: Callable[[dict, RowContext], dict | None] = (
+        self.parse: Callable[[dict, RowContext], dict | list[dict] | None] = (
             csv_table.make_parser(column_map) if column_map is not None else module.parse
         )
         self.problems: list[Problem] = []
@@ -438,6 +445,11 @@ class _Run:
                 record = parse(value, ctx)
             if ctx.errors or record is None:
                 self._reject(row, before)
+                continue
+            if isinstance(record, list):  # a format with several examples per row (self-instruct)
+                for one in record:
+                    one["source_line"] = row.line
+                records.extend(record)
                 continue
             record["source_line"] = row.line
             records.append(record)
@@ -771,6 +783,8 @@ def _unchanged(record: dict[str, Any], raw: dict[str, Any], module: ModuleType) 
     if direct is not None:
         return [v or None for v in current] == [v or None for v in direct]
     parsed = module.parse(raw, RowContext([]))
+    if isinstance(parsed, list):  # self-instruct: the raw of one example is a one-instance task
+        parsed = parsed[0] if len(parsed) == 1 else None
     if parsed is None:
         return False
     return content_id(record["kind"], *current) == parsed["id"]

@@ -711,6 +711,7 @@ def test_formats_for_kind():
         "trl-messages",
         "trl-prompt-completion",
         "csv",
+        "self-instruct",
     ]
     assert formats.formats_for_kind("preference") == ["openai-dpo", "trl-preference", "hh-rlhf", "csv"]
     assert formats.formats_for_kind("rft") == ["openai-rft", "csv"]
