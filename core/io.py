@@ -509,6 +509,8 @@ def _rows_of_document(value: Any, name: str) -> Iterator[Row]:
 
 def unwrap_document(value: dict) -> list | None:
     """Return the rows of ``{"data": [...]}``-style files (a wrapper key holding a list of objects)."""
+    if value.keys() & _ROW_KEYS:
+        return None  # a row itself, e.g. a self-instruct task with its "instances"
     lists = [
         v
         for k, v in value.items()

@@ -40,6 +40,7 @@ from core.formats import (
     openai_dpo,
     openai_rft,
     openai_sft,
+    self_instruct,
     sharegpt,
     trl_kto,
     trl_messages,
@@ -102,6 +103,7 @@ FORMAT_NAMES = (
     "trl-prompt-only",
     "hh-rlhf",
     "csv",
+    "self-instruct",
 )
 OPENAI_FORMATS = ("openai-sft", "openai-dpo", "openai-rft")
 MIN_EXAMPLES = 10
@@ -121,6 +123,7 @@ _MODULES: dict[str, ModuleType] = {
     "trl-prompt-only": trl_prompt_only,
     "hh-rlhf": hh_rlhf,
     "csv": csv_table,
+    "self-instruct": self_instruct,
 }
 _FAMILY = {
     "openai-sft": "messages",
@@ -136,6 +139,7 @@ _FAMILY = {
     "alpaca": "instruction/output",
     "sharegpt": "conversations",
     "csv": "flat",
+    "self-instruct": "instruction/instances",
 }
 # A row holding its family's main key fits without a closer look (the hot path).
 _MAIN_KEY = {
@@ -148,6 +152,7 @@ _MAIN_KEY = {
     "unpaired": "label",
     "prompt": "prompt",
     "text": "text",
+    "instruction/instances": "instances",
 }
 _OTHER_MAIN_KEYS = {
     family: (frozenset(k for f, k in _MAIN_KEY.items() if f != family) | {"prompt", "preferred_output"})
@@ -188,7 +193,7 @@ def _check_format_name(format: str) -> None:
 # ----------------------------------------------------------------------------- detection
 
 
-def classify_row(row: Mapping[str, Any]) -> str | None:
+def classify_row(row: Mapping[str, Any]) -> str | None:  # noqa: C901 - one test per format, in order
     """Return the format one row's keys point to, or ``None`` when they match none."""
     if "input" in row and any(
         k in row for k in ("preferred_output", "non_preferred_output", "preferred_completion")
@@ -196,6 +201,8 @@ def classify_row(row: Mapping[str, Any]) -> str | None:
         return "openai-dpo"
     if "conversations" in row:
         return "sharegpt"
+    if self_instruct.looks_like_task(row):
+        return "self-instruct"
     if "instruction" in row and any(k in row for k in ("output", "input", "response", "context")):
         return "alpaca"
     if "chosen" in row and "rejected" in row:
@@ -531,7 +538,7 @@ class _Run:
         self.explicit = explicit
         self.family = _FAMILY[detection.format]
         module = _MODULES[detection.format]
-        self.parse: Callable[[dict, RowContext], dict | None] = (
+        self.parse: Callable[[dict, RowContext], dict | list[dict] | None] = (
             csv_table.make_parser(column_map) if column_map is not None else module.parse
         )
         self.problems: list[Problem] = []
@@ -581,7 +588,7 @@ class _Run:
         if self.counts is not None:
             self.counts.close()
 
-    def consume(self, rows: Iterable[core_io.Row]) -> None:
+    def consume(self, rows: Iterable[core_io.Row]) -> None:  # noqa: C901 - the read loop, kept flat for speed
         ctx, records, parse, family = self.ctx, self.records, self.parse, self.family
         fast, others, name, counting = self.fast, _OTHER_MAIN_KEYS[self.family], self.detection.format, None
         if self.counts is not None:
@@ -614,6 +621,11 @@ class _Run:
                 record = parse(value, ctx)
             if ctx.errors or record is None:
                 self._reject(row, before)
+                continue
+            if isinstance(record, list):  # a format with several examples per row (self-instruct)
+                for one in record:
+                    one["source_line"] = row.line
+                records.extend(record)
                 continue
             record["source_line"] = row.line
             records.append(record)
@@ -1120,6 +1132,8 @@ def _unchanged_content(values: list[Any], raw: dict[str, Any], module: ModuleTyp
             pass
         return [v or None for v in map(clean, values)] == expected
     parsed = module.parse(raw, RowContext([]))
+    if isinstance(parsed, list):  # self-instruct: the raw of one example is a one-instance task
+        parsed = parsed[0] if len(parsed) == 1 else None
     if parsed is None:
         return False
     return content_id(kind, *map(clean, values)) == parsed["id"]

@@ -97,6 +97,8 @@ PROBLEM_CODES: dict[str, str] = {
     "empty_instruction": "the instruction is blank",
     "empty_output": "the output is blank",
     "invalid_history": "history is not a list of [instruction, response] pairs",
+    # self-instruct
+    "invalid_instances": "instances is not a non-empty array of {input, output} objects",
     # ShareGPT
     "missing_conversations": "no conversations list",
     "invalid_conversations": "conversations is not a non-empty array",
@@ -205,6 +207,7 @@ PROBLEM_FIXES: dict[str, str] = {
     "empty_instruction": "write the instruction, or remove the row",
     "empty_output": "write the output, or remove the row",
     "invalid_history": "write history as [[instruction, response], ...]",
+    "invalid_instances": 'write instances as [{"input": ..., "output": ...}, ...] (at least one)',
     "missing_conversations": 'add "conversations": [{"from": "human", "value": ...}, ...]',
     "invalid_conversations": "make conversations a non-empty array of turns",
     "unknown_from": "use human, gpt, system, function_call or observation",

@@ -712,6 +712,7 @@ def test_formats_for_kind():
         "trl-text",
         "trl-prompt-completion",
         "csv",
+        "self-instruct",
     ]
     assert formats.formats_for_kind("preference") == [
         "openai-dpo",
