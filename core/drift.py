@@ -341,20 +341,41 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 def _sketch(matrix: sp.csr_matrix, dims: int) -> np.ndarray:
     """Signed feature-hashing projection to ``dims`` dense dimensions, rows L2-normalised."""
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
     columns = matrix.indices.astype(np.int64)
     sign = np.where((columns >> 11) & 1, 1.0, -1.0)
-    flat = np.bincount(
-        rows * dims + columns % dims, weights=matrix.data * sign, minlength=matrix.shape[0] * dims
-    )
-    dense = flat.reshape(matrix.shape[0], dims).astype(np.float32)
+    # a CSR matrix with repeated columns: making it dense adds them up, in one pass in C
+    folded = sp.csr_matrix((matrix.data * sign, columns % dims, matrix.indptr), shape=(matrix.shape[0], dims))
+    dense = folded.toarray().astype(np.float32)
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
     norms[norms == 0] = 1
     return dense / norms
 
 
+_BLOCK = 64
+
+
 def _top_candidates(scores: np.ndarray, k: int) -> np.ndarray:
-    """Return the column indices of the ``k`` best scores per row (k argmax passes, in place)."""
+    """Return the column indices of the ``k`` best scores per row (``scores`` is overwritten).
+
+    The ``k`` best of a row lie in the ``k`` blocks of :data:`_BLOCK` columns with the highest
+    maxima, so one pass takes every block's maximum and only those blocks are searched.
+    """
+    rows, n = scores.shape
+    full = n // _BLOCK
+    if full <= k:
+        return _top_by_passes(scores, k)
+    maxima = scores[:, : full * _BLOCK].reshape(rows, full, _BLOCK).max(axis=2)  # a view: no copy
+    if n > full * _BLOCK:
+        maxima = np.hstack([maxima, scores[:, full * _BLOCK :].max(axis=1, keepdims=True)])
+    best_blocks = _top_by_passes(maxima, k)
+    columns = (best_blocks[:, :, None] * _BLOCK + np.arange(_BLOCK)).reshape(rows, k * _BLOCK)
+    inside = np.take_along_axis(scores, np.minimum(columns, n - 1), axis=1)
+    inside[columns >= n] = -np.inf  # past the last column of a short last block
+    return np.take_along_axis(columns, _top_by_passes(inside, k), axis=1)
+
+
+def _top_by_passes(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` best scores per row (k argmax passes, in place)."""
     picks = np.empty((scores.shape[0], k), dtype=np.int64)
     rows = np.arange(scores.shape[0])
     for i in range(k):
@@ -474,7 +495,11 @@ def _clusters(inputs: pd.DataFrame, config: DriftConfig, seed: int) -> tuple[np.
     if uncovered.size == 0:
         return labels, ()
     texts = inputs["text"].iloc[uncovered].tolist()
-    found, terms = cluster_uncovered(texts, max_clusters=config.max_clusters, seed=seed)
+    from threadpoolctl import threadpool_limits
+
+    # k-means on a few thousand short texts: a second OpenMP thread only spins (5x the CPU time)
+    with threadpool_limits(1):
+        found, terms = cluster_uncovered(texts, max_clusters=config.max_clusters, seed=seed)
     labels[uncovered] = found
     clusters = []
     for label, words in enumerate(terms):
