@@ -495,6 +495,7 @@ def _clusters(inputs: pd.DataFrame, config: DriftConfig, seed: int) -> tuple[np.
     if uncovered.size == 0:
         return labels, ()
     texts = inputs["text"].iloc[uncovered].tolist()
+    import sklearn.cluster  # noqa: F401 - loads OpenMP first: threadpoolctl limits loaded libraries only
     from threadpoolctl import threadpool_limits
 
     # k-means on a few thousand short texts: a second OpenMP thread only spins (5x the CPU time)
