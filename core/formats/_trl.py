@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.formats._base import RowContext, clean, metadata_of, plain_string_content, type_name
-from core.formats._messages import TRL_RULES, check_messages
+from core.formats._messages import TRL_RULES, MessageRules, check_messages
 
 
 def is_conversational(value: Any) -> bool:
@@ -15,12 +15,14 @@ def is_conversational(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and isinstance(value[0], Mapping) and "role" in value[0]
 
 
-def to_messages(value: Any, role: str, key: str, ctx: RowContext) -> list[dict] | None:
+def to_messages(
+    value: Any, role: str, key: str, ctx: RowContext, rules: MessageRules = TRL_RULES
+) -> list[dict] | None:
     """Return ``value`` as canonical messages: a string becomes one ``role`` message."""
     if isinstance(value, str):
         return [{"role": role, "content": value}]
     if isinstance(value, list):
-        if not check_messages(value, ctx, key, TRL_RULES):
+        if not check_messages(value, ctx, key, rules):
             return None
         return link_tool_replies([normalise(m) for m in value])
     ctx.error(

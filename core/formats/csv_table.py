@@ -82,6 +82,9 @@ def make_parser(column_map: ColumnMap) -> Callable[[dict[str, Any], RowContext],
 
     def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
         texts = {role: _text(row.get(used[role])) for role in text_roles if role in used}
+        for role in ("chosen", "rejected"):
+            if texts.get(role) is None and isinstance(row.get(used.get(role, "")), str):
+                texts[role] = ""  # an empty reply, not a missing one: check_pair reports it
         required = {
             "sft": ("prompt", "response"),
             "preference": ("prompt", "chosen", "rejected"),

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.formats._base import RowContext, clean, type_name
-from core.formats._messages import DPO_RULES, check_messages, check_tools, roles_of
+from core.formats._messages import DPO_REPLY_RULES, DPO_RULES, check_messages, check_reply, check_tools, roles_of
 from core.formats.openai_sft import dropped_metadata, openai_tools
 from core.records import make_record
 
@@ -116,7 +116,7 @@ def _output(row: dict[str, Any], key: str, ctx: RowContext) -> list[dict] | None
             "wrap it in [ ]",
         )
         return None
-    if not check_messages(value, ctx, key, DPO_RULES):
+    if not check_messages(value, ctx, key, DPO_REPLY_RULES):
         return None
     if len(value) != 1 or value[0].get("role") != "assistant":
         ctx.error(
@@ -127,6 +127,8 @@ def _output(row: dict[str, Any], key: str, ctx: RowContext) -> list[dict] | None
         )
     elif value[0].get("tool_calls") or value[0].get("function_call"):
         ctx.error(key, "dpo_output_not_text", f"`{key}` must be text: DPO trains on text outputs only")
+    else:
+        check_reply(value, key, ctx)
     return value
 
 
