@@ -104,7 +104,8 @@ def write_split(frame: pd.DataFrame, fmt: str) -> tuple[bytes, list[str]]:
     """
     if fmt == PARQUET:
         return _write_parquet(frame)
-    data, problems = formats.write_dataset(frame, fmt)
+    extension = file_extension(fmt)
+    data, problems = formats.write_dataset(frame, fmt, container=None if extension == "csv" else extension)
     lines = _problem_lines(problems)
     if file_extension(fmt) == "jsonl":
         data = uniform_content_jsonl(data)

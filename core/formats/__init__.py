@@ -20,7 +20,7 @@ import io
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
 from types import ModuleType
@@ -409,9 +409,22 @@ def load_dataset(
     finally:
         run.close()
     _file_checks(result, filename or source_rows.name)
+    if result.container == "json":
+        _place_records(result, source, filename)
     if model is not None:
         _check_tokens(result, model, known)
     return result
+
+
+def _place_records(result: LoadResult, source: bytes | str | Path, filename: str | None) -> None:
+    """Give every problem of a JSON array record the physical line the record starts on."""
+    unplaced = {p.line for p in result.problems if p.line is not None and p.text_line is None}
+    lines = core_io.record_lines(source, unplaced, filename) if unplaced else {}
+    if lines:
+        result.problems = [
+            replace(p, text_line=lines[p.line]) if p.text_line is None and p.line in lines else p
+            for p in result.problems
+        ]
 
 
 @dataclass
@@ -906,6 +919,7 @@ def write_dataset(
     column_map: ColumnMap | None = None,
     trl_style: str | None = None,
     render: trl_text.Render | None = None,
+    container: str | None = None,
 ) -> tuple[bytes, list[Problem]]:
     """Write a canonical table in ``format`` and say, per row, what could not be carried over.
 
@@ -924,6 +938,9 @@ def write_dataset(
             of this format (a lossless same-format export), else conversational.
         render: For ``trl-text``: renders a conversation (messages, tools) as text, e.g. a local
             tokenizer's chat template (:func:`core.hf_tokens.load_tokenizer`); default ChatML.
+        container: ``json`` (one array) or ``jsonl`` (one object per line) instead of the format's
+            own, for a file whose name promises the other (FastChat's ShareGPT files are arrays);
+            ``None``: the format's own (CSV is always CSV).
 
     Returns:
         The file's bytes and one ``conversion_loss`` problem per row that lost something
@@ -931,9 +948,11 @@ def write_dataset(
         row written as ``trl-kto`` becomes two rows (chosen ``true``, rejected ``false``).
 
     Raises:
-        ValueError: If ``format`` or ``trl_style`` is unknown.
+        ValueError: If ``format``, ``trl_style`` or ``container`` is unknown, or ``container`` is
+            given for ``csv``.
     """
     _check_format_name(format)
+    container = _container(format, container)
     trl_style = trl_style or _source_style(frame, format)
     check_style(trl_style)
     rows: list[dict[str, Any]] = []
@@ -945,7 +964,16 @@ def write_dataset(
     if format == "csv" and column_map is not None:
         names = column_map.used()
         rows = [{names.get(key, key): value for key, value in row.items()} for row in rows]
-    return _serialise(rows, _MODULES[format].CONTAINER), problems
+    return _serialise(rows, container), problems
+
+
+def _container(format: str, container: str | None) -> str:
+    own = str(_MODULES[format].CONTAINER)
+    if container is None or container == own:
+        return own
+    if own == "csv" or container not in ("json", "jsonl"):
+        raise ValueError(f"{format} is written as {own}, not {container!r} (json and jsonl swap, CSV stays)")
+    return container
 
 
 def rows_out(
@@ -1174,7 +1202,7 @@ def rows_in(data: bytes, format: str) -> int:
     if not data.strip():
         return 0
     container = _MODULES[format].CONTAINER
-    if container == "json" and data.lstrip().startswith(b"["):
+    if container != "csv" and data.lstrip().startswith(b"["):
         return len(orjson.loads(data))
     if container == "csv":
         return max(0, sum(1 for _ in csv.reader(io.StringIO(data.decode("utf-8-sig")))) - 1)
