@@ -59,6 +59,7 @@ from core.formats._base import (
     metadata_of,
     type_name,
 )
+from core.formats._messages import openai_messages
 from core.formats._trl import TRL_STYLES, check_style, row_style
 from core.formats.codes import PROBLEM_CODES, PROBLEM_FIXES
 from core.formats.csv_table import suggest_column_map
@@ -1184,17 +1185,32 @@ def _direct_content(raw: dict[str, Any], format: str) -> list[Any] | None:
 
 def _from_raw(record: dict[str, Any], raw: dict[str, Any], format: str) -> tuple[dict[str, Any], list[str]]:
     module = _MODULES[format]
+    losses: list[str] = []
     if format in ("openai-sft", "openai-dpo"):
         out = {k: v for k, v in raw.items() if k in module.RESERVED}
         dropped = [k for k in raw if k not in module.RESERVED]
-        losses = [f"metadata left out (OpenAI rejects unknown keys): {', '.join(dropped)}"] if dropped else []
-        return out, losses
+        if dropped:
+            losses.append(f"metadata left out (OpenAI rejects unknown keys): {', '.join(dropped)}")
+        return _known_message_keys(out, format, losses), losses
     out = dict(raw)
     reserved = set(getattr(module, "RESERVED", ()))
     for key, value in metadata_of(record).items():
         if key not in reserved:
             out[key] = value
-    return out, []
+    if format == "openai-rft":
+        out = _known_message_keys(out, format, losses)
+    return out, losses
+
+
+def _known_message_keys(out: dict[str, Any], format: str, losses: list[str]) -> dict[str, Any]:
+    """An OpenAI row's messages without keys OpenAI rejects (read with a warning, written without)."""
+    inner = out.get("input")
+    if format == "openai-dpo" and isinstance(inner, dict) and isinstance(inner.get("messages"), list):
+        out["input"] = {**inner, "messages": openai_messages(inner["messages"], losses)}
+    for key in ("preferred_output", "non_preferred_output", "messages"):
+        if isinstance(out.get(key), list):
+            out[key] = openai_messages(out[key], losses)
+    return out
 
 
 def rows_in(data: bytes, format: str) -> int:

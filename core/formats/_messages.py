@@ -378,6 +378,26 @@ def check_reply(side: list[Any], field: str, ctx: RowContext) -> None:
         ctx.warn(field, "empty_response", f"`{field}` is an empty reply")
 
 
+def openai_messages(messages: list[Any], losses: list[str]) -> list[Any]:
+    """Return messages without the keys an OpenAI message of their role does not have, noting the loss.
+
+    OpenAI rejects a file with unknown keys (the cookbook counts ``message_unrecognized_key``);
+    null-valued ones are a Parquet schema's padding and go without a word.
+    """
+    out: list[Any] = []
+    dropped: set[str] = set()
+    for message in messages:
+        allowed = _KEYS_BY_ROLE.get(message.get("role")) if isinstance(message, dict) else None
+        if allowed is None or message.keys() <= allowed:
+            out.append(message)
+            continue
+        dropped.update(k for k, v in message.items() if k not in allowed and v is not None)
+        out.append({k: v for k, v in message.items() if k in allowed})
+    if dropped:
+        losses.append(f"message keys left out (OpenAI rejects unknown keys): {', '.join(sorted(dropped))}")
+    return out
+
+
 def has_images(messages: list[Any]) -> bool:
     """True when any message holds an image part."""
     for message in messages:

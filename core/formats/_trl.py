@@ -62,6 +62,39 @@ def same_style(values: dict[str, Any], ctx: RowContext) -> bool:
     return True
 
 
+def for_trl(messages: list[dict], losses: list[str]) -> list[dict]:
+    """Return canonical messages as TRL reads them: no ``weight``, tool-call arguments as objects.
+
+    Hugging Face chat templates render ``tool_call.arguments | tojson``: a JSON string there would
+    be written quoted, as a string. Arguments that are not a JSON object stay a string, with the loss.
+    """
+    messages = without_weight(messages, losses)
+    if not any(m.get("tool_calls") for m in messages):
+        return messages
+    return [_with_object_arguments(m, losses) if m.get("tool_calls") else m for m in messages]
+
+
+def _with_object_arguments(message: dict[str, Any], losses: list[str]) -> dict[str, Any]:
+    calls = []
+    for call in message["tool_calls"]:
+        function = call.get("function") if isinstance(call, Mapping) else None
+        arguments = function.get("arguments") if isinstance(function, Mapping) else None
+        if isinstance(arguments, str):
+            try:
+                parsed = json.loads(arguments)
+            except json.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict):
+                call = {**call, "function": {**function, "arguments": parsed}}
+            else:
+                losses.append(
+                    "tool-call arguments that are not a JSON object kept as a string "
+                    "(chat templates expect an object)"
+                )
+        calls.append(call)
+    return {**message, "tool_calls": calls}
+
+
 def without_weight(messages: list[dict], losses: list[str]) -> list[dict]:
     """Return messages without ``weight`` (TRL ignores it), noting the loss."""
     if not any("weight" in m for m in messages):

@@ -9,7 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.formats._base import RowContext, clean, type_name
-from core.formats._messages import DPO_REPLY_RULES, DPO_RULES, check_messages, check_reply, check_tools, roles_of
+from core.formats._messages import (
+    DPO_REPLY_RULES,
+    DPO_RULES,
+    check_messages,
+    check_reply,
+    check_tools,
+    openai_messages,
+    roles_of,
+)
 from core.formats.openai_sft import dropped_metadata, openai_tools
 from core.records import make_record
 
@@ -149,9 +157,10 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         return None, losses
     if not messages or messages[-1].get("role") != "user":
         losses.append("the prompt does not end with a user message: OpenAI will reject this row")
-    inner: dict[str, Any] = {"messages": messages, **openai_tools(record)}
+    inner: dict[str, Any] = {"messages": openai_messages(messages, losses), **openai_tools(record)}
     losses.extend(dropped_metadata(record))
-    return {"input": inner, "preferred_output": [chosen], "non_preferred_output": [rejected]}, losses
+    outputs = openai_messages([chosen, rejected], losses)
+    return {"input": inner, "preferred_output": outputs[:1], "non_preferred_output": outputs[1:]}, losses
 
 
 def _single(messages: list[dict], side: str, losses: list[str]) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.formats._base import RowContext, clean, type_name
-from core.formats._messages import SFT_RULES, check_messages, check_tools, roles_of
+from core.formats._messages import SFT_RULES, check_messages, check_tools, openai_messages, roles_of
 from core.records import make_record
 
 NAME = "openai-sft"
@@ -80,7 +80,7 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
             message = {**message, "role": "system"}
             losses.append("developer message written as system")
         messages.append(message)
-    out: dict[str, Any] = {"messages": messages}
+    out: dict[str, Any] = {"messages": openai_messages(messages, losses)}
     out.update(openai_tools(record))
     losses.extend(dropped_metadata(record))
     return out, losses

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.formats._base import RowContext, clean, metadata_of
+from core.formats._base import RowContext, clean
 from core.formats._messages import TRL_REPLY_RULES, check_reply
-from core.formats._trl import same_style, styled, to_messages, without_weight
+from core.formats._trl import finish_row, for_trl, same_style, styled, to_messages
 from core.records import make_record
 
 NAME = "trl-preference"
@@ -96,18 +96,13 @@ def build(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Return the TRL preference row in ``style`` (message lists, or ``standard`` strings)."""
     losses: list[str] = []
-    prompt = without_weight(clean(record["messages"]) or [], losses)
-    chosen = without_weight(clean(record.get("chosen")) or [], losses)
-    rejected = without_weight(clean(record.get("rejected")) or [], losses)
+    prompt = for_trl(clean(record["messages"]) or [], losses)
+    chosen = for_trl(clean(record.get("chosen")) or [], losses)
+    rejected = for_trl(clean(record.get("rejected")) or [], losses)
     if not chosen or not rejected:
         return None, ["row left out: chosen or rejected is empty"]
     fields = {"prompt": prompt} if prompt else {}
     out = styled({**fields, "chosen": chosen, "rejected": rejected}, style, losses)
     if out is None:
         return None, losses
-    tools = clean(record.get("tools"))
-    if tools:
-        out["tools"] = tools
-    for key, value in metadata_of(record).items():
-        out.setdefault(key, value)
-    return out, losses
+    return finish_row(out, record), losses
