@@ -36,6 +36,7 @@ from core.workspace import now_iso
 
 SPLIT_NAMES = ("train", "val", "test")
 CARD_NAME = "README.md"
+QUARANTINE_NAME = "quarantine.jsonl"
 # Split names as Hugging Face calls them (the Hub viewer and trainers look for "validation").
 HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 PARQUET = "parquet"
@@ -352,6 +353,12 @@ class Bundle:
         """Hex sha256 of the zip."""
         return hashlib.sha256(self.data).hexdigest()
 
+    @property
+    def file_names(self) -> list[str]:
+        """Every file in the zip, manifest.json included (the manifest cannot list itself)."""
+        with zipfile.ZipFile(io.BytesIO(self.data)) as archive:
+            return archive.namelist()
+
 
 def build_bundle(splits: Mapping[str, pd.DataFrame], request: BundleRequest) -> Bundle:
     """Write every split in every format, check each file, and zip them with the manifest and card.
@@ -394,7 +401,7 @@ def check_formats(splits: Mapping[str, pd.DataFrame], wanted: Sequence[str]) -> 
 
 
 def _side_files(request: BundleRequest) -> list[WrittenFile]:
-    files = [WrittenFile("quarantine.jsonl", quarantine_jsonl(request.quarantine), _rows(request.quarantine))]
+    files = [WrittenFile(QUARANTINE_NAME, quarantine_jsonl(request.quarantine), _rows(request.quarantine))]
     if request.review_audit is not None:
         audit = request.review_audit.to_csv(index=False).encode("utf-8")
         files.append(WrittenFile("review_audit.csv", audit, len(request.review_audit)))
@@ -462,6 +469,7 @@ def build_manifest(
         "formats": list(request.formats),
         "counts": {name: len(frame) for name, frame in splits.items() if name in SPLIT_NAMES},
         "excluded": len(request.excluded or {}),
+        "quarantined": _quarantined(request.quarantine),
         "files": {
             f.name: {
                 "sha256": f.sha256,
@@ -475,6 +483,13 @@ def build_manifest(
         "test_lock": lock,
         "problems": [p for f in files for p in (*f.problems, *f.blocking)],
     }
+
+
+def _quarantined(frame: pd.DataFrame | None) -> dict[str, Any]:
+    """How many input rows no file holds, why, and where they are (quarantine.jsonl)."""
+    if frame is None or frame.empty:
+        return {"rows": 0, "codes": {}, "lines": []}
+    return formats.quarantine_summary(frame, QUARANTINE_NAME)
 
 
 def hf_builder(fmt: str) -> str:

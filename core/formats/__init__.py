@@ -20,7 +20,7 @@ import io
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from pathlib import Path
 from types import ModuleType
@@ -79,11 +79,13 @@ __all__ = [
     "classify_row",
     "records_of",
     "rows_in",
+    "describe_quarantine",
     "detect_format",
     "format_kinds",
     "formats_for_kind",
     "iter_record_batches",
     "load_dataset",
+    "quarantine_summary",
     "rows_out",
     "writes_row_by_row",
     "suggest_column_map",
@@ -354,6 +356,10 @@ class LoadResult:
         frame["line"] = frame["line"].astype("Int64")
         return frame
 
+    def quarantine_summary(self, where: str | None = None) -> dict[str, Any]:
+        """How many rows were not carried, why and where they went (see :func:`quarantine_summary`)."""
+        return quarantine_summary(self.quarantine, where)
+
     @property
     def valid(self) -> int:
         """Number of rows kept in the canonical table."""
@@ -373,6 +379,38 @@ class LoadResult:
     def warnings(self) -> list[Problem]:
         """The problems of severity ``warning``."""
         return [p for p in self.problems if p.severity == "warning"]
+
+
+_SHOWN_LINES = 50
+
+
+def quarantine_summary(quarantine: pd.DataFrame, where: str | None = None) -> dict[str, Any]:
+    """Say how many rows a command did not carry, why and where they went.
+
+    Args:
+        quarantine: Rejected rows (columns ``line`` and ``codes``, as :attr:`LoadResult.quarantine`).
+        where: The file they were written to, if any.
+
+    Returns:
+        ``{"rows": n, "codes": {code: rows}, "lines": [first 50 lines], "file": where}``.
+    """
+    codes = Counter(code for cell in quarantine["codes"] for code in str(cell).split(",") if code)
+    lines = [int(x) for x in quarantine["line"].dropna()]
+    summary: dict[str, Any] = {"rows": len(quarantine), "codes": dict(codes.most_common())}
+    summary["lines"] = lines[:_SHOWN_LINES]
+    if where is not None:
+        summary["file"] = where
+    return summary
+
+
+def describe_quarantine(summary: Mapping[str, Any]) -> str:
+    """One line for a person: ``2 invalid rows not carried (lines 4, 9: not_an_object ...)``."""
+    if not summary["rows"]:
+        return "every row was valid"
+    lines = ", ".join(map(str, summary["lines"][:10])) + (", …" if len(summary["lines"]) > 10 else "")
+    codes = ", ".join(f"{code} {n}" for code, n in summary["codes"].items())
+    where = f"; in {summary['file']}" if summary.get("file") else "; python -m core validate says why"
+    return f"{summary['rows']} invalid row(s) not carried (lines {lines}: {codes}){where}"
 
 
 def load_dataset(
@@ -430,11 +468,22 @@ def _place_records(result: LoadResult, source: bytes | str | Path, filename: str
 
 @dataclass
 class RecordBatches:
-    """A dataset file read in batches of valid records (see :func:`iter_record_batches`)."""
+    """A dataset file read in batches of valid records (see :func:`iter_record_batches`).
+
+    ``rejected`` fills while ``batches`` runs: per rejected row its line, its codes and why
+    (the raw row is not kept, so memory stays one batch's); read it once the batches are done.
+    """
 
     detection: Detection
     container: str
     batches: Iterator[pd.DataFrame]
+    rejected: list[tuple[int | None, str, str, str]] = field(default_factory=list)
+
+    def quarantine(self) -> pd.DataFrame:
+        """The rejected rows so far as a quarantine table (``raw`` left empty)."""
+        frame = pd.DataFrame(self.rejected, columns=_QUARANTINE_COLUMNS)
+        frame["line"] = frame["line"].astype("Int64")
+        return frame
 
 
 def iter_record_batches(
@@ -450,17 +499,22 @@ def iter_record_batches(
         FormatError: If the file cannot be read at all, holds no row, or its format is unknown.
     """
     source_rows, run, stream = _open_run(source, filename, format, None)
+    rejected: list[tuple[int | None, str, str, str]] = []
 
     def batches() -> Iterator[pd.DataFrame]:
         while chunk := list(islice(stream, rows)):
             run.records, run.quarantine = [], []
             del run.problems[:]  # the row context writes into this list
             run.consume(chunk)
+            rejected.extend((line, "", codes, reason) for line, _, codes, reason in run.quarantine)
             if run.records:
                 yield make_frame(run.records)
-        run.records = []
+        run.records, run.quarantine = [], []
+        run.add_read_issues(source_rows.issues)
+        rejected.extend((line, "", codes, reason) for line, _, codes, reason in run.quarantine)
+        rejected.sort(key=lambda q: (q[0] is None, q[0] or 0))
 
-    return RecordBatches(run.detection, source_rows.container, batches())
+    return RecordBatches(run.detection, source_rows.container, batches(), rejected)
 
 
 def _open_run(

@@ -38,7 +38,7 @@ _CANDIDATES = {
         "agent_response",
         "target",
     ),
-    "system": ("system", "system_prompt", "system_message"),
+    "system": ("system", "system_prompt", "system_message", "developer"),
     "chosen": ("chosen", "preferred", "preferred_output", "accepted"),
     "rejected": ("rejected", "dispreferred", "non_preferred", "non_preferred_output"),
     "category": ("category", "intent", "topic", "label", "class"),
@@ -79,6 +79,8 @@ def make_parser(column_map: ColumnMap) -> Callable[[dict[str, Any], RowContext],
     text_roles = ("prompt", "response", "system", "chosen", "rejected")
     renamed = {column: role for role, column in used.items() if role not in text_roles}
     skipped = {used[role] for role in text_roles if role in used}
+    # A ``developer`` column is the instructions of an RFT (or newer OpenAI) prompt: that role, kept.
+    system_role = "developer" if used.get("system", "").strip().lower() == "developer" else "system"
 
     def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
         texts = {role: _text(row.get(used[role])) for role in text_roles if role in used}
@@ -97,7 +99,7 @@ def make_parser(column_map: ColumnMap) -> Callable[[dict[str, Any], RowContext],
                 )
         if ctx.errors:
             return None
-        messages = [{"role": "system", "content": texts["system"]}] if texts.get("system") else []
+        messages = [{"role": system_role, "content": texts["system"]}] if texts.get("system") else []
         messages.append({"role": "user", "content": texts["prompt"]})
         extra = {renamed.get(k, k): _cell(v) for k, v in row.items() if k not in skipped}
         if column_map.kind == "preference":
@@ -132,7 +134,8 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     out: dict[str, Any] = {}
     system = system_text(messages)
     if system is not None:
-        out["system"] = system
+        instructions = {m.get("role") for m in messages if m.get("role") in ("system", "developer")}
+        out["developer" if instructions == {"developer"} else "system"] = system
     if kind == "sft":
         user, reply, losses = split_last_exchange(record)
         losses = [loss for loss in losses if not loss.startswith("system prompt")]
@@ -145,8 +148,15 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         if kind == "preference":
             out["chosen"] = _side(record.get("chosen"), losses)
             out["rejected"] = _side(record.get("rejected"), losses)
-    for key, value in metadata_of(record).items():
+    metadata = metadata_of(record)
+    for key, value in metadata.items():
         out.setdefault(key, value)
+    texts = [key for key, value in metadata.items() if value is not None and not isinstance(value, str)]
+    if texts:
+        losses.append(
+            f"{', '.join(f'`{k}`' for k in texts)} written as text "
+            "(a CSV cell is text: numbers, booleans and objects read back as strings)"
+        )
     return out, losses
 
 
