@@ -483,7 +483,9 @@ def _salvage_gzip(opener: Callable[[], IO[bytes]]) -> bytes:
     return bytes(out)
 
 
-def record_lines(source: bytes | str | Path, records: Iterable[int], filename: str | None = None) -> dict[int, int]:
+def record_lines(
+    source: bytes | str | Path, records: Iterable[int], filename: str | None = None
+) -> dict[int, int]:
     """Return the physical line where each of ``records`` (1-based) of a JSON array file starts.
 
     Problems of a JSON array name the record; a person editing the file needs its line too. Read

@@ -89,7 +89,9 @@ def _semantic_summary(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     found = pairs.duplicate_pairs(frame, settings)
     result = pairs.duplicate_result(frame, found, settings)
     keepers = dedup.choose_keepers(frame, result, args.keep)
-    summary = dedup.result_summary([str(i) for i in frame["id"]], result, keepers, frame["source_line"].tolist())
+    summary = dedup.result_summary(
+        [str(i) for i in frame["id"]], result, keepers, frame["source_line"].tolist()
+    )
     summary["quarantined"] = loaded.quarantine_summary()
     summary.update(method=args.method, cosine=args.cosine, counts=pairs.pair_counts(found))
     summary["pairs"] = [pairs.pair_json(p, frame, frame) for p in found]

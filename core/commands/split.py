@@ -1,7 +1,8 @@
 """``python -m core split PATH --out DIR``: stratified, cluster-aware split with a test lock.
 
 Writes ``train.*``, ``val.*``, ``test.*`` (the input's format unless ``--format``) and
-``manifest.json`` into DIR, and ``quarantine.jsonl`` (the invalid rows and why) when there are any. A row's ``source`` and stratify fields come from its own
+``manifest.json`` into DIR, and ``quarantine.jsonl`` (the invalid rows and why) when there are
+any. A row's ``source`` and stratify fields come from its own
 metadata (top-level keys beside the format's keys). With ``--lock FILE``: an existing lock
 keeps its test set; a missing one is written from this split's test set.
 """

@@ -189,7 +189,7 @@ def _read_lines(parts: list[_Part], source: formats.RecordBatches) -> tuple[list
 def _lines_of(parts: list[_Part], source: formats.RecordBatches) -> tuple[list[int], pd.DataFrame]:
     """The rows' lines and the quarantine of ranges read by workers: each range's lines shifted."""
     lines: list[int] = []
-    rejected = []
+    rejected: list[tuple[int | None, str, str, str]] = []
     offset = 0
     for part in parts:
         lines.extend(n + offset for n in part.numbers)

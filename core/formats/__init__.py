@@ -16,11 +16,12 @@ rows for JSON arrays, CSV (the header is not counted) and Parquet; ``None`` mean
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import chain, islice
 from pathlib import Path
 from types import ModuleType
@@ -59,7 +60,7 @@ from core.formats._base import (
     metadata_of,
     type_name,
 )
-from core.formats._messages import openai_messages
+from core.formats._messages import is_empty_reply, openai_messages
 from core.formats._trl import TRL_STYLES, check_style, row_style
 from core.formats.codes import PROBLEM_CODES, PROBLEM_FIXES
 from core.formats.csv_table import suggest_column_map
@@ -394,8 +395,9 @@ def quarantine_summary(quarantine: pd.DataFrame, where: str | None = None) -> di
     Returns:
         ``{"rows": n, "codes": {code: rows}, "lines": [first 50 lines], "file": where}``.
     """
-    codes = Counter(code for cell in quarantine["codes"] for code in str(cell).split(",") if code)
-    lines = [int(x) for x in quarantine["line"].dropna()]
+    cells = quarantine["codes"] if "codes" in quarantine.columns else []
+    codes = Counter(code for cell in cells for code in str(cell).split(",") if code)
+    lines = [int(x) for x in quarantine["line"].dropna()] if "line" in quarantine.columns else []
     summary: dict[str, Any] = {"rows": len(quarantine), "codes": dict(codes.most_common())}
     summary["lines"] = lines[:_SHOWN_LINES]
     if where is not None:
@@ -477,7 +479,7 @@ class RecordBatches:
     detection: Detection
     container: str
     batches: Iterator[pd.DataFrame]
-    rejected: list[tuple[int | None, str, str, str]] = field(default_factory=list)
+    rejected: list[tuple[int | None, str, str, str]] = dataclasses.field(default_factory=list)
 
     def quarantine(self) -> pd.DataFrame:
         """The rejected rows so far as a quarantine table (``raw`` left empty)."""
@@ -1178,6 +1180,8 @@ def _row_out(
             f"row left out: an unpaired (KTO) example holds only {side} completion; "
             f"{format} needs a chosen and a rejected reply to the same prompt"
         ]
+    if kind == "sft" and _rejects_empty_reply(format, trl_style) and _empty_last_reply(record):
+        return None, [f"row left out: the reply is empty, and {format} takes no empty reply"]
     styled = format in _STYLED_FORMATS
     raw = record.get("raw")
     if record.get("source_format") == format and isinstance(raw, Mapping) and format != "csv":
@@ -1187,6 +1191,19 @@ def _row_out(
     if styled:
         return module.build(record, style=trl_style)
     return module.build(record, render=render) if format == "trl-text" else module.build(record)
+
+
+# Formats whose reader rejects an SFT row with an empty reply (a string field that must hold text).
+_NO_EMPTY_REPLY = frozenset({"alpaca", "self-instruct", "csv"})
+
+
+def _rejects_empty_reply(format: str, trl_style: str) -> bool:
+    return format in _NO_EMPTY_REPLY or (format == "trl-prompt-completion" and trl_style == "standard")
+
+
+def _empty_last_reply(record: Mapping[str, Any]) -> bool:
+    replies = [m for m in clean(record.get("messages")) or [] if m.get("role") == "assistant"]
+    return bool(replies) and is_empty_reply(replies[-1])
 
 
 def _present(side: Any) -> bool:

@@ -387,7 +387,7 @@ def openai_messages(messages: list[Any], losses: list[str]) -> list[Any]:
     out: list[Any] = []
     dropped: set[str] = set()
     for message in messages:
-        allowed = _KEYS_BY_ROLE.get(message.get("role")) if isinstance(message, dict) else None
+        allowed = _KEYS_BY_ROLE.get(str(message.get("role"))) if isinstance(message, dict) else None
         if allowed is None or message.keys() <= allowed:
             out.append(message)
             continue

@@ -79,7 +79,7 @@ def _with_object_arguments(message: dict[str, Any], losses: list[str]) -> dict[s
     for call in message["tool_calls"]:
         function = call.get("function") if isinstance(call, Mapping) else None
         arguments = function.get("arguments") if isinstance(function, Mapping) else None
-        if isinstance(arguments, str):
+        if isinstance(arguments, str) and isinstance(function, Mapping):
             try:
                 parsed = json.loads(arguments)
             except json.JSONDecodeError:

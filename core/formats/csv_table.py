@@ -149,6 +149,8 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
             out["chosen"] = _side(record.get("chosen"), losses)
             out["rejected"] = _side(record.get("rejected"), losses)
     metadata = metadata_of(record)
+    if kind == "rft":  # a reference field named like a reply would be read back as the reply (SFT)
+        metadata = _without_reply_names(metadata, losses)
     for key, value in metadata.items():
         out.setdefault(key, value)
     texts = [key for key, value in metadata.items() if value is not None and not isinstance(value, str)]
@@ -158,6 +160,18 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
             "(a CSV cell is text: numbers, booleans and objects read back as strings)"
         )
     return out, losses
+
+
+_REPLY_NAMES = frozenset(_CANDIDATES["response"] + _CANDIDATES["chosen"] + _CANDIDATES["rejected"])
+
+
+def _without_reply_names(metadata: dict[str, Any], losses: list[str]) -> dict[str, Any]:
+    clashes = [key for key in metadata if key.strip().lower() in _REPLY_NAMES]
+    for key in clashes:
+        losses.append(
+            f"reference field `{key}` written as `meta_{key}` (CSV would read `{key}` as the reply)"
+        )
+    return {(f"meta_{k}" if k in clashes else k): v for k, v in metadata.items()}
 
 
 def _prompt_text(messages: list[dict], losses: list[str]) -> str:

@@ -155,6 +155,8 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     rejected = _single(clean(record.get("rejected")) or [], "rejected", losses)
     if chosen is None or rejected is None:
         return None, losses
+    if _content([chosen]) == _content([rejected]):
+        return None, ["row left out: chosen and rejected are the same, and OpenAI DPO rejects such a pair"]
     if not messages or messages[-1].get("role") != "user":
         losses.append("the prompt does not end with a user message: OpenAI will reject this row")
     inner: dict[str, Any] = {"messages": openai_messages(messages, losses), **openai_tools(record)}

@@ -150,7 +150,7 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 def _tool_losses(record: dict[str, Any], messages: list[dict]) -> list[str]:
-    """What ShareGPT cannot say about tool use: ``parallel_tool_calls``, and ids the reader does not give back.
+    """What ShareGPT cannot say of tool use: ``parallel_tool_calls``, and ids the reader does not give back.
 
     A ShareGPT reader numbers a call by its turn (``call_<turn>``) and links a tool reply to the
     turn before it; other ids come back renumbered.

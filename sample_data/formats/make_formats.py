@@ -570,7 +570,7 @@ jl(
 )
 # trl-kto: unpaired preference, a good reply labelled true and a weak one false (standard strings)
 kto = []
-for i, (q, a, c, _) in enumerate(QA[:8]):
+for i, (q, a, *_) in enumerate(QA[:8]):
     kto.append({"prompt": q, "completion": a, "label": True})
     if i % 2 == 0:
         kto.append({"prompt": q, "completion": BAD[0], "label": False})

@@ -6,7 +6,10 @@ import pytest
 
 from core import formats
 
-HH_EMPTY = {"chosen": "\n\nHuman: Hi there\n\nAssistant: ", "rejected": "\n\nHuman: Hi there\n\nAssistant: Go away."}
+HH_EMPTY = {
+    "chosen": "\n\nHuman: Hi there\n\nAssistant: ",
+    "rejected": "\n\nHuman: Hi there\n\nAssistant: Go away.",
+}
 ROWS = [
     ("hh-rlhf", HH_EMPTY, "chosen"),
     ("trl-preference", {"prompt": "Hi there", "chosen": "", "rejected": "Go away."}, "chosen"),

@@ -7,7 +7,11 @@ import pytest
 from core import formats
 from tests.hf_tokenizer import write_tokenizer
 
-CALL = {"id": "call_9", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "SF"}'}}
+CALL = {
+    "id": "call_9",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "SF"}'},
+}
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
 CONVERSATION = [
     {"role": "user", "content": "Weather in SF?"},
@@ -84,7 +88,9 @@ def test_a_chat_template_renders_the_exported_arguments_as_an_object(tmp_path):
 
 @pytest.mark.parametrize("target", ["openai-sft", "openai-rft"])
 def test_unknown_message_keys_are_left_out_of_openai_output_and_reported(target):
-    row = {"messages": [{"role": "user", "content": "hi", "foo": 1}, {"role": "assistant", "content": "Hello."}]}
+    row = {
+        "messages": [{"role": "user", "content": "hi", "foo": 1}, {"role": "assistant", "content": "Hello."}]
+    }
     source = loaded(row).records
     if target == "openai-rft":
         source = source.assign(kind="rft", messages=[[m for m in source["messages"][0][:1]]])

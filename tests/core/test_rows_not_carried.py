@@ -13,7 +13,12 @@ BROKEN_LINE = 9  # the invalid row's line in the file below
 
 
 def chat(i):
-    return {"messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": f"answer {i}"}]}
+    return {
+        "messages": [
+            {"role": "user", "content": f"question {i}"},
+            {"role": "assistant", "content": f"answer {i}"},
+        ]
+    }
 
 
 @pytest.fixture
@@ -94,7 +99,10 @@ def test_the_export_text_says_how_many_files_the_zip_holds(dataset, tmp_path, ca
 
 def test_rft_through_csv_says_what_csv_loses_and_nothing_else():
     row = {
-        "messages": [{"role": "developer", "content": "Answer yes or no."}, {"role": "user", "content": "Secure?"}],
+        "messages": [
+            {"role": "developer", "content": "Answer yes or no."},
+            {"role": "user", "content": "Secure?"},
+        ],
         "compliant": "yes",
         "score": 3,
         "meta": {"src": "audit"},
@@ -102,7 +110,8 @@ def test_rft_through_csv_says_what_csv_loses_and_nothing_else():
     rft = formats.load_dataset(json.dumps(row).encode(), "rft.jsonl").records
     data, to_csv = formats.write_dataset(rft, "csv")
     assert [p.message for p in to_csv] == [
-        "`score`, `meta` written as text (a CSV cell is text: numbers, booleans and objects read back as strings)"
+        "`score`, `meta` written as text "
+        "(a CSV cell is text: numbers, booleans and objects read back as strings)"
     ]
     back = formats.load_dataset(data, "rft.csv").records
     again, to_rft = formats.write_dataset(back, "openai-rft")
