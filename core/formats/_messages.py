@@ -12,7 +12,7 @@ from core.formats._base import RowContext, type_name
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_IMAGES = 10
-_KEYS_BY_ROLE = {
+KEYS_BY_ROLE = {
     "system": {"role", "content", "name"},
     "developer": {"role", "content", "name"},
     "user": {"role", "content", "name"},
@@ -141,7 +141,7 @@ def _check_role(role: Any, ctx: RowContext, field: str, rules: MessageRules) -> 
 
 
 def _check_keys(message: Mapping[str, Any], role: str, ctx: RowContext, field: str) -> None:
-    allowed = _KEYS_BY_ROLE.get(role, set())
+    allowed = KEYS_BY_ROLE.get(role, set())
     for key, value in message.items():
         if key not in allowed and value is not None:  # null keys: a Parquet / Arrow schema union
             fix = "move `weight` to assistant messages or remove it" if key == "weight" else "remove the key"
@@ -376,26 +376,6 @@ def check_reply(side: list[Any], field: str, ctx: RowContext) -> None:
         ctx.error(field, "missing_assistant", f"`{field}` has no assistant reply")
     elif is_empty_reply(replies[-1]):
         ctx.warn(field, "empty_response", f"`{field}` is an empty reply")
-
-
-def openai_messages(messages: list[Any], losses: list[str]) -> list[Any]:
-    """Return messages without the keys an OpenAI message of their role does not have, noting the loss.
-
-    OpenAI rejects a file with unknown keys (the cookbook counts ``message_unrecognized_key``);
-    null-valued ones are a Parquet schema's padding and go without a word.
-    """
-    out: list[Any] = []
-    dropped: set[str] = set()
-    for message in messages:
-        allowed = _KEYS_BY_ROLE.get(str(message.get("role"))) if isinstance(message, dict) else None
-        if allowed is None or message.keys() <= allowed:
-            out.append(message)
-            continue
-        dropped.update(k for k, v in message.items() if k not in allowed and v is not None)
-        out.append({k: v for k, v in message.items() if k in allowed})
-    if dropped:
-        losses.append(f"message keys left out (OpenAI rejects unknown keys): {', '.join(sorted(dropped))}")
-    return out
 
 
 def has_images(messages: list[Any]) -> bool:

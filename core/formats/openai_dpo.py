@@ -15,10 +15,9 @@ from core.formats._messages import (
     check_messages,
     check_reply,
     check_tools,
-    openai_messages,
     roles_of,
 )
-from core.formats.openai_sft import dropped_metadata, openai_tools
+from core.formats.openai_sft import dropped_metadata, openai_messages, openai_tools
 from core.records import make_record
 
 NAME = "openai-dpo"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.formats._base import RowContext, clean, metadata_of
-from core.formats._messages import RFT_RULES, check_messages, check_tools, openai_messages, roles_of
-from core.formats.openai_sft import record_of
+from core.formats._messages import RFT_RULES, check_messages, check_tools, roles_of
+from core.formats.openai_sft import openai_messages, record_of
 
 NAME = "openai-rft"
 KIND = "rft"
