@@ -115,6 +115,7 @@ def _summary(
         "written": written,
         "skipped_invalid": result.invalid,
         "skipped_invalid_lines": [int(x) for x in result.quarantine["line"].dropna()],
+        "quarantined": result.quarantine_summary(),
         "losses": [{"line": p.line, "severity": p.severity, "message": p.message} for p in losses],
     }
 

@@ -117,3 +117,9 @@ def test_rft_through_csv_says_what_csv_loses_and_nothing_else():
     again, to_rft = formats.write_dataset(back, "openai-rft")
     assert not to_rft  # the developer message went through CSV's `developer` column as itself
     assert json.loads(again)["messages"] == row["messages"]
+
+
+def test_convert_says_the_same_of_the_rows_it_did_not_convert(dataset, tmp_path, capsys):
+    summary = run_json(capsys, "convert", dataset, "--to", "trl-messages", "-o", tmp_path / "out.jsonl")
+    assert summary["quarantined"] == QUARANTINED
+    assert summary["written"] == 13
