@@ -126,3 +126,38 @@ def test_sharegpt_keeps_ids_it_gives_back_without_a_word():
     assert not losses
     assert back["messages"][0][1]["tool_calls"][0]["id"] == "call_1"
     assert back["messages"][0][2]["tool_call_id"] == "call_1"
+
+
+def tool_rows(arguments):
+    """One SFT row per arguments object: the same tool called with arguments of different shapes."""
+    rows = []
+    for args in arguments:
+        call = {**CALL, "function": {"name": "get_weather", "arguments": json.dumps(args)}}
+        messages = [CONVERSATION[0], {"role": "assistant", "tool_calls": [call]}, *CONVERSATION[2:]]
+        rows.append({"messages": messages, "tools": TOOLS})
+    return formats.load_dataset(b"\n".join(json.dumps(r).encode() for r in rows), "t.jsonl").records
+
+
+MIXED = [{"city": "SF"}, {"city": 94103}, {"zip": "94103", "days": 3}]  # a key's type and the keys differ
+
+
+def test_a_bundle_of_tool_calls_whose_arguments_differ_in_shape_is_built_and_loads(tmp_path):
+    import io
+    import zipfile
+
+    from core import export
+
+    datasets = pytest.importorskip("datasets")
+    frame = tool_rows(MIXED)
+    request = export.BundleRequest(formats=("trl-messages", "parquet"), seed=0)
+    bundle = export.build_bundle({"train": frame, "val": frame.iloc[:1], "test": frame.iloc[:1]}, request)
+    zipfile.ZipFile(io.BytesIO(bundle.data)).extractall(tmp_path)
+    assert any("tool-call arguments differ in type" in p for p in bundle.problems)
+    loaded = datasets.load_dataset("json", data_files=str(tmp_path / "trl-messages" / "train.jsonl"))["train"]
+    assert [row["messages"][1]["tool_calls"][0]["function"]["arguments"] for row in loaded] == MIXED
+    assert any("written as JSON strings" in p for p in bundle.problems)
+    parquet = datasets.load_dataset("parquet", data_files=str(tmp_path / "parquet" / "train.parquet"))[
+        "train"
+    ]
+    written = [row["messages"][1]["tool_calls"][0]["function"]["arguments"] for row in parquet]
+    assert [json.loads(a) for a in written] == MIXED
