@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import review, synth
 from core.errors import DatasetError
-from ui import current_dataset, md_text, open_workspace, page_link, render_example, render_message
+from ui import blank, current_dataset, md_text, open_workspace, page_link, render_example, render_message
 
 st.title("✅ Review")
 st.caption(
@@ -353,7 +353,7 @@ if rate.reviewed and not rate.meets_bar:
         frame[["id", "prompt_text", "response_text"]], left_on="example_id", right_on="id", how="left"
     )
     st.dataframe(
-        rejected[["example_id", "reason", "note", "prompt_text", "response_text"]].head(10),
+        blank(rejected[["example_id", "reason", "note", "prompt_text", "response_text"]].head(10)),
         hide_index=True,
         width="stretch",
     )
@@ -397,7 +397,7 @@ else:
 
 with st.expander("Audit trail (every decision: who, when, what, why)"):
     audit = store.audit()
-    st.dataframe(audit, hide_index=True, width="stretch")
+    st.dataframe(blank(audit), hide_index=True, width="stretch")
     st.download_button(
         "Download audit (CSV)",
         audit.to_csv(index=False).encode(),
