@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import derived, formats, pricing, tokens
+from core import derived, export, formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
 from core.pipeline import opening
@@ -39,7 +39,9 @@ def _token_counts(root: str, version: int, model: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8)
 def _convert(root: str, version: int, target: str) -> tuple[bytes, list]:
-    return formats.write_dataset(current_dataset(open_workspace()), target)
+    extension = export.file_extension(target)  # what the download's name promises (a .json is an array)
+    container = None if extension == "csv" else extension
+    return formats.write_dataset(current_dataset(open_workspace()), target, container=container)
 
 
 def _csv_mapping(data: bytes, filename: str) -> tuple | None:
@@ -289,7 +291,7 @@ if view == "Convert & download":
             st.dataframe(pd.DataFrame([vars(p) for p in losses]), hide_index=True, width="stretch")
         else:
             st.success(f"Nothing is lost converting to {target}.")
-        extension = "json" if target in ("alpaca", "sharegpt") else "csv" if target == "csv" else "jsonl"
+        extension = export.file_extension(target)
         st.download_button(
             f"Download {target}",
             data,
