@@ -1,4 +1,5 @@
 import io
+import time
 
 import pandas as pd
 import plotly.express as px
@@ -25,10 +26,26 @@ except DatasetError as exc:
     prices = pricing.load_prices()
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading and validating…")
 def _parse(data: bytes, filename: str, fmt: str | None, model: str, column_map: tuple | None):
+    """Read the upload with its progress shown: rows read, rows per second and, for JSONL, the share done."""
     mapping = formats.ColumnMap(**dict(column_map)) if column_map else None
-    return formats.load_dataset(data, filename, format=fmt, model=model, column_map=mapping)
+    plain_lines = not filename.lower().endswith((".gz", ".json", ".parquet", ".csv"))
+    total = data.count(b"\n") + (not data.endswith(b"\n")) if plain_lines else None
+    bar = st.progress(0.0, text=f"Reading {filename}…")
+    started = time.perf_counter()
+
+    def report(done: int) -> None:
+        rate = done / max(time.perf_counter() - started, 1e-9)
+        share = min(1.0, done / total) if total else 0.0
+        of = f" of about {total:,}" if total else ""
+        bar.progress(share, text=f"Reading {filename}: {done:,}{of} rows, {rate:,.0f} rows/s")
+
+    try:
+        return formats.load_dataset(
+            data, filename, format=fmt, model=model, column_map=mapping, progress=report
+        )
+    finally:
+        bar.empty()
 
 
 @st.cache_data(max_entries=4, show_spinner="Counting tokens…")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from itertools import chain, islice
 from pathlib import Path
@@ -32,6 +32,7 @@ def load_dataset(
     format: str | None = None,
     model: str | None = None,
     column_map: ColumnMap | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
     """Read, validate and canonicalise a dataset file.
 
@@ -42,6 +43,7 @@ def load_dataset(
         model: Target model; when given, every example's tokens are counted and checked against
             the model's limit (column ``n_tokens``).
         column_map: Which column is what, for flat tables (CSV); guessed from the names when ``None``.
+        progress: Called with the rows read so far, every :data:`PROGRESS_ROWS` rows and at the end.
 
     Returns:
         A :class:`LoadResult`; rows with an error are in ``quarantine``, never dropped.
@@ -53,7 +55,7 @@ def load_dataset(
     if model is not None:
         run.count_tokens(model)
     try:
-        run.consume(rows)
+        run.consume(rows if progress is None else _reporting(rows, progress))
         run.add_read_issues(source_rows.issues)
         result = run.result(source_rows)
         known = run.token_totals()
@@ -65,6 +67,19 @@ def load_dataset(
     if model is not None:
         _check_tokens(result, model, known)
     return result
+
+
+PROGRESS_ROWS = 5_000
+
+
+def _reporting(rows: Iterable[core_io.Row], progress: Callable[[int], None]) -> Iterator[core_io.Row]:
+    """Pass ``rows`` on, calling ``progress`` with the count every :data:`PROGRESS_ROWS` and at the end."""
+    done = 0
+    for done, row in enumerate(rows, 1):
+        yield row
+        if done % PROGRESS_ROWS == 0:
+            progress(done)
+    progress(done)
 
 
 def _place_records(result: LoadResult, source: bytes | str | Path, filename: str | None) -> None:
