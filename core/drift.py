@@ -384,6 +384,20 @@ def _top_by_passes(scores: np.ndarray, k: int) -> np.ndarray:
     return picks
 
 
+def tfidf_vectors(
+    train_texts: list[str], production_texts: list[str], config: DriftConfig
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Return the L2-normalised TF-IDF rows of both samples (idf over both), as coverage compares them."""
+    train = char_ngram_counts(train_texts, ngram=config.ngram, max_chars=config.max_chars)
+    prod = char_ngram_counts(production_texts, ngram=config.ngram, max_chars=config.max_chars)
+    n_docs = train.shape[0] + prod.shape[0]
+    df = np.bincount(train.indices, minlength=train.shape[1]) + np.bincount(
+        prod.indices, minlength=prod.shape[1]
+    )
+    idf = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
+    return _tfidf(train, idf), _tfidf(prod, idf)
+
+
 def nearest_similarity(
     train_texts: list[str], production_texts: list[str], config: DriftConfig | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -398,14 +412,7 @@ def nearest_similarity(
         ``(similarity, nearest)``: float array in [0, 1] and training row positions (-1 if none).
     """
     config = config or DriftConfig()
-    train = char_ngram_counts(train_texts, ngram=config.ngram, max_chars=config.max_chars)
-    prod = char_ngram_counts(production_texts, ngram=config.ngram, max_chars=config.max_chars)
-    n_docs = train.shape[0] + prod.shape[0]
-    df = np.bincount(train.indices, minlength=train.shape[1]) + np.bincount(
-        prod.indices, minlength=prod.shape[1]
-    )
-    idf = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
-    train_w, prod_w = _tfidf(train, idf), _tfidf(prod, idf)
+    train_w, prod_w = tfidf_vectors(train_texts, production_texts, config)
     if train_w.shape[0] == 0:
         return np.zeros(prod_w.shape[0]), np.full(prod_w.shape[0], -1)
     train_sketch, prod_sketch = _sketch(train_w, config.sketch_dims), _sketch(prod_w, config.sketch_dims)
