@@ -16,6 +16,7 @@ _LABELS = {
     "special_characters": "Mostly symbols",
     "non_printing": "Invisible characters",
     "invalid_json_response": "Not the JSON asked for",
+    "language_mismatch": "Another language than the prompt",
     "pii_email": "E-mail address",
     "pii_phone": "Phone number",
     "pii_credit_card": "Payment card",

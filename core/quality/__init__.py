@@ -5,7 +5,7 @@ and returns one :class:`QualityReport`: a flag per finding (example, stable code
 reason) and counts per code. ``redact(frame, report)`` puts placeholders where PII and secrets were
 found and returns a new table (ids and derived texts recomputed), for a new dataset version.
 
-Signals: ``heuristics`` (:mod:`core.quality.heuristics`) and ``pii`` (:mod:`core.quality.pii`).
+Signals: ``heuristics`` (:mod:`core.quality.heuristics`, :mod:`core.quality.language`) and ``pii`` (:mod:`core.quality.pii`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from core.quality import heuristics, pii
+from core.quality import heuristics, language, pii
 from core.quality.base import Flag, fields_of, set_content
 
 SIGNALS = ("heuristics", "pii")
-CODES = heuristics.CODES + pii.CODES
+CODES = heuristics.CODES + language.CODES + pii.CODES
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,13 @@ def scan_quality(frame: pd.DataFrame, signals: tuple[str, ...] = SIGNALS) -> Qua
         raise ValueError(f"unknown quality signal(s) {unknown}; choose from {list(SIGNALS)}")
     fields = fields_of(frame)
     flags: list[Flag] = []
+    mismatches = language.start_mismatch_check(frame, fields) if "heuristics" in signals else None
     if "heuristics" in signals:
         flags += heuristics.scan(frame, fields)
     if "pii" in signals:
         flags += pii.scan(fields)
+    if mismatches is not None:  # read in a forked child meanwhile, for a big table
+        flags += mismatches()
     flags.sort(key=lambda f: (f.row, f.field, f.start, f.code))
     return QualityReport(len(frame), flags)
 

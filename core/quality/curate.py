@@ -7,7 +7,7 @@ lexical: the same MinHash/LSH engine as Dedup (:func:`core.dedup.duplicate_pairs
 verified by its true Jaccard.
 
 The score is offline and explainable, a proxy for what a judge would say: an example with a hard
-flag (empty, refusal, echo, truncated, invalid JSON, PII or a secret) is never taken; soft flags
+flag (empty, refusal, echo, truncated, invalid JSON, another language than the prompt, PII or a secret) is never taken; soft flags
 (repetition, symbols, invisible characters) halve it; otherwise it grows with the reply's substance
 (words, up to about 300) and its lexical variety (distinct words over words).
 """
@@ -30,6 +30,7 @@ HARD = frozenset(
         "echo_response",
         "truncated_response",
         "invalid_json_response",
+        "language_mismatch",
         *PLACEHOLDERS,  # every PII and secret code that is redacted
     }
 )

@@ -149,3 +149,22 @@ def test_cli_curate_writes_the_chosen_examples(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["curated"]["chosen"] == 3 and summary["curated"]["left_out"]["too close"] == 2
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_a_language_mismatch_names_both_languages(corpus):
+    frame, _expected, report = corpus
+    found = [f for f in report.flags if f.code == "language_mismatch"]
+    reasons = {frame["prompt_text"][f.row][:20]: f.reason for f in found}
+    assert reasons["Wie kann ich meine B"] == "the prompt is in de, the reply in fr"
+    assert all(f.field == "messages[1].content" and f.start == 0 for f in found)
+
+
+def test_the_language_check_gives_the_same_flags_in_a_forked_child(corpus, monkeypatch):
+    from core.quality import language
+
+    frame, _expected, report = corpus
+    monkeypatch.setattr(language, "_FORK_FROM_TEXTS", 1)
+    forked = quality.scan_quality(frame)
+    assert [f for f in forked.flags if f.code == "language_mismatch"] == [
+        f for f in report.flags if f.code == "language_mismatch"
+    ]
