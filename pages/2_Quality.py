@@ -56,15 +56,22 @@ def _curate_section():
     st.subheader("Curate the best N")
     st.caption(
         "1,000 excellent, varied examples beat 50,000 mediocre ones. Takes the best-scoring examples "
-        "first (no hard flag, replies with substance and varied words) and skips any that is too close "
-        "to one already taken (word 3-gram Jaccard), so paraphrases do not crowd the set."
+        "(no hard flag, replies with substance and varied words) one at a time and skips any that is too "
+        "close to one already taken, so paraphrases do not crowd the set: by meaning (the packaged "
+        "embedding model, maximal marginal relevance) or by words (word 3-gram Jaccard)."
     )
-    cols = st.columns([1, 1, 2])
+    cols = st.columns([1, 1, 1, 2])
     n = cols[0].number_input("Keep", 1, len(frame), min(len(frame), 1000), key="quality_curate_n")
-    closest = cols[1].slider("Closest allowed", 0.3, 0.9, 0.5, 0.05, key="quality_curate_similarity")
-    result = _curation(str(ws.root), version, int(n), float(closest), frame)
+    method = cols[1].radio(
+        "Closeness", ["semantic", "lexical"], key="quality_curate_method", help="by meaning, or by words"
+    )
+    if method == "semantic":
+        closest = cols[2].slider("Closest cosine", 0.5, 0.99, 0.85, 0.01, key="quality_curate_cosine")
+    else:
+        closest = cols[2].slider("Closest allowed", 0.3, 0.9, 0.5, 0.05, key="quality_curate_similarity")
+    result = _curation(str(ws.root), version, int(n), method, float(closest), frame)
     reasons = result.reasons()
-    cols[2].metric("Would keep", f"{len(result.chosen):,} of {len(frame):,}")
+    cols[3].metric("Would keep", f"{len(result.chosen):,} of {len(frame):,}")
     if reasons:
         st.caption("Left out: " + ", ".join(f"{count:,} {kind}" for kind, count in reasons.items()))
     with st.expander("Why each one was left out"):
@@ -79,8 +86,10 @@ def _curate_section():
 
 
 @st.cache_data(max_entries=4, show_spinner="Choosing the best, least alike examples…")
-def _curation(root: str, dataset_version: int, n: int, closest: float, _frame: pd.DataFrame):
-    return curate(_frame, n, max_similarity=closest, report=report)
+def _curation(root: str, dataset_version: int, n: int, method: str, closest: float, _frame: pd.DataFrame):
+    if method == "semantic":
+        return curate(_frame, n, max_cosine=closest, report=report, method="auto")
+    return curate(_frame, n, max_similarity=closest, report=report, method="lexical")
 
 
 def _line(position):

@@ -1,6 +1,10 @@
-"""``python -m core quality PATH [--signals heuristics,pii] [--json] [--redact -o OUT]``: flags per example.
+"""``python -m core quality PATH [--signals heuristics,pii,perplexity] [--json] [--redact -o OUT]``: flags.
 
-Prints every flag (line, id, signal, code, field, span) and the counts per code. ``--redact -o OUT``
+Prints every flag (line, id, signal, code, field, span) and the counts per code. ``perplexity``
+reads every reply with the embedded SmolLM2 (started on loopback, or ``--base-url`` and ``--model``
+of another llama.cpp server), adds each example's perplexity and IFD under ``"perplexity"`` and
+flags ``misaligned_reply``; the scores are kept in ``--workspace W`` (a temporary one without it),
+so a second run, or one after a stop, reads only what is missing. Progress goes to stderr. ``--redact -o OUT``
 writes the file in its own format with every PII / secret span replaced by a placeholder. Exit 0
 when the scan ran (flags are findings, not failures), 2 when the file cannot be read or an option
 is invalid.
@@ -19,7 +23,12 @@ from core.errors import DatasetError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("path", type=Path, help="dataset file")
-    parser.add_argument("--signals", default="heuristics,pii", help="comma-separated: heuristics, pii")
+    parser.add_argument(
+        "--signals", default="heuristics,pii", help="comma-separated: heuristics, pii, perplexity"
+    )
+    parser.add_argument("--base-url", help="perplexity: a llama.cpp server's /v1 URL (default: start SmolLM2)")
+    parser.add_argument("--model", help="perplexity: the model name at --base-url")
+    parser.add_argument("--workspace", type=Path, help="perplexity: where scores are kept between runs")
     parser.add_argument(
         "--redact", action="store_true", help="write a copy with PII and secrets replaced (-o)"
     )
@@ -34,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Scan the file; print the flags; redact on request."""
     from core import formats, quality
+    from core.quality import perplexity
 
     if (args.redact or args.curate is not None) and args.out is None:
         return fail("--redact and --curate write a new file: give it with -o OUT")
@@ -42,11 +52,15 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.is_dir():
         return fail(f"-o {args.out} is a folder: give the file to write")
     signals = tuple(s.strip() for s in args.signals.split(",") if s.strip())
+    scanned = tuple(s for s in signals if s != "perplexity")
     try:
         loaded = formats.load_dataset(args.path, args.path.name)
-        report = quality.scan_quality(loaded.records, signals)
-    except (DatasetError, ValueError) as exc:
+        report = quality.scan_quality(loaded.records, scanned)
+        scores = _perplexity(loaded.records, args) if "perplexity" in signals else None
+    except (DatasetError, ValueError, RuntimeError) as exc:
         return fail(str(exc))
+    if scores is not None:
+        report = quality.with_flags(report, perplexity.flags_of(scores))
     table = report.frame(loaded.records)
     summary: dict[str, Any] = {
         "rows": report.rows,
@@ -54,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         "flags": table.to_dict(orient="records"),
         "counts": {code: n for code, n in report.counts.items() if n or code in quality.CODES},
     }
+    if scores is not None:
+        summary["perplexity"] = _score_rows(loaded.records, scores)
     if args.redact:
         redacted, replaced = quality.redact(loaded.records, report)
         data, losses = formats.write_dataset(redacted, loaded.detection.format)
@@ -69,6 +85,51 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_render(summary))
     return 0
+
+
+def _perplexity(frame: Any, args: argparse.Namespace) -> Any:
+    """Score every reply (what the workspace does not hold yet), progress on stderr."""
+    import sys
+    import tempfile
+
+    from core.quality import perplexity
+    from core.synth import teachers
+    from core.workspace import Workspace
+
+    local = None
+    if args.base_url is None:
+        local = teachers.local_teacher()
+        base_url, model = local.start(), teachers.LOCAL_MODEL
+    else:
+        base_url, model = args.base_url, args.model or teachers.LOCAL_MODEL
+
+    def progress(done: int, total: int) -> None:
+        sys.stderr.write(f"\rperplexity: {done}/{total} replies")
+        sys.stderr.flush()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        ws = Workspace.open(args.workspace or scratch)
+        try:
+            perplexity.score_missing(ws, frame, base_url, model, progress=progress)
+        except perplexity.ScoringError as exc:
+            raise RuntimeError(str(exc)) from exc
+        finally:
+            sys.stderr.write("\n")
+            if local is not None:
+                local.stop()
+        return perplexity.scores_frame(ws, frame, model)
+
+
+def _score_rows(frame: Any, scores: Any) -> list[dict[str, Any]]:
+    lines = frame["source_line"].tolist() if "source_line" in frame.columns else [None] * len(frame)
+    return [
+        {
+            "line": None if line is None or line != line else int(line),
+            "id": str(example_id),
+            **{k: (None if v != v else round(float(v), 4)) for k, v in row.items()},
+        }
+        for line, example_id, row in zip(lines, frame["id"], scores.to_dict(orient="records"), strict=True)
+    ]
 
 
 def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -34,7 +34,7 @@ class QualityReport:
         """Flags per code, every code listed (0 where none)."""
         out = dict.fromkeys(CODES, 0)
         for flag in self.flags:
-            out[flag.code] += 1
+            out[flag.code] = out.get(flag.code, 0) + 1
         return out
 
     def flagged_rows(self, code: str | None = None) -> list[int]:
@@ -80,6 +80,12 @@ def scan_quality(frame: pd.DataFrame, signals: tuple[str, ...] = SIGNALS) -> Qua
         flags += mismatches()
     flags.sort(key=lambda f: (f.row, f.field, f.start, f.code))
     return QualityReport(len(frame), flags)
+
+
+def with_flags(report: QualityReport, flags: list[Flag]) -> QualityReport:
+    """``report`` with ``flags`` (from a model-based signal, say) added, in the report's order."""
+    merged = sorted([*report.flags, *flags], key=lambda f: (f.row, f.field, f.start, f.code))
+    return QualityReport(report.rows, merged)
 
 
 def redact(frame: pd.DataFrame, report: QualityReport) -> tuple[pd.DataFrame, int]:
