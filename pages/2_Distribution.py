@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import drift, lang, profile
+from core.quality import readiness
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
 from ui import open_workspace, page_link, render_example, require_dataset, version_features
@@ -160,6 +162,8 @@ result = profile.build_profile(
     steps=_steps_summary(report.uncovered_share if report else None),
     clusters=report.targets() if report else (),
 )
+quality_summary = ws.steps().get("quality", {}).get("summary")
+result = dataclasses.replace(result, checks=result.checks + tuple(readiness.quality_checks(quality_summary, version)))
 
 
 def _rows_table(row_ids, key: str) -> None:

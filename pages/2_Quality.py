@@ -3,6 +3,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import quality
+from core.quality import readiness
 from core.quality.curate import curate
 from ui import md_text, open_workspace, plural, quality_report, render_example, require_dataset
 
@@ -49,7 +50,7 @@ cols[0].metric("Examples flagged", f"{len(flagged):,} of {len(frame):,}")
 cols[1].metric("With PII or a secret", f"{len(pii_rows):,}")
 cols[2].metric("Refusals", f"{len(report.flagged_rows('refusal')):,}")
 cols[3].metric("Truncated", f"{len(report.flagged_rows('truncated_response')):,}")
-ws.mark_step("quality", {"flagged": len(flagged), "with PII": len(pii_rows), "refusals": counts["refusal"]})
+ws.mark_step("quality", {**readiness.step_summary(report), "version": version})
 
 
 def _curate_section():
