@@ -63,7 +63,9 @@ def reply_logprobs(base_url: str, model: str, context: str, reply: str, *, timeo
         offsets, values = logprobs["text_offset"], logprobs["token_logprobs"]
     except (urllib.error.URLError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise ScoringError(f"no log-probabilities from {base_url}: {exc}") from exc
-    start, end = len(context), len(text)
+    # llama.cpp counts offsets in the text as it detokenises it, where ChatML's markers are empty
+    start = len(context.replace(_START, "").replace(_END, ""))
+    end = start + len(reply)
     picked = [float(v) for o, v in zip(offsets, values, strict=False) if start <= o < end and v is not None]
     if not picked:
         raise ScoringError(f"{base_url} gave no log-probability for the reply's tokens")
