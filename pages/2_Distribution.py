@@ -7,9 +7,9 @@ import plotly.express as px
 import streamlit as st
 
 from core import drift, lang, profile
-from core.quality import readiness
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
+from core.quality import readiness
 from ui import open_workspace, page_link, render_example, require_dataset, version_features
 
 _MODELS = (
@@ -163,7 +163,9 @@ result = profile.build_profile(
     clusters=report.targets() if report else (),
 )
 quality_summary = ws.steps().get("quality", {}).get("summary")
-result = dataclasses.replace(result, checks=result.checks + tuple(readiness.quality_checks(quality_summary, version)))
+result = dataclasses.replace(
+    result, checks=result.checks + tuple(readiness.quality_checks(quality_summary, version))
+)
 
 
 def _rows_table(row_ids, key: str) -> None:

@@ -5,7 +5,9 @@ and returns one :class:`QualityReport`: a flag per finding (example, stable code
 reason) and counts per code. ``redact(frame, report)`` puts placeholders where PII and secrets were
 found and returns a new table (ids and derived texts recomputed), for a new dataset version.
 
-Signals: ``heuristics`` (:mod:`core.quality.heuristics`, :mod:`core.quality.language`) and ``pii`` (:mod:`core.quality.pii`).
+Signals: ``heuristics`` (:mod:`core.quality.heuristics`, :mod:`core.quality.language`) and ``pii``
+(:mod:`core.quality.pii`). Model-based scores need a server and are kept in the workspace:
+:mod:`core.quality.perplexity` (perplexity, IFD) and :mod:`core.quality.judge` (LLM-as-judge).
 """
 
 from __future__ import annotations

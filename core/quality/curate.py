@@ -12,9 +12,10 @@ embeddings. Closeness is measured one of two ways (``method``):
   (:func:`core.dedup.duplicate_pairs`), every pair verified by its true Jaccard.
 
 The score is offline and explainable, a proxy for what a judge would say: an example with a hard
-flag (empty, refusal, echo, truncated, invalid JSON, another language than the prompt, PII or a secret) is never taken; soft flags
-(repetition, symbols, invisible characters) halve it; otherwise it grows with the reply's substance
-(words, up to about 300) and its lexical variety (distinct words over words).
+flag (empty, refusal, echo, truncated, invalid JSON, another language than the prompt, PII or a
+secret) is never taken; soft flags (repetition, symbols, invisible characters) halve it; otherwise
+it grows with the reply's substance (words, up to about 300) and its lexical variety (distinct
+words over words).
 """
 
 from __future__ import annotations
@@ -99,13 +100,7 @@ def curate(
     Raises:
         ValueError: If ``n`` < 1, a threshold is not in (0, 1], ``diversity`` < 0 or the method unknown.
     """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    for name, value in (("max_similarity", max_similarity), ("max_cosine", max_cosine)):
-        if not 0 < value <= 1:
-            raise ValueError(f"{name} must be in (0, 1], got {value}")
-    if method not in METHODS or diversity < 0:
-        raise ValueError(f"method must be one of {METHODS} and diversity >= 0, got {method!r}, {diversity}")
+    _check_arguments(n, max_similarity, max_cosine, method, diversity)
     report = report or scan_quality(frame)
     scores = score_examples(frame, report)
     codes = _hard_codes(report)
@@ -133,6 +128,16 @@ def curate(
             taken[int(group[position])] = position
     table = pd.DataFrame(left, columns=["position", "reason"]).sort_values("position", ignore_index=True)
     return Curation(chosen, scores, table)
+
+
+def _check_arguments(n: int, max_similarity: float, max_cosine: float, method: str, diversity: float) -> None:
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    for name, value in (("max_similarity", max_similarity), ("max_cosine", max_cosine)):
+        if not 0 < value <= 1:
+            raise ValueError(f"{name} must be in (0, 1], got {value}")
+    if method not in METHODS or diversity < 0:
+        raise ValueError(f"method must be one of {METHODS} and diversity >= 0, got {method!r}, {diversity}")
 
 
 def _embeddings(frame: pd.DataFrame) -> np.ndarray | None:

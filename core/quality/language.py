@@ -8,7 +8,8 @@ reply first: code says nothing of the language. A prompt or system prompt that n
 to be in that language.
 
 Detection is the costly part (tens of microseconds a text), so :func:`start_mismatch_check`
-hands it to a forked child for big tables (:mod:`core._fork`) while the other signals run here;
+hands most of it to a forked child for big tables (as the Distribution step does,
+:mod:`core._fork`) while the other signals run here;
 the result is the same whether the child ran or not.
 """
 
@@ -21,13 +22,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core import _fork, lang
+from core import lang
 from core.quality.base import Fields, Flag
 from core.quality.heuristics import reply_positions
 
 CODES = ("language_mismatch",)
 MIN_LETTERS = lang.SECOND_READING_LETTERS  # below it a text is read twice and still often wrong
-_FORK_FROM_TEXTS = 20_000  # below this a forked child costs more than it saves
 _CODE = r"(?s)```.*?(?:```|$)|`[^`\n]*`"
 _NAMES_LANGUAGE = (
     r"(?i)translat|tradu[cizeé]|übersetz|\b(?:english|spanish|french|german|italian|portuguese|dutch"
@@ -43,7 +43,9 @@ def start_mismatch_check(frame: pd.DataFrame, fields: Fields) -> Callable[[], li
     replies = reply_positions(fields)
     prompts = _prompt_of(fields, replies)
     reply_text = pc.replace_substring_regex(fields.text.take(pa.array(replies, type=pa.int64())), _CODE, " ")
-    checked = np.flatnonzero(_readable(reply_text) & _readable(prompts) & ~_names_language(frame, fields, replies, prompts))
+    checked = np.flatnonzero(
+        _readable(reply_text) & _readable(prompts) & ~_names_language(frame, fields, replies, prompts)
+    )
     pairs = [str(v) for v in reply_text.take(pa.array(checked, type=pa.int64())).to_pylist()] + [
         str(v) for v in prompts.take(pa.array(checked, type=pa.int64())).to_pylist()
     ]
@@ -59,7 +61,16 @@ def start_mismatch_check(frame: pd.DataFrame, fields: Fields) -> Callable[[], li
                 value = fields.texts(np.asarray([position]))[0]
                 why = f"the prompt is in {prompt_code}, the reply in {reply_code}"
                 out.append(
-                    Flag(int(fields.row[position]), "heuristics", CODES[0], fields.field[position], 0, len(value), value[:80], why)
+                    Flag(
+                        int(fields.row[position]),
+                        "heuristics",
+                        CODES[0],
+                        fields.field[position],
+                        0,
+                        len(value),
+                        value[:80],
+                        why,
+                    )
                 )
         return out
 
@@ -70,7 +81,9 @@ def _readable(text: pa.Array) -> np.ndarray:
     return pc.count_substring_regex(text, _LETTER).to_numpy(zero_copy_only=False) >= MIN_LETTERS
 
 
-def _names_language(frame: pd.DataFrame, fields: Fields, replies: np.ndarray, prompts: pa.Array) -> np.ndarray:
+def _names_language(
+    frame: pd.DataFrame, fields: Fields, replies: np.ndarray, prompts: pa.Array
+) -> np.ndarray:
     named = pc.match_substring_regex(prompts, _NAMES_LANGUAGE).to_numpy(zero_copy_only=False)
     if "system_text" in frame.columns and len(replies):
         system = pa.array(frame["system_text"].fillna("").astype(str).tolist(), type=pa.large_string())
@@ -95,17 +108,7 @@ def _prompt_of(fields: Fields, replies: np.ndarray) -> pa.Array:
 
 
 def _detection(texts: list[str]) -> Callable[[], list[str]]:
-    if len(texts) < _FORK_FROM_TEXTS or not _fork.can_fork():
-        return lambda: lang.detect_languages(texts)
-    lang.warm_up()  # loaded before the fork: the child shares it
+    # the Distribution step's split of language detection between a forked child and this process
+    from core.profile import _languages_of
 
-    def decode(data: bytes) -> list[str]:
-        codes = data.decode("utf-8").split("\n") if data else []
-        if len(codes) != len(texts):
-            raise ValueError(f"{len(codes)} language codes for {len(texts)} texts")
-        return codes
-
-    child = _fork.ForkedCall(
-        lambda: lang.detect_languages(texts), encode=lambda codes: "\n".join(codes).encode("utf-8"), decode=decode
-    )
-    return child.result
+    return _languages_of(texts)

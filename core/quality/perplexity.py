@@ -43,7 +43,9 @@ class ScoringError(RuntimeError):
     """The endpoint did not give the log-probabilities of a text."""
 
 
-def reply_logprobs(base_url: str, model: str, context: str, reply: str, *, timeout_s: float = 120.0) -> list[float]:
+def reply_logprobs(
+    base_url: str, model: str, context: str, reply: str, *, timeout_s: float = 120.0
+) -> list[float]:
     """Log-probabilities of the tokens of ``reply`` read after ``context`` (one echoed completion).
 
     Raises:
@@ -87,7 +89,10 @@ def _perplexity(logprobs: list[float]) -> float:
 
 def _instructions(frame: pd.DataFrame) -> list[str]:
     system = frame["system_text"].fillna("").astype(str) if "system_text" in frame else ""
-    return [("\n".join(p for p in parts if p)) for parts in zip(system, frame["prompt_text"].fillna("").astype(str), strict=True)]
+    return [
+        ("\n".join(p for p in parts if p))
+        for parts in zip(system, frame["prompt_text"].fillna("").astype(str), strict=True)
+    ]
 
 
 def score_missing(
@@ -162,7 +167,9 @@ _JOBS: dict[tuple[str, int, str], ScoringJob] = {}
 _JOBS_GUARD = threading.Lock()
 
 
-def start_in_background(ws: Workspace, version: int, frame: pd.DataFrame, base_url: str, model: str) -> ScoringJob:
+def start_in_background(
+    ws: Workspace, version: int, frame: pd.DataFrame, base_url: str, model: str
+) -> ScoringJob:
     """Start scoring ``frame`` (version ``version``) in a thread, or return the job already doing it."""
     key = (str(ws.root), version, model)
     with _JOBS_GUARD:

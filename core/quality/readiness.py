@@ -36,18 +36,36 @@ def step_summary(report: QualityReport) -> dict[str, Any]:
 
 
 def quality_checks(summary: Mapping[str, Any] | None, version: int | None = None) -> list[Check]:
-    """The checklist rules on the Quality step's summary (``not_run`` without one, or one of another version)."""
+    """The checklist rules on the Quality step's summary (``not_run`` without one or with a stale one)."""
     stale = summary is not None and version is not None and summary.get("version") not in (None, version)
     if not summary or not summary.get("examples") or stale:
         return [
             Check("pii_found", "PII and secrets", "not_run", None, "no example with PII", _NOT_RUN),
             Check("refusal_share", "Refusals", "not_run", None, f"<= {MAX_REFUSAL_SHARE:.0%}", _NOT_RUN),
             Check(
-                "truncation_share", "Truncated replies", "not_run", None, f"<= {MAX_TRUNCATION_SHARE:.0%}", _NOT_RUN
+                "truncation_share",
+                "Truncated replies",
+                "not_run",
+                None,
+                f"<= {MAX_TRUNCATION_SHARE:.0%}",
+                _NOT_RUN,
             ),
         ]
     rows = int(summary["examples"])
-    return [_pii(int(summary.get("with PII", 0))), _share("refusal_share", "Refusals", int(summary.get("refusals", 0)), rows, MAX_REFUSAL_SHARE, "refuse"), _share("truncation_share", "Truncated replies", int(summary.get("truncated", 0)), rows, MAX_TRUNCATION_SHARE, "stop mid-answer")]
+    return [
+        _pii(int(summary.get("with PII", 0))),
+        _share(
+            "refusal_share", "Refusals", int(summary.get("refusals", 0)), rows, MAX_REFUSAL_SHARE, "refuse"
+        ),
+        _share(
+            "truncation_share",
+            "Truncated replies",
+            int(summary.get("truncated", 0)),
+            rows,
+            MAX_TRUNCATION_SHARE,
+            "stop mid-answer",
+        ),
+    ]
 
 
 def _pii(found: int) -> Check:

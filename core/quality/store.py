@@ -46,7 +46,14 @@ def save_perplexity(ws: Workspace, model: str, score: PerplexityScore) -> None:
     with ws.connect() as db:
         db.execute(
             "INSERT OR REPLACE INTO quality_perplexity VALUES (?, ?, ?, ?, ?, ?)",
-            (model, score.example_id, score.perplexity, score.reply_perplexity, score.reply_tokens, now_iso()),
+            (
+                model,
+                score.example_id,
+                score.perplexity,
+                score.reply_perplexity,
+                score.reply_tokens,
+                now_iso(),
+            ),
         )
 
 

@@ -3,8 +3,8 @@
 Modes: ``variations`` (new SFT examples from k rotated seeds), ``gaps`` (fill the targets the
 distribution / eval pages saved), ``preference`` (the non-preferred, or both, answers for existing
 prompts), ``paraphrase`` (new wordings of a seed's user message, same answer) and ``judge`` (a 1-5
-score with a rationale for an existing example, :mod:`core.quality.judge`; it generates nothing). Templates use
-``$name`` placeholders (:class:`string.Template`) so JSON braces in them need no escaping.
+score with a rationale for an existing example, :mod:`core.quality.judge`; it generates nothing).
+Templates use ``$name`` placeholders (:class:`string.Template`) so JSON braces in them need no escaping.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "judge": {
         "type": "object",
-        "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5}, "rationale": {"type": "string"}},
+        "properties": {
+            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+            "rationale": {"type": "string"},
+        },
         "required": ["score", "rationale"],
     },
 }

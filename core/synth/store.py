@@ -476,7 +476,7 @@ def write_finish(
 
 
 def list_batches(ws: Workspace) -> pd.DataFrame:
-    """Return one row per generation run (batch): id, mode, status, counts, spend (judge runs are not batches).
+    """Return one row per generation run (batch): id, mode, status, counts, spend (judging runs are not).
 
     Columns: ``batch_id``, ``created_at``, ``mode``, ``model``, ``status``, ``stopped_by``, ``requested``,
     ``generated``, ``valid``, ``invalid``, ``spent_usd``, ``budget_usd``.
@@ -531,7 +531,8 @@ def synthetic_texts(ws: Workspace, *, exclude_run: str | None = None) -> list[tu
     ensure(ws)
     with ws.connect() as connection:
         rows = connection.execute(
-            "SELECT example_id, record FROM synth_examples WHERE valid = 1 AND run_id != ? AND mode != 'judge'",
+            "SELECT example_id, record FROM synth_examples"
+            " WHERE valid = 1 AND run_id != ? AND mode != 'judge'",
             (exclude_run or "",),
         ).fetchall()
     out = []

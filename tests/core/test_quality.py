@@ -160,10 +160,10 @@ def test_a_language_mismatch_names_both_languages(corpus):
 
 
 def test_the_language_check_gives_the_same_flags_in_a_forked_child(corpus, monkeypatch):
-    from core.quality import language
+    from core import profile
 
     frame, _expected, report = corpus
-    monkeypatch.setattr(language, "_FORK_FROM_TEXTS", 1)
+    monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
     forked = quality.scan_quality(frame)
     assert [f for f in forked.flags if f.code == "language_mismatch"] == [
         f for f in report.flags if f.code == "language_mismatch"
@@ -180,11 +180,18 @@ def _restated_frame():
             ),
             _sft(
                 "What is the way to obtain a refund for a purchase?",
-                "Refunds for a purchase are requested from the Orders page during the thirty days after it arrives.",
+                "Refunds for a purchase are requested from the Orders page during the thirty days"
+                " after it arrives.",
                 2,
             ),  # the same answer in other words: few shared word 3-grams
-            _sft("Do you ship abroad?", "Yes, to 40 countries; duties are shown at checkout before you pay.", 3),
-            _sft("What payment methods do you take?", "We take cards, PayPal and bank transfers in 30 countries.", 4),
+            _sft(
+                "Do you ship abroad?", "Yes, to 40 countries; duties are shown at checkout before you pay.", 3
+            ),
+            _sft(
+                "What payment methods do you take?",
+                "We take cards, PayPal and bank transfers in 30 countries.",
+                4,
+            ),
         ]
     )
 

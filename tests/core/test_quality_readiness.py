@@ -20,7 +20,9 @@ def test_checks_fail_on_pii_and_warn_on_refusal_and_truncation_shares():
     checks = {c.id: c for c in readiness.quality_checks(readiness.step_summary(_report()))}
     assert checks["pii_found"].status == "fail" and checks["pii_found"].value == 13
     assert checks["refusal_share"].status == "warn"
-    assert checks["truncation_share"].status == "warn" and "Quality page" in checks["truncation_share"].message
+    assert (
+        checks["truncation_share"].status == "warn" and "Quality page" in checks["truncation_share"].message
+    )
 
 
 def test_checks_pass_under_the_limits():
