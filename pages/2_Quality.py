@@ -68,8 +68,8 @@ def _perplexity_section():
     st.subheader("Perplexity and IFD")
     st.caption(
         "The embedded SmolLM2 reads each reply after its prompt and alone. Perplexity: how expected the "
-        "reply is; IFD (the ratio): how much the prompt helps; at 1 or more it does not, and the reply is flagged. "
-        "Runs in the background; scores are kept per example, so a stop or a restart loses nothing."
+        "reply is; IFD (the ratio): how much the prompt helps; at 1 or more it does not, and the reply is "
+        "flagged. Runs in the background; scores are kept per example, so a stop or a restart loses nothing."
     )
     job = perplexity.job_of(ws, version, teachers.LOCAL_MODEL)
     scored = int(ppl_scores["ifd"].notna().sum())
