@@ -90,9 +90,10 @@ def _pred_probs(
     item_texts = [str((texts or {}).get(str(i), "") or "") for i in matrix.index]
     majority = majority_labels(matrix)["label"].to_numpy()
     target = np.array([labels.index(str(m)) if m is not None else -1 for m in majority])
-    known = np.array([bool(t.strip()) for t in item_texts]) & (target >= 0)
+    has_text = np.array([bool(t.strip()) for t in item_texts])
+    known = has_text & (target >= 0)  # a tie trains nothing
     per_class = np.bincount(target[known], minlength=k) if known.any() else np.zeros(k, dtype=int)
-    if known.mean() < _MIN_TEXT_SHARE or per_class.min() < FOLDS:
+    if has_text.mean() < _MIN_TEXT_SHARE or per_class.min() < FOLDS:
         return votes, "votes"
     return _classifier_probs(item_texts, target, known, votes, k, seed), "texts"
 
