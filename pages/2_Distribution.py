@@ -42,6 +42,7 @@ _CHART_TITLES = {
 _STEP_PAGES = {
     "duplicates": ("pages/4_Dedup.py", "Dedup"),
     "label_agreement": ("pages/3_Labels.py", "Labels"),
+    **dict.fromkeys(("pii_found", "refusal_share", "truncation_share"), ("pages/2_Quality.py", "Quality")),
 }
 _SAMPLE_PRODUCTION = SAMPLE_DIR / "production_inputs.txt"
 _ROW_COLUMNS = [

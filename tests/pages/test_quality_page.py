@@ -110,3 +110,19 @@ def test_a_judging_run_shows_its_meter_and_its_low_scores(planted_ws):
     assert _metric(at, "Spent") == f"${meter.spent_usd:.4f}"
     at.selectbox(key="quality_code").select("low_judge_score").run()
     assert f"Judged 2/5 or lower: {meter.valid} examples" in [h.value for h in at.subheader]
+
+
+def test_the_readiness_checklist_reports_what_the_quality_page_found(planted_ws):
+    from streamlit.testing.v1 import AppTest
+
+    def distribution():
+        at = AppTest.from_file(str(ROOT / "pages" / "2_Distribution.py"), default_timeout=120)
+        at.session_state["workspace_root"] = str(planted_ws.root)
+        return at.run()
+
+    before = [e.label for e in distribution().expander]
+    assert any("PII and secrets" in t and "Open the Quality step" in t for t in before)
+    assert not app_test(PAGE, planted_ws.root).run().exception
+    after = [e.label for e in distribution().expander]
+    assert any("PII and secrets" in t and "❌" in t and "13 examples hold PII" in t for t in after)
+    assert any("Refusals" in t and "4.3% of the replies refuse" in t for t in after)
