@@ -115,14 +115,13 @@ def _judge_section():
     if judge_run is not None:
         _judge_meter()
         return
-    budget = st.number_input("Budget (USD)", 0.0, 1000.0, 0.0, 0.5, key="quality_judge_budget")
     if st.button("Judge every example (offline SmolLM2)", key="quality_judge"):
         with st.spinner("Starting SmolLM2…"):
             url = teachers.local_teacher().start()
         settings = runner.RunSettings(
             teacher=teachers.local_config(url),
             price=FREE,
-            budget_usd=float(budget),
+            budget_usd=0.0,  # free; a paid teacher: python -m core quality --signals judge --budget
             max_tokens=160,
             concurrency=1,
             temperature=0.0,
