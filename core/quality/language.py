@@ -28,6 +28,7 @@ from core.quality.heuristics import reply_positions
 
 CODES = ("language_mismatch",)
 MIN_LETTERS = lang.SECOND_READING_LETTERS  # below it a text is read twice and still often wrong
+_FORK_FROM_TEXTS = 20_000  # core.profile's own threshold: below it a child costs more than it saves
 _CODE = r"(?s)```.*?(?:```|$)|`[^`\n]*`"
 _NAMES_LANGUAGE = (
     r"(?i)translat|tradu[cizeé]|übersetz|\b(?:english|spanish|french|german|italian|portuguese|dutch"
@@ -35,7 +36,7 @@ _NAMES_LANGUAGE = (
     r"|alemán|anglais|français|espagnol|allemand|englisch|deutsch|spanisch|französisch|italiano"
     r"|italien|italienisch)\b|中文|英文|日本語|영어"
 )
-_LETTER = r"\pL"
+_NOT_LETTER = r"[^\pL]"
 
 
 def start_mismatch_check(frame: pd.DataFrame, fields: Fields) -> Callable[[], list[Flag]]:
@@ -78,7 +79,9 @@ def start_mismatch_check(frame: pd.DataFrame, fields: Fields) -> Callable[[], li
 
 
 def _readable(text: pa.Array) -> np.ndarray:
-    return pc.count_substring_regex(text, _LETTER).to_numpy(zero_copy_only=False) >= MIN_LETTERS
+    # letters = characters - the others: most characters are letters, and each match costs a call
+    others = pc.count_substring_regex(text, _NOT_LETTER).to_numpy(zero_copy_only=False)
+    return pc.utf8_length(text).to_numpy(zero_copy_only=False) - others >= MIN_LETTERS
 
 
 def _names_language(
@@ -94,20 +97,19 @@ def _names_language(
 
 def _prompt_of(fields: Fields, replies: np.ndarray) -> pa.Array:
     """The user turn before each reply in its example ("" when there is none)."""
-    wanted = set(replies.tolist())
-    last: dict[int, int] = {}  # row -> position of its latest user field
-    before = np.full(len(fields), -1, dtype=np.int64)
-    for position, (role, row) in enumerate(zip(fields.role, fields.row.tolist(), strict=True)):
-        if position in wanted:
-            before[position] = last.get(row, -1)
-        if role == "user":
-            last[row] = position
-    users = before[replies] if len(replies) else np.zeros(0, dtype=np.int64)
-    text = fields.text.take(pa.array(np.maximum(users, 0), type=pa.int64())) if len(fields) else fields.text
-    return pc.if_else(pa.array(users >= 0), text, pa.scalar("", pa.large_string()))
+    users = np.flatnonzero(np.asarray(fields.role, dtype=object) == "user")
+    if not len(users):
+        return pa.array([""] * len(replies), type=pa.large_string())
+    before = np.searchsorted(users, replies) - 1  # fields are in example order, then turn order
+    position = users[np.maximum(before, 0)]
+    found = (before >= 0) & (fields.row[position] == fields.row[replies])
+    text = fields.text.take(pa.array(position, type=pa.int64()))
+    return pc.if_else(pa.array(found), text, pa.scalar("", pa.large_string()))
 
 
 def _detection(texts: list[str]) -> Callable[[], list[str]]:
+    if len(texts) < _FORK_FROM_TEXTS:  # not worth a child, nor importing the Distribution step
+        return lambda: lang.detect_languages(texts)
     # the Distribution step's split of language detection between a forked child and this process
     from core.profile import _languages_of
 

@@ -159,12 +159,15 @@ def test_a_language_mismatch_names_both_languages(corpus):
     assert all(f.field == "messages[1].content" and f.start == 0 for f in found)
 
 
-def test_the_language_check_gives_the_same_flags_in_a_forked_child(corpus, monkeypatch):
+def test_the_language_check_gives_the_same_flags_in_a_forked_child(corpus, monkeypatch, forked_calls):
     from core import profile
+    from core.quality import language
 
     frame, _expected, report = corpus
     monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
+    monkeypatch.setattr(language, "_FORK_FROM_TEXTS", 1)
     forked = quality.scan_quality(frame)
+    assert len(forked_calls) == 1 and forked_calls[0]._process is not None  # the child did start
     assert [f for f in forked.flags if f.code == "language_mismatch"] == [
         f for f in report.flags if f.code == "language_mismatch"
     ]
