@@ -125,8 +125,11 @@ def _judge(
     from core.synth import runner
 
     settings = _settings(base_url, model, local, args)
-    digest = hashlib.sha256("\n".join([model, base_url, *frame["id"].astype(str)]).encode()).hexdigest()
+    where = "local" if local else base_url  # a local server's port changes from run to run
+    digest = hashlib.sha256("\n".join([model, where, *frame["id"].astype(str)]).encode()).hexdigest()
     run_id = judge.plan_judging(ws, frame, settings, run_id=f"judge-{digest[:16]}")
+    for change in judge.resume_with(ws, run_id, base_url=base_url, budget_usd=settings.budget_usd):
+        sys.stderr.write(f"resuming judging run {run_id}: {change}\n")
     try:
         stopped_by = runner.execute_run(ws, run_id, label="python -m core quality --signals judge")
     except lease.LeaseHeld as exc:

@@ -13,6 +13,8 @@ An example scored at or under :data:`LOW_SCORE` is flagged ``low_judge_score`` w
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from core.quality.base import Flag
@@ -40,6 +42,27 @@ def plan_judging(
     )
     runner.check_affordable(frame, plan, settings)
     return runner.create_run(ws, frame, plan, settings, Rules(), run_id=run_id)
+
+
+def resume_with(ws: Workspace, run_id: str, *, base_url: str, budget_usd: float) -> list[str]:
+    """Point a stored judging run at ``base_url`` (a local server's port changes) with a new budget.
+
+    Returns:
+        What changed, for a person (empty when nothing did).
+    """
+    run = store.get_run(ws, run_id)
+    if run is None:
+        raise ValueError(f"no judging run {run_id!r} in {ws.root}")
+    config, changes = run["config"], []
+    if config["teacher"]["base_url"].rstrip("/") != base_url.rstrip("/"):
+        config["teacher"]["base_url"] = base_url
+        changes.append(f"the teacher now listens at {base_url}")
+    if run["budget_usd"] != budget_usd:
+        config["budget_usd"] = budget_usd
+        changes.append(f"budget ${run['budget_usd']:g} -> ${budget_usd:g}")
+    if changes:
+        store.update_run(ws, run_id, budget_usd=budget_usd, config=json.dumps(config))
+    return changes
 
 
 def judgements(ws: Workspace, run_id: str) -> pd.DataFrame:

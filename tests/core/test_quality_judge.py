@@ -105,3 +105,45 @@ def test_a_score_outside_one_to_five_is_stored_as_invalid(synth_ws):
 def test_judging_nothing_is_refused(synth_ws, judge_server):
     with pytest.raises(ValueError, match="no examples to judge"):
         judge.plan_judging(synth_ws, support_frame(0), _settings(judge_server))
+
+
+def test_cli_judges_under_the_budget_and_the_same_command_resumes(tmp_path, judge_server, capsys):
+    from core.__main__ import main
+
+    frame = support_frame(12)
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"messages": m}) + "\n" for m in frame["messages"]))
+    args = ["quality", str(path), "--signals", "judge", "--base-url", judge_server.base_url]
+    args += [
+        "--model",
+        "gpt-4o-mini",
+        "--price-in",
+        "1",
+        "--price-out",
+        "4",
+        "--workspace",
+        str(tmp_path / "ws"),
+    ]
+    assert main([*args, "--budget", "0.002", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["judge"]
+    assert first["stopped_by"] == "budget" and 0 < first["judged"] < 12
+    assert (
+        judge_server.billed_usd(1.0, 4.0) <= first["spent_usd"] + first["at_risk_usd"] + 1e-9 <= 0.002 + 1e-9
+    )
+    assert main([*args, "--budget", "1", "--json"]) == 0
+    out = capsys.readouterr()
+    second = json.loads(out.out)
+    assert second["judge"]["run_id"] == first["run_id"] and second["judge"]["stopped_by"] == "done"
+    assert second["judge"]["judged"] == 12 and len(judge_server.requests) == 12  # none judged twice
+    assert "budget $0.002 -> $1" in out.err
+    assert second["counts"]["low_judge_score"] == sum(
+        1 for f in second["flags"] if f["code"] == "low_judge_score"
+    )
+
+
+def test_a_judging_run_follows_a_local_server_to_its_new_port(synth_ws, judge_server):
+    run_id = judge.plan_judging(synth_ws, support_frame(3), _settings(judge_server))
+    changes = judge.resume_with(synth_ws, run_id, base_url="http://127.0.0.1:1/v1", budget_usd=1.0)
+    assert changes == ["the teacher now listens at http://127.0.0.1:1/v1"]
+    assert store.get_run(synth_ws, run_id)["config"]["teacher"]["base_url"] == "http://127.0.0.1:1/v1"
+    assert judge.resume_with(synth_ws, run_id, base_url="http://127.0.0.1:1/v1", budget_usd=1.0) == []
