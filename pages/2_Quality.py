@@ -132,9 +132,14 @@ def _judge_section():
         st.rerun()
 
 
-@st.fragment(run_every=1)
+_judge_live = judge_run is not None and runner.progress(ws, judge_run).alive
+
+
+@st.fragment(run_every=1 if _judge_live else None)
 def _judge_meter():
     meter = runner.progress(ws, judge_run)
+    if _judge_live and not meter.alive:  # it just ended: the flags and the chart take its scores
+        st.rerun()
     cols = st.columns(4)
     cols[0].metric("Judged", f"{meter.valid:,} of {meter.n_requests:,}")
     cols[1].metric("Spent", f"${meter.spent_usd:.4f}")

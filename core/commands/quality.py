@@ -32,8 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--curate", type=int, metavar="N", help="write the N best, least alike examples (-o)")
     parser.add_argument(
-        "--max-similarity", type=float, default=0.5, help="--curate: closest allowed (Jaccard)"
+        "--max-similarity", type=float, default=0.5, help="--curate by words: closest allowed (Jaccard)"
     )
+    parser.add_argument(
+        "--closeness",
+        choices=("auto", "semantic", "lexical"),
+        default="auto",
+        help="--curate: by meaning (embeddings, MMR) or by words; auto: meaning when the model loads",
+    )
+    parser.add_argument("--max-cosine", type=float, default=0.85, help="--curate by meaning: closest allowed")
     parser.add_argument("-o", "--out", type=Path, help="where --redact / --curate write (the input's format)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -87,11 +94,23 @@ def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any
     from core import formats
     from core.quality.curate import curate
 
-    result = curate(loaded.records, args.curate, max_similarity=args.max_similarity, report=report)
+    result = curate(
+        loaded.records,
+        args.curate,
+        max_similarity=args.max_similarity,
+        report=report,
+        method=args.closeness,
+        max_cosine=args.max_cosine,
+    )
     chosen = loaded.records.iloc[sorted(result.chosen)]
     data, _losses = formats.write_dataset(chosen, loaded.detection.format)
     args.out.write_bytes(data)
-    return {"path": str(args.out), "chosen": len(result.chosen), "left_out": result.reasons()}
+    return {
+        "path": str(args.out),
+        "chosen": len(result.chosen),
+        "closeness": result.method,
+        "left_out": result.reasons(),
+    }
 
 
 def _render(summary: dict[str, Any]) -> str:

@@ -225,3 +225,14 @@ def test_curation_by_meaning_without_the_model_falls_back_to_words(monkeypatch):
     assert curation.curate(_restated_frame(), 4).method == "lexical"
     with pytest.raises(ValueError, match="embedding model is not available"):
         curation.curate(_restated_frame(), 4, method="semantic")
+
+
+@pytest.mark.parametrize("closeness, kept", [("semantic", 3), ("lexical", 4)])
+def test_cli_curate_by_meaning_or_by_words(tmp_path, capsys, closeness, kept):
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"messages": m}) + "\n" for m in _restated_frame()["messages"]))
+    out = tmp_path / "best.jsonl"
+    args = ["quality", str(path), "--curate", "4", "--closeness", closeness, "-o", str(out), "--json"]
+    assert main(args) == 0
+    curated = json.loads(capsys.readouterr().out)["curated"]
+    assert curated["closeness"] == closeness and curated["chosen"] == kept
