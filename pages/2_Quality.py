@@ -6,7 +6,7 @@ from core import quality
 from core.quality import judge, perplexity, readiness
 from core.quality.curate import curate
 from core.synth import runner, teachers
-from core.synth.budget import FREE
+from core.synth.budget import FREE, Price, lookup_price
 from ui import md_text, open_workspace, plural, quality_report, render_example, require_dataset
 
 _PAGE_SIZE = 20
@@ -118,18 +118,55 @@ def _judge_section():
     if st.button("Judge every example (offline SmolLM2)", key="quality_judge"):
         with st.spinner("Starting SmolLM2…"):
             url = teachers.local_teacher().start()
-        settings = runner.RunSettings(
-            teacher=teachers.local_config(url),
-            price=FREE,
-            budget_usd=0.0,  # free; a paid teacher: python -m core quality --signals judge --budget
-            max_tokens=160,
-            concurrency=1,
-            temperature=0.0,
+        teacher = teachers.local_config(url)
+        _start_judging(
+            runner.RunSettings(teacher=teacher, price=FREE, budget_usd=0.0, max_tokens=160, concurrency=1)
         )
+    with st.expander("Another teacher (OpenAI-compatible), under a budget"):
+        _paid_judge()
+
+
+def _paid_judge():
+    presets = [name for name, p in teachers.PRESETS.items() if p.provider != "local" or p.base_url]
+    preset = teachers.PRESETS[st.selectbox("Endpoint", presets, key="quality_judge_preset")]
+    left, right = st.columns(2)
+    model = left.text_input("Model", value=preset.example_model, key="quality_judge_model")
+    base_url = right.text_input("Base URL", value=preset.base_url, key="quality_judge_base_url")
+    key_env = left.text_input("API key variable", value=preset.key_env or "", key="quality_judge_key_env")
+    right.text_input("API key (kept in memory only)", type="password", key="quality_judge_api_key")
+    price = lookup_price(model) if model else None
+    cols = st.columns(3)
+    price_in = cols[0].number_input(
+        "USD / 1M in", 0.0, value=price.input if price else None, key="quality_judge_in"
+    )
+    price_out = cols[1].number_input(
+        "USD / 1M out", 0.0, value=price.output if price else None, key="quality_judge_out"
+    )
+    budget = cols[2].number_input("Budget (USD)", 0.0, 100_000.0, 1.0, key="quality_judge_budget")
+    ready = bool(model) and base_url.startswith(("http://", "https://")) and None not in (price_in, price_out)
+    if st.button("Judge every example", key="quality_judge_paid", disabled=not ready):
+        teacher = teachers.TeacherConfig(
+            base_url=base_url,
+            model=model,
+            provider=preset.provider,
+            key_env=key_env or None,
+            structured=preset.structured,
+        )
+        settings = runner.RunSettings(
+            teacher=teacher, price=Price(price_in, price_out), budget_usd=budget, max_tokens=200
+        )
+        _start_judging(settings, api_key=st.session_state.get("quality_judge_api_key") or None)
+
+
+def _start_judging(settings, api_key=None):
+    try:
         run_id = judge.plan_judging(ws, frame, settings)
-        ws.set_state(_JUDGE_STATE, {**(ws.get_state(_JUDGE_STATE) or {}), str(version): run_id})
-        runner.start_background(ws, run_id, label="the Quality page")
-        st.rerun()
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    ws.set_state(_JUDGE_STATE, {**(ws.get_state(_JUDGE_STATE) or {}), str(version): run_id})
+    runner.start_background(ws, run_id, api_key=api_key, label="the Quality page")
+    st.rerun()
 
 
 _judge_live = judge_run is not None and runner.progress(ws, judge_run).alive
@@ -149,8 +186,19 @@ def _judge_meter():
         st.progress(meter.requests_done / max(1, meter.n_requests), text=f"{meter.requests_done:,} answered")
         if st.button("Stop judging", key="quality_judge_stop"):
             runner.stop_run(ws, judge_run)
-    elif meter.reason:
-        st.caption(meter.reason)
+    else:
+        if meter.reason:
+            st.caption(meter.reason)
+        left, right = st.columns(2)
+        if meter.stopped_by != "done" and left.button("Resume judging", key="quality_judge_resume"):
+            runner.start_background(ws, judge_run, label="the Quality page")
+            st.rerun()
+        if right.button("Judge again (a new run)", key="quality_judge_new"):
+            ws.set_state(
+                _JUDGE_STATE,
+                {k: v for k, v in (ws.get_state(_JUDGE_STATE) or {}).items() if k != str(version)},
+            )
+            st.rerun()
 
 
 def _curate_section():

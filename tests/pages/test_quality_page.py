@@ -126,3 +126,34 @@ def test_the_readiness_checklist_reports_what_the_quality_page_found(planted_ws)
     after = [e.label for e in distribution().expander]
     assert any("PII and secrets" in t and "❌" in t and "13 examples hold PII" in t for t in after)
     assert any("Refusals" in t and "4.3% of the replies refuse" in t for t in after)
+
+
+def test_a_paid_teacher_judges_from_the_page_within_its_budget(planted_ws):
+    import json
+    import threading
+
+    from core.synth import runner
+    from tests.fake_openai_server import FakeOpenAIServer, Reply
+
+    server = FakeOpenAIServer()
+    verdict = json.dumps({"examples": [{"score": 4, "rationale": "Fine."}]})
+    server.responder = lambda body: Reply(content=verdict, prompt_tokens=300, completion_tokens=40)
+    with server:
+        at = app_test(PAGE, planted_ws.root).run()
+        at.text_input(key="quality_judge_base_url").set_value(server.base_url)
+        at.text_input(key="quality_judge_model").set_value("gpt-4o-mini")
+        at.number_input(key="quality_judge_in").set_value(1.0)
+        at.number_input(key="quality_judge_out").set_value(4.0)
+        at.number_input(key="quality_judge_budget").set_value(0.004)
+        at.button(key="quality_judge_paid").click().run()
+        assert not at.exception, at.exception
+        run_id = planted_ws.get_state("quality.judge_runs")[str(planted_ws.dataset_version())]
+        for thread in threading.enumerate():
+            if thread.name == f"synth-{run_id}":
+                thread.join(timeout=60)
+    meter = runner.progress(planted_ws, run_id)
+    assert meter.stopped_by == "budget" and meter.spent_usd + meter.at_risk_usd <= 0.004
+    assert server.billed_usd(1.0, 4.0) <= meter.spent_usd + meter.at_risk_usd + 1e-12
+    at.run()
+    assert not at.exception, at.exception
+    assert at.button(key="quality_judge_resume") is not None
