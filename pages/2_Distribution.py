@@ -399,6 +399,12 @@ with st.expander("Negative examples found"):
         "Responses like 'not found', 'not applicable', 'none', empty JSON, or a refusal, "
         "at the start of the reply."
     )
+    if "preference" in set(frame["kind"].dropna()):
+        st.caption(
+            "Preference pairs: the chosen reply is what is read. A pair whose chosen reply declines or says "
+            "'not found' is a negative example; a rejected reply that does so is not (it is what the model "
+            "should learn not to say)."
+        )
     if negatives:
         _rows_table(tuple(features.index[features["is_negative"]]), "distribution_negative_row")
     else:
