@@ -966,24 +966,3 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def escape_markdown(text: str) -> str:
-    """Backslash-escape every ASCII punctuation character, so data renders as literal text.
-
-    With this, Markdown (and Streamlit's ``:color[...]`` directives, emoji shortcodes and
-    inline HTML) in a dataset is shown, never interpreted.
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
-def highlight_markdown(runs: list[tuple[str, bool]], color: str = "orange") -> str:
-    """Return Markdown of :func:`diff_words` runs with the differing ones on a coloured background."""
-    pieces = []
-    for text, differs in runs:
-        escaped = escape_markdown(text).replace("\n", "  \n")
-        pieces.append(f":{color}-background[{escaped}]" if differs and escaped.strip() else escaped)
-    return "".join(pieces)

@@ -407,7 +407,7 @@ def test_eval_rows_become_train_only_canonical_rows(sample_reports, workspace):
 # ----------------------------------------------------------------------------- rounds
 
 
-def test_rounds_history_and_charts(sample_reports, workspace):
+def test_rounds_and_their_history(sample_reports, workspace):
     current, baseline = sample_reports
     comparison = evalloop.compare_results(current, baseline)
     assert evalloop.save_round(workspace, baseline, name="base model") == 1
@@ -424,13 +424,6 @@ def test_rounds_history_and_charts(sample_reports, workspace):
     warranty = history[(history["slice"] == "warranty") & (history["dimension"] == "category")]
     assert warranty["value"].tolist() == pytest.approx([0.5, 0.5])
     assert len(evalloop.load_round(workspace, 2)) == 200
-    figure = evalloop.history_figure(history, dimension="category")
-    assert len(figure.data) == 10
-    assert len(evalloop.history_figure(history, dimension="overall", metrics=["accuracy"]).data) == 1
-    assert len(evalloop.confusion_figure(current).data) == 1
-    assert len(evalloop.comparison_figure(comparison).data) == 2
-    with pytest.raises(ValueError, match="dimension"):
-        evalloop.history_figure(history, dimension="colour")
     with pytest.raises(ValueError, match="no eval round"):
         evalloop.load_round(workspace, 9)
 
