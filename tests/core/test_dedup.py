@@ -392,7 +392,7 @@ def test_sensitivity_is_monotone():
 
 
 def test_progress_and_cancel(monkeypatch):
-    monkeypatch.setattr(dedup, "_BATCH_SIZE", 50)
+    monkeypatch.setattr(dedup.engine, "_BATCH_SIZE", 50)
     frame = _frame_of(_planted_corpus(9))
     seen = []
     dedup.find_duplicates(frame, progress=seen.append)
@@ -402,7 +402,7 @@ def test_progress_and_cancel(monkeypatch):
 
 
 def test_two_processes_give_the_same_clusters(monkeypatch):
-    monkeypatch.setattr(dedup, "_BATCH_SIZE", 40)
+    monkeypatch.setattr(dedup.engine, "_BATCH_SIZE", 40)
     frame = _frame_of(_planted_corpus(10))
     one = dedup.find_duplicates(frame, processes=1)
     two = dedup.find_duplicates(frame, processes=2)
