@@ -506,7 +506,7 @@ def test_verification_in_chunks_and_threads_agrees(monkeypatch):
     pairs = _minhash.candidate_pairs(out.band_keys)
     one = _minhash.verify_pairs(out.shingles, out.counts, pairs[:, 0], pairs[:, 1])
     assert np.array_equal(pairs, _minhash.candidate_pairs(out.band_keys, threads=2))
-    monkeypatch.setattr(_minhash, "_PAIRS_PER_CHUNK", 7)
+    monkeypatch.setattr(_minhash.pairs, "_PAIRS_PER_CHUNK", 7)
     two = _minhash.verify_pairs(out.shingles, out.counts, pairs[:, 0], pairs[:, 1], threads=2)
     assert np.array_equal(one, two)
     texts = dedup.scope_texts(frame, config)
