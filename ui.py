@@ -148,9 +148,34 @@ def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
     return _quality_report(str(ws.root), ws.dataset_version(), frame)
 
 
+@st.cache_data(max_entries=4, show_spinner="Grouping the prompts into topics…")
+def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> list[str | None]:
+    from core import topics
+
+    texts = _frame["prompt_text"].tolist() if "prompt_text" in _frame.columns else [None] * len(_frame)
+    return topics.find_topics(texts).of_rows()
+
+
+def version_topics(ws: Workspace, frame: pd.DataFrame) -> list[str | None]:
+    """Return each row's topic (:func:`core.topics.find_topics` of its prompt), once per version."""
+    return _topics(str(ws.root), ws.dataset_version(), frame)
+
+
 def plural(n: int, word: str) -> str:
     """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun."""
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` for display: a missing text value shows as an empty cell, not as "None"."""
+    text = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]) or frame[c].isna().all()
+    ]
+    if not text:
+        return frame
+    return frame.assign(**{str(c): frame[c].astype(object).where(frame[c].notna(), "") for c in text})
 
 
 def page_link(page: str, *, label: str, icon: str | None = None) -> None:

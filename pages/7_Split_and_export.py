@@ -9,7 +9,7 @@ from core import derived, export, formats, pricing, report, review, split, synth
 from core.errors import DatasetError
 from core.pipeline import opening
 from core.workspace import Workspace
-from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
+from ui import blank, md_text, open_workspace, require_dataset, stop_on_dataset_error
 
 st.title("📦 Split & export")
 st.caption(
@@ -265,7 +265,7 @@ else:
 history = split.lock_history(ws)
 if history:
     with st.expander("Lock history"):
-        st.dataframe(pd.DataFrame(history), hide_index=True)
+        st.dataframe(blank(pd.DataFrame(history)), hide_index=True)
 
 # -- export -------------------------------------------------------------------------------------
 st.subheader("Export bundle")

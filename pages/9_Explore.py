@@ -12,6 +12,7 @@ from ui import (
     render_example,
     require_dataset,
     version_features,
+    version_topics,
 )
 
 _MODEL = "gpt-4o-mini"  # token measures as the Distribution page counts them by default
@@ -76,13 +77,13 @@ if undoable and st.button(f"Undo: back to v{last.parent}", key="explore_undo"):
 
 
 @st.cache_resource(max_entries=2, show_spinner="Indexing the rows for search…")
-def _table(root: str, dataset_version: int, _frame: pd.DataFrame, _features, _flags):
-    return explore.explore_table(_frame, _features, _flags)
+def _table(root: str, dataset_version: int, _frame: pd.DataFrame, _features, _flags, _topics):
+    return explore.explore_table(_frame, _features, _flags, _topics)
 
 
 features = version_features(ws, frame, _MODEL)
 flags = explore.flags_by_row(quality_report(ws, frame).flags)
-table = _table(str(ws.root), version, frame, features, flags)
+table = _table(str(ws.root), version, frame, features, flags, version_topics(ws, frame))
 
 if "explore_text" not in st.session_state:
     st.session_state["explore_text"] = st.query_params.get("q", "")
@@ -135,11 +136,12 @@ if chips:
         cells[k % 5].button(f"✕ {md_text(label)}", key=f"explore_chip_{what}", on_click=_clear, args=(what,))
 st.subheader(f"{plural(len(rows), 'row')} of {len(frame):,}")
 
-charts = st.columns(len(_CHARTS))
-for cell, facet in zip(charts, _CHARTS, strict=True):
-    counts = explore.facet_counts(table, rows, facet).head(15)
-    if counts.empty:
-        continue
+
+def _facet_chart(cell, facet: str, limit: int = 15) -> None:
+    """A bar per value of ``facet`` among the matching rows; a click filters by it."""
+    counts = explore.facet_counts(table, rows, facet).head(limit)
+    if counts.empty or (facet == "topic" and set(counts["value"]) == {explore.MISSING}):
+        return
     # chart labels come from the data; plotly reads a few HTML tags in labels, so none may pass
     counts["label"] = [str(v).replace("<", "‹").replace(">", "›") for v in counts["value"]]
     figure = px.bar(
@@ -154,10 +156,20 @@ for cell, facet in zip(charts, _CHARTS, strict=True):
     cell.plotly_chart(
         figure,
         key=_chart_key(facet),
-        on_select=lambda facet=facet: _pick_from_chart(facet),
+        on_select=lambda: _pick_from_chart(facet),
         selection_mode="points",
         config={"displayModeBar": False},  # small charts: the toolbar would cover the first bar
     )
+
+
+for cell, facet in zip(st.columns(len(_CHARTS)), _CHARTS, strict=True):
+    _facet_chart(cell, facet)
+with st.expander("Topics: the prompts grouped by what they ask about", expanded=True):
+    st.caption(
+        "Each topic is named by its most particular words (prompts embedded with the packaged model, "
+        "grouped by k-means with seed 0)."
+    )
+    _facet_chart(st.container(), "topic", limit=30)
 
 if not len(rows):
     st.info("No row matches: remove a filter above.")

@@ -76,3 +76,17 @@ def test_quality_flags_are_a_filter(tmp_path):
     at.multiselect(key="explore_facet_flag").select("refusal").run()
     assert not at.exception, at.exception
     assert "2 rows of" in _subheaders(at)[0]
+
+
+def test_the_prompts_are_grouped_into_topics_a_person_can_filter_by(ws):
+    at = app_test(PAGE, ws.root).run()
+    assert not at.exception, at.exception
+    assert any("Topics" in e.label for e in at.expander)
+    topic = at.multiselect(key="explore_facet_topic")
+    assert len(topic.options) >= 2  # 40 prompts: a few topics, each named by its words
+    first = topic.options[0]
+    topic.select(first).run()
+    assert not at.exception, at.exception
+    (heading,) = [h for h in _subheaders(at) if h.endswith("of 40")]
+    assert heading != "40 rows of 40"
+    assert at.button(key="explore_chip_topic").label == f"✕ topic = {first}"
