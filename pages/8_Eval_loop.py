@@ -37,7 +37,7 @@ def _table(data: bytes, name: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, show_spinner="Computing metrics…")
 def _report(frame: pd.DataFrame, task: str | None) -> evalloop.EvalReport:
-    return evalloop.build_report(frame, task=task, seed=0)
+    return evalloop.build_report(frame, task=task)
 
 
 def _inputs():

@@ -9,8 +9,8 @@ from tests.conftest import SAMPLE_DATA
 
 @pytest.fixture(scope="module")
 def reports():
-    current = evalloop.build_report(evalloop.read_results(SAMPLE_DATA / "eval_results.csv"), seed=0)
-    baseline = evalloop.build_report(evalloop.read_results(SAMPLE_DATA / "eval_results_base.csv"), seed=0)
+    current = evalloop.build_report(evalloop.read_results(SAMPLE_DATA / "eval_results.csv"))
+    baseline = evalloop.build_report(evalloop.read_results(SAMPLE_DATA / "eval_results_base.csv"))
     return current, baseline
 
 
