@@ -1,9 +1,8 @@
 """The dated price table and the cost arithmetic: generation cost and fine-tuning cost.
 
 Prices live in ``core/data/prices.json`` (FORMATS.md §5, USD per 1M tokens, each entry with
-the date and place it was seen). A person can change them in the app: their changes are
-saved to ``<workspace>/prices.json`` and merged over the bundled table field by field
-(:mod:`core.pricing.table`).
+the date and place it was seen). A workspace's ``prices.json`` (written by hand) is merged
+over the bundled table field by field (:mod:`core.pricing.table`).
 
 Fine-tuning follows the cookbook's estimate (``Chat_finetuning_data_prep.ipynb``): the
 default number of epochs depends on the number of examples, billable tokens are each
@@ -27,7 +26,6 @@ from core.pricing.cost import (
     default_epochs,
     finetune_estimate,
     generation_cost,
-    worst_case_cost,
 )
 from core.pricing.table import (
     BUNDLED_PRICES,
@@ -37,9 +35,6 @@ from core.pricing.table import (
     get_price,
     list_models,
     load_prices,
-    prices_frame,
-    save_user_prices,
-    table_from_frame,
     user_prices_path,
 )
 
@@ -64,9 +59,5 @@ __all__ = [
     "get_price",
     "list_models",
     "load_prices",
-    "prices_frame",
-    "save_user_prices",
-    "table_from_frame",
     "user_prices_path",
-    "worst_case_cost",
 ]

@@ -104,11 +104,6 @@ def generation_cost(usage: Usage, price: ModelPrice) -> float:
     return dollars_per_million / PER_TOKENS
 
 
-def worst_case_cost(prompt_tokens: int, max_tokens: int, price: ModelPrice) -> float:
-    """Return the most one request can cost: no cache hits and ``max_tokens`` of output."""
-    return generation_cost(Usage(prompt_tokens=prompt_tokens, completion_tokens=max_tokens), price)
-
-
 # --- fine-tuning cost ----------------------------------------------------------------------------
 
 

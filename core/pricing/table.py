@@ -1,23 +1,19 @@
-"""The dated price table: bundled in ``core/data/prices.json``, a person's changes merged over it.
+"""The dated price table: bundled in ``core/data/prices.json``, a workspace's overrides merged over it.
 
-Each entry is USD per 1M tokens (FORMATS.md §5) with the date and place it was seen; changes made
-in the app are saved to ``<workspace>/prices.json`` and merged over the bundled table field by field.
+Each entry is USD per 1M tokens (FORMATS.md §5) with the date and place it was seen; a workspace's
+``prices.json`` (written by hand) is merged over the bundled table field by field.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from core.errors import DatasetError
 from core.tokens import base_model
@@ -130,16 +126,6 @@ def _entry_to_price(model: str, entry: Mapping[str, Any]) -> ModelPrice:
     return ModelPrice(model=model, **values)
 
 
-def _price_to_entry(price: ModelPrice) -> dict[str, Any]:
-    entry = asdict(price)
-    del entry["model"]
-    above = entry.pop("long_context_above")
-    long_values = {key: entry.pop(f"long_{key}") for key in ("input", "cached_input", "output")}
-    # null (not absent) when there is none, so an override can remove the bundled one
-    entry["long_context"] = None if above is None else {"above": above, **long_values}
-    return entry
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -197,63 +183,6 @@ def _merge_user_entries(entries: dict[str, dict[str, Any]], user: dict[str, Any]
             raise DatasetError(f"{path}: the entry for {model!r} must be a JSON object")
         merged = entries.setdefault(model, {})
         merged.update(entry)
-
-
-def save_user_prices(ws_root: str | Path, table: Mapping[str, ModelPrice]) -> Path:
-    """Save the entries of ``table`` that differ from the bundled table into the workspace.
-
-    Only differences are written, so later corrections of the bundled table still reach
-    models the person did not touch. Returns the path written.
-    """
-    bundled = load_prices()
-    changed = {
-        model: _price_to_entry(price)
-        for model, price in table.items()
-        if model not in bundled or bundled[model] != replace(price, model=model)
-    }
-    path = user_prices_path(ws_root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps({"currency": "USD", "models": changed}, indent=2, ensure_ascii=False)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".prices.", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(payload + "\n")
-    os.replace(temporary, path)
-    return path
-
-
-def prices_frame(table: Mapping[str, ModelPrice]) -> pd.DataFrame:
-    """Return the table as one row per model (for showing and editing in the app)."""
-    return pd.DataFrame(
-        [asdict(price) for price in table.values()], columns=[f.name for f in fields(ModelPrice)]
-    )
-
-
-def table_from_frame(frame: pd.DataFrame) -> dict[str, ModelPrice]:
-    """Turn an edited :func:`prices_frame` back into a table.
-
-    Raises:
-        DatasetError: If a row has an invalid price (the message names the model).
-    """
-    table: dict[str, ModelPrice] = {}
-    for record in frame.to_dict(orient="records"):
-        values = {key: _clean_cell(value) for key, value in record.items()}
-        values["local"] = bool(values.get("local") or False)
-        for text_field in ("seen", "source", "notes"):
-            values[text_field] = values.get(text_field) or ""
-        if values.get("long_context_above") is not None:
-            values["long_context_above"] = int(values["long_context_above"])
-        try:
-            price = ModelPrice(**values)
-        except (TypeError, ValueError) as exc:
-            raise DatasetError(f"invalid price row {values.get('model')!r}: {exc}") from exc
-        table[price.model] = price
-    return table
-
-
-def _clean_cell(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def list_models(
