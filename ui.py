@@ -100,6 +100,11 @@ def current_dataset(ws: Workspace) -> pd.DataFrame | None:
     return None if version is None else _load_version(str(ws.root), version)
 
 
+def dataset_at(ws: Workspace, version: int | None) -> pd.DataFrame | None:
+    """Return the dataset as saved in ``version`` (shared, never mutate it); the current one for ``None``."""
+    return current_dataset(ws) if version is None else _load_version(str(ws.root), version)
+
+
 def require_dataset(ws: Workspace) -> pd.DataFrame:
     """Return the current dataset or show what is missing and stop the page."""
     frame = current_dataset(ws)

@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import explore, formats
+from core import explore, formats, review
 from ui import (
     md_text,
     open_workspace,
@@ -17,6 +17,7 @@ from ui import (
 
 _MODEL = "gpt-4o-mini"  # token measures as the Distribution page counts them by default
 _SHOWN = 500  # rows listed in the table (all matches are downloaded or removed)
+_REVIEW_MAX = 1_000  # rows one review set may hold: a person decides each of them
 _CHARTS = ("category", "language", "flag")
 _FIELDS = {"all": "Prompt and replies", "prompt": "Prompt", "response": "Replies"}
 
@@ -207,7 +208,7 @@ source_format = (
     str(frame["source_format"].mode().iloc[0]) if frame["source_format"].notna().any() else "openai-sft"
 )
 extension = "csv" if source_format == "csv" else "jsonl"
-left, middle, right = st.columns(3)
+left, middle, right, fourth = st.columns(4)
 left.download_button(
     f"Download {plural(len(rows), 'row')} ({source_format})",
     data=lambda: formats.write_dataset(frame.iloc[chosen_rows], source_format)[0],
@@ -227,4 +228,13 @@ if len(rows) < len(frame) and right.button(
         frame.iloc[chosen_rows].reset_index(drop=True), note=f"explore: kept {len(rows)} rows ({described})"
     )
     st.session_state["explore_flash"] = f"Kept {plural(len(rows), 'row')} in a new version."
+    st.rerun()
+if len(rows) > _REVIEW_MAX:
+    fourth.caption(f"Narrow the filter to {_REVIEW_MAX:,} rows or fewer to send them to review.")
+elif fourth.button(f"Send {plural(len(rows), 'row')} to review", key="explore_review"):
+    ids = frame["id"].iloc[chosen_rows].astype(str).tolist()
+    made = review.sets.create_set(ws, ids, description=described or "every row")
+    st.session_state["explore_flash"] = (
+        f"Sent {plural(len(made.ids), 'row')} to review as {made.set_id}: decide them on the Review page."
+    )
     st.rerun()

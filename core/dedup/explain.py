@@ -111,17 +111,28 @@ def pairwise_jaccard(frame: pd.DataFrame, positions: Sequence[int], config: Dedu
     return matrix
 
 
-def result_summary(ids: Sequence[str], result: DedupResult, keepers: dict[int, int]) -> dict[str, Any]:
-    """Return the command line's JSON summary of a result on rows with these ``ids``."""
-    clusters = [
-        {
-            "kept": ids[keepers[c.cluster_id]],
-            "removed": [ids[m] for m in c.members if m != keepers[c.cluster_id]],
+def result_summary(
+    ids: Sequence[str], result: DedupResult, keepers: dict[int, int], lines: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """Return the command line's JSON summary of a result on rows with these ``ids``.
+
+    ``lines``: each row's line in the file (``source_line``); exact duplicates share their id, so
+    the lines are what a person looks them up by (``kept_line``, ``removed_lines``).
+    """
+    clusters = []
+    for c in result.clusters:
+        keeper = keepers[c.cluster_id]
+        removed = [m for m in c.members if m != keeper]
+        cluster: dict[str, Any] = {
+            "kept": ids[keeper],
+            "removed": [ids[m] for m in removed],
             "min_jaccard": round(c.min_jaccard, 4),
             "kind": c.kind,
         }
-        for c in result.clusters
-    ]
+        if lines is not None:
+            cluster["kept_line"] = _line(lines[keeper])
+            cluster["removed_lines"] = [_line(lines[m]) for m in removed]
+        clusters.append(cluster)
     return {
         "rows": result.rows,
         "exact_duplicates": result.exact_duplicates,
@@ -132,3 +143,7 @@ def result_summary(ids: Sequence[str], result: DedupResult, keepers: dict[int, i
         "notes": list(result.notes),
         "clusters": clusters,
     }
+
+
+def _line(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)

@@ -90,3 +90,28 @@ def test_the_prompts_are_grouped_into_topics_a_person_can_filter_by(ws):
     (heading,) = [h for h in _subheaders(at) if h.endswith("of 40")]
     assert heading != "40 rows of 40"
     assert at.button(key="explore_chip_topic").label == f"✕ topic = {first}"
+
+
+def test_matches_sent_to_review_become_a_set_the_review_page_decides_and_applies(ws):
+    from core import review
+
+    at = app_test(PAGE, ws.root).run()
+    at.text_input(key="explore_text").input("order number 1007").run()
+    at.button(key="explore_review").click().run()
+    assert not at.exception, at.exception
+    assert any("Sent 1 row to review as rows-1" in s.value for s in at.success)
+    (made,) = review.sets.list_sets(ws)
+    assert made.description == 'all contains "order number 1007"'
+
+    page = app_test(ROOT / "pages" / "6_Review.py", ws.root).run()
+    assert not page.exception, page.exception
+    assert page.selectbox(key="review_batch").value == "rows-1"
+    page.text_input(key="review_reviewer").input("ana").run()
+    page.selectbox(key="review_reason").select("incorrect").run()
+    page.button(key="review_reject").click().run()
+    page.button(key="review_apply").click().run()
+    assert not page.exception, page.exception
+    assert any("1 rejected rows removed" in s.value for s in page.success)
+    assert len(ws.current_dataset()) == 39
+    page.button(key="review_apply_undo").click().run()
+    assert len(ws.current_dataset()) == 40
