@@ -7,7 +7,7 @@ import streamlit as st
 from core import dedup, derived
 from core.errors import DatasetError
 from core.workspace import Workspace
-from ui import open_workspace, require_dataset
+from ui import highlight_markdown, md_text, open_workspace, require_dataset
 
 _SCOPE_LABELS = {
     "all": "Whole conversation (prompt + response)",
@@ -215,9 +215,9 @@ def _cluster(cluster, keeper, config, texts):
                 runs = dedup.from_first_difference(runs)
             with column:
                 st.markdown("**Kept**" if member == pick else "**Removed**")
-                st.caption(dedup.escape_markdown(_member_label(member)))
+                st.caption(md_text(_member_label(member)))
                 with st.container(height=260):
-                    st.markdown(dedup.highlight_markdown(runs, "green" if member == pick else "red"))
+                    st.markdown(highlight_markdown(runs, "green" if member == pick else "red"))
         if cluster.size > len(shown):
             st.caption(f"… and {cluster.size - len(shown)} more members")
         if cluster.size <= 8:

@@ -64,13 +64,13 @@ def crowdlab_consensus(
 
     matrix = matrix[matrix.notna().any(axis=1)]
     matrix = matrix.loc[:, matrix.notna().any(axis=0)]
-    labels = sorted({str(v) for v in matrix.to_numpy().ravel() if v is not None and v == v})
+    labels = sorted({str(v) for v in matrix.to_numpy().ravel() if not pd.isna(v)})
     if len(labels) < 2 or matrix.shape[1] < 2:
         raise ValueError(
             f"CROWDLAB needs two labels and two annotators, got {labels} and {list(matrix.columns)}"
         )
     codes = matrix.apply(
-        lambda column: column.map(lambda v: labels.index(str(v)) if v is not None and v == v else np.nan)
+        lambda column: column.map(lambda v: labels.index(str(v)) if not pd.isna(v) else np.nan)
     )
     probs, method = _pred_probs(matrix, codes.to_numpy(dtype=float), labels, texts, seed)
     result = get_label_quality_multiannotator(codes, probs, verbose=False)
@@ -95,11 +95,11 @@ def _pred_probs(
     per_class = np.bincount(target[known], minlength=k) if known.any() else np.zeros(k, dtype=int)
     if has_text.mean() < _MIN_TEXT_SHARE or per_class.min() < FOLDS:
         return votes, "votes"
-    return _classifier_probs(item_texts, target, known, votes, k, seed), "texts"
+    return _classifier_probs(item_texts, target, known, votes, seed), "texts"
 
 
 def _classifier_probs(
-    texts: list[str], target: np.ndarray, known: np.ndarray, votes: np.ndarray, k: int, seed: int
+    texts: list[str], target: np.ndarray, known: np.ndarray, votes: np.ndarray, seed: int
 ) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

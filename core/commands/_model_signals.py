@@ -178,9 +178,9 @@ def _rows(frame: pd.DataFrame, scores: pd.DataFrame) -> list[dict[str, Any]]:
     lines = frame["source_line"].tolist() if "source_line" in frame.columns else [None] * len(frame)
     return [
         {
-            "line": None if line is None or line != line else int(line),
+            "line": None if pd.isna(line) else int(line),
             "id": str(example_id),
-            **{k: (None if v != v else round(float(v), 4)) for k, v in row.items()},
+            **{k: (None if pd.isna(v) else round(float(v), 4)) for k, v in row.items()},
         }
         for line, example_id, row in zip(lines, frame["id"], scores.to_dict(orient="records"), strict=True)
     ]

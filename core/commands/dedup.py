@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if args.method is None:
             summary = dedup_file(args.path, config, policy=args.keep, out=args.out).summary(args.out)
         else:
-            summary = _semantic_summary(args, config)
+            summary = _semantic_summary(args)
     except (DatasetError, ValueError) as exc:
         if args.json:
             print_json({"error": str(exc)})
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _semantic_summary(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+def _semantic_summary(args: argparse.Namespace) -> dict[str, Any]:
     """Clusters from the pairs ``--method`` links, every pair listed, and with ``-o`` the kept rows."""
     from core import dedup, formats
     from core.semantic import pairs

@@ -33,19 +33,11 @@ import pandas as pd
 
 from core import _minhash, formats
 from core import io as core_io
-from core.dedup import (
-    DedupConfig,
-    DedupResult,
-    _scope_columns,
-    apply_dedup,
-    choose_keepers,
-    find_duplicates,
-    graph_of,
-    keep_table,
-    keepers_of,
-    result_at,
-    result_summary,
-)
+from core.dedup import find_duplicates
+from core.dedup.config import DedupConfig, DedupResult, _scope_columns
+from core.dedup.engine import graph_of, result_at
+from core.dedup.explain import result_summary
+from core.dedup.policy import apply_dedup, choose_keepers, keep_table, keepers_of
 
 BATCH_ROWS = 8192
 

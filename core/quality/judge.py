@@ -92,7 +92,7 @@ def flags_of(scores: pd.DataFrame, low: int = LOW_SCORE) -> list[Flag]:
     """A ``low_judge_score`` flag on each example judged ``low`` or under, with the judge's rationale."""
     out = []
     for row, (score, rationale) in enumerate(zip(scores["score"], scores["rationale"], strict=True)):
-        if score == score and score <= low:
+        if not pd.isna(score) and score <= low:
             out.append(
                 Flag(row, "judge", CODES[0], "response", 0, 0, "", f"judged {int(score)}/5: {rationale}")
             )
