@@ -176,7 +176,11 @@ def _settings_controls():
     semantic = None
     if cosine is not None:
         semantic = semantic_pairs.PairSettings(
-            method=method, cosine=round(cosine, 2), threshold=config.threshold, scope=scope, include_system=system
+            method=method,
+            cosine=round(cosine, 2),
+            threshold=config.threshold,
+            scope=scope,
+            include_system=system,
         )
     return config, policy, semantic
 
@@ -229,7 +233,9 @@ def _novelty(semantic):
             {
                 "row": [_member_label(int(r)) for r in least],
                 "novelty": found.scores[least].round(3),
-                "nearest": [_member_label(int(found.nearest[r])) if found.nearest[r] >= 0 else "" for r in least],
+                "nearest": [
+                    _member_label(int(found.nearest[r])) if found.nearest[r] >= 0 else "" for r in least
+                ],
             }
         )
         st.dataframe(table, hide_index=True, key="dedup_novelty_table")

@@ -286,7 +286,7 @@ else:
         )
         bundle_parts, leak_excluded = repaired.parts, repaired.dropped
         st.caption(
-            f"The bundle will have {len(repaired.moved)} train rows moved and {len(repaired.dropped)} dropped: "
+            f"The bundle will have {len(repaired.moved)} train rows moved, {len(repaired.dropped)} dropped: "
             + ", ".join(f"{s} {len(p):,}" for s, p in bundle_parts.items())
         )
 

@@ -83,7 +83,9 @@ def _table(root: str, dataset_version: int, _frame: pd.DataFrame, _features, _fl
 
 
 # 1 - cosine to the nearest other row, embedded once per version and kept with it (core.semantic)
-@st.cache_resource(max_entries=2, show_spinner="Embedding every row to measure its novelty, once per version…")
+@st.cache_resource(
+    max_entries=2, show_spinner="Embedding every row to measure its novelty, once per version…"
+)
 def _novelty(root: str, dataset_version: int, _frame: pd.DataFrame):
     return versioned.version_novelty(Workspace.open(root), dataset_version, pairs.PairSettings(), _frame)
 
@@ -176,9 +178,11 @@ listed["flags"] = [", ".join(v) for v in listed["flags"]]
 if st.toggle(
     "Novelty",
     key="explore_novelty",
-    help="1 - the cosine of a row's embedding to its nearest other row: 0 is a copy, about 0.15 a paraphrase.",
+    help="1 - the cosine of a row's embedding to its nearest other row: 0 a copy, about 0.15 a paraphrase.",
 ):
-    listed.insert(4, "novelty", _novelty(str(ws.root), version, frame).scores[np.asarray(rows[:_SHOWN])].round(3))
+    listed.insert(
+        4, "novelty", _novelty(str(ws.root), version, frame).scores[np.asarray(rows[:_SHOWN])].round(3)
+    )
 event = st.dataframe(
     listed,
     hide_index=True,

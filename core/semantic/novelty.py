@@ -52,7 +52,9 @@ class Novelty:
         }
 
 
-def row_novelty(frame: pd.DataFrame, settings: PairSettings, *, against: pd.DataFrame | None = None) -> Novelty:
+def row_novelty(
+    frame: pd.DataFrame, settings: PairSettings, *, against: pd.DataFrame | None = None
+) -> Novelty:
     """Return each row's novelty within ``frame``, or against ``against`` when given.
 
     Args:

@@ -154,7 +154,9 @@ def pair_json(pair: SimilarPair, a_frame: pd.DataFrame, b_frame: pd.DataFrame) -
 def explain_pair(pair: SimilarPair, settings: PairSettings) -> str:
     """Say in one sentence why two rows are linked: their meaning (cosine), their wording (Jaccard)."""
     meaning = f"cosine {pair.cosine:.2f}"
-    wording = f"{pair.jaccard:.0%} of their word {settings.shingle_size}-grams shared (Jaccard {pair.jaccard:.2f})"
+    wording = (
+        f"{pair.jaccard:.0%} of their word {settings.shingle_size}-grams shared (Jaccard {pair.jaccard:.2f})"
+    )
     if pair.jaccard >= 1.0 - 1e-12:
         return f"The same text once case, spacing and Unicode forms are normalised ({meaning})."
     if pair.method == "both":

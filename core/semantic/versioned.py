@@ -65,7 +65,7 @@ def version_pairs(
 def version_novelty(
     ws: Workspace, version: int, settings: PairSettings, frame: pd.DataFrame | None = None
 ) -> Novelty:
-    """Return :func:`core.semantic.novelty.row_novelty` of the version (stored per scope), at ``settings.cosine``."""
+    """Return :func:`core.semantic.novelty.row_novelty` of the version (stored per scope)."""
     name = (
         f"semantic-novelty-v{FORMAT}-{settings.scope.replace('+', '_')}"
         f"-sys{int(settings.include_system)}.parquet"

@@ -18,7 +18,9 @@ def _frame(texts: list[str], prefix: str) -> pd.DataFrame:
 
 def _parts() -> dict[str, pd.DataFrame]:
     """Train holds thirteen requests; test restates train's last (no shared 5-gram); val is unrelated."""
-    train = _frame([a for i, (_, a, _) in enumerate(PARAPHRASES[:13]) if i != 1] + [PARAPHRASES[1][1]], "train")
+    train = _frame(
+        [a for i, (_, a, _) in enumerate(PARAPHRASES[:13]) if i != 1] + [PARAPHRASES[1][1]], "train"
+    )
     return {
         "train": train,
         "val": _frame(["Explain how a steam engine works."], "val"),

@@ -27,7 +27,7 @@ def test_a_copy_has_novelty_zero_a_restatement_little_and_an_unrelated_request_m
     assert found.nearest[16] == 15 and found.scores[16] == pytest.approx(0.0, abs=1e-5)  # a copy
     assert found.nearest[17] == 1 and found.scores[17] < 0.15  # restates row 1 in other words
     assert np.median(found.scores[2:15]) > 0.3  # the other requests say other things
-    assert found.summary()["paraphrase_share"] == pytest.approx(found.paraphrase_share)
+    assert found.summary()["paraphrase_share"] == pytest.approx(found.paraphrase_share, abs=1e-4)
 
 
 def test_novelty_against_a_reference_set_names_the_nearest_reference_row() -> None:
@@ -48,14 +48,21 @@ def test_nearest_other_never_picks_the_row_itself_and_skips_empty_rows() -> None
     assert best.tolist() == [1, 0, 0, -1] and cos[0] == pytest.approx(1.0) and cos[3] == 0.0
 
 
-def test_leakage_command_says_how_novel_the_other_file_is(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_leakage_command_says_how_novel_the_other_file_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     def write(path: Path, prompts: list[str]) -> Path:
-        rows = [{"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": "Ok."}]} for p in prompts]
+        rows = [
+            {"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": "Ok."}]}
+            for p in prompts
+        ]
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         return path
 
     train = write(tmp_path / "train.jsonl", [a for _, a, _ in PARAPHRASES[:16]])
-    other = write(tmp_path / "new.jsonl", [PARAPHRASES[11][2], "How do I repot a cactus without hurting my hands?"])
+    other = write(
+        tmp_path / "new.jsonl", [PARAPHRASES[11][2], "How do I repot a cactus without hurting my hands?"]
+    )
     args = ["leakage", str(train), str(other), "--scope", "prompt", "--novelty", "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)["novelty"]

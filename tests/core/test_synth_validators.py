@@ -248,7 +248,9 @@ def _paraphrase_validator(cosine=0.85):
     from tests.paraphrase_corpus import PARAPHRASES
 
     validator = Validator(Rules(paraphrase_cosine=cosine), "variations")
-    validator.seed_index((f"real:seed{i}", f"{a}\nHere is how.") for i, (_, a, _) in enumerate(PARAPHRASES[:16]))
+    validator.seed_index(
+        (f"real:seed{i}", f"{a}\nHere is how.") for i, (_, a, _) in enumerate(PARAPHRASES[:16])
+    )
     return validator, PARAPHRASES
 
 
