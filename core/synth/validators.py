@@ -51,9 +51,10 @@ _MARKUP = re.compile(r"[-*+•>#|=_~`]+|\d+[.)]")  # bullets, numbering, heading
 _PLACEHOLDER_SHARE = 0.01  # real data with more placeholders than this is a template set: no check
 _MAX_WORD_SHARE_FLOOR = 0.5  # never ask for more words than this, whatever the real data holds
 PARAPHRASE_COSINE = 0.9
-"""Default cosine at which a generated example restates a reference (above the Dedup page's 0.85:
-a variation on a seed's topic is wanted, its restatement is not). Off in ``paraphrase`` mode, whose
-examples are restatements by design (the near-duplicate check still rejects copies)."""
+"""The cosine to ask for (``rules_from_data(..., paraphrase_cosine=PARAPHRASE_COSINE)``): above the
+Dedup page's 0.85, since a variation on a seed's topic is wanted and its restatement is not. The check
+is off unless asked for: templated teacher output (one answer shape, other numbers) reads as
+restatements of each other, and ``paraphrase`` mode's examples are restatements by design."""
 
 
 def find_placeholder(text: str) -> str | None:
@@ -168,7 +169,6 @@ def rules_from_data(real: pd.DataFrame, mode: str, **overrides: Any) -> Rules:
         "max_chars": high,
         "reject_placeholders": with_placeholder <= _PLACEHOLDER_SHARE,
         "min_word_share": round(min_share, 3) if min_share else None,
-        "paraphrase_cosine": None if mode == "paraphrase" else PARAPHRASE_COSINE,
     }
     return Rules(**{**defaults, **overrides})
 

@@ -271,9 +271,11 @@ def test_a_new_request_passes_and_its_restatement_is_then_rejected_as_a_syntheti
     assert len(reasons) == 1 and reasons[0].startswith("paraphrase: restates synthetic:")
 
 
-def test_paraphrase_check_is_off_by_default_and_in_paraphrase_mode():
+def test_paraphrase_check_is_off_unless_asked_for():
     assert Validator(Rules(), "variations").paraphrases is None
-    assert rules_from_data(support_frame(10), "paraphrase").paraphrase_cosine is None
-    assert rules_from_data(support_frame(10), "variations").paraphrase_cosine == validators.PARAPHRASE_COSINE
+    assert rules_from_data(support_frame(10), "variations").paraphrase_cosine is None
+    asked = rules_from_data(support_frame(10), "variations", paraphrase_cosine=validators.PARAPHRASE_COSINE)
+    assert Rules.from_dict(asked.to_dict()) == asked
+    assert Validator(asked, "variations").paraphrases.cosine == validators.PARAPHRASE_COSINE
     with pytest.raises(ValueError, match="paraphrase_cosine"):
         Rules(paraphrase_cosine=1.5)
