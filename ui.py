@@ -153,6 +153,18 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+def blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` for display: a missing text value shows as an empty cell, not as "None"."""
+    text = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]) or frame[c].isna().all()
+    ]
+    if not text:
+        return frame
+    return frame.assign(**{str(c): frame[c].astype(object).where(frame[c].notna(), "") for c in text})
+
+
 def page_link(page: str, *, label: str, icon: str | None = None) -> None:
     """Link to another page; as plain text when the page runs on its own (tests, no navigation)."""
     try:

@@ -10,7 +10,7 @@ from core.ingest import SAMPLES, load_sample, store_upload
 from core.pipeline import opening
 from core.project import Project
 from core.workspace import Workspace
-from ui import current_dataset, md_text, open_workspace, render_example, switch_dataset
+from ui import blank, current_dataset, md_text, open_workspace, render_example, switch_dataset
 
 st.title("⬆️ Upload")
 st.caption(
@@ -206,7 +206,7 @@ if view == "Problems":
         picked = st.multiselect("Filter by code", codes, key="upload_codes")
         shown = problems[problems["code"].isin(picked)] if picked else problems
         st.dataframe(
-            shown,
+            blank(shown),
             hide_index=True,
             width="stretch",
             column_config={
@@ -224,7 +224,7 @@ if view == "Problems":
         )
     if not quarantine.empty:
         st.markdown(f"**Quarantine**: {len(quarantine):,} rows kept aside with their reasons.")
-        st.dataframe(quarantine, hide_index=True, width="stretch")
+        st.dataframe(blank(quarantine), hide_index=True, width="stretch")
         st.download_button(
             "Download quarantine (CSV)",
             quarantine.to_csv(index=False).encode(),
@@ -299,7 +299,7 @@ if view == "Convert & download":
 
 if view == "Versions":
     versions = pd.DataFrame([vars(v) for v in ws.versions()])
-    st.dataframe(versions, hide_index=True, width="stretch")
+    st.dataframe(blank(versions), hide_index=True, width="stretch")
     older = [v.version for v in ws.versions() if v.version != info.version]
     if older:
         back = st.selectbox("Go back to version", older[::-1], key="upload_revert_version")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import review, synth
 from core.errors import DatasetError
-from ui import current_dataset, md_text, open_workspace, page_link, render_example, render_message
+from ui import blank, current_dataset, md_text, open_workspace, page_link, render_example, render_message
 
 st.title("✅ Review")
 st.caption(
@@ -56,7 +56,68 @@ def _reject(batch_id: str, example_id: str) -> None:
 
 
 def _undo(batch_id: str) -> None:
-    store.undo_last(batch_id)
+    store.undo_last(batch_id, _reviewer() or None)
+
+
+def _assign(batch_id: str, ids: list, seed: int) -> None:
+    names = review.assign.clean_reviewers(st.session_state.get("review_team", "").split(","))
+    try:
+        plan = review.assign.plan(ids, names, overlap=st.session_state["review_overlap"] / 100, seed=seed)
+    except ValueError as exc:
+        st.session_state["review_error"] = str(exc)
+        return
+    store.assign(batch_id, plan, seed=seed)
+    ws.set_state("review.team", ", ".join(names))
+
+
+def _reviewers(batch_id: str, ids: list, seed: int, assignments: pd.DataFrame, by_reviewer: pd.DataFrame):
+    """Share the sample among reviewers; their progress and their agreement on the overlap."""
+    with st.expander("Reviewers: share the sample, progress, agreement", expanded=not assignments.empty):
+        st.session_state.setdefault("review_team", ws.get_state("review.team", ""))
+        cols = st.columns([3, 2, 1])
+        cols[0].text_input("Reviewers (comma separated)", key="review_team", placeholder="ana, ben")
+        cols[1].slider(
+            "Overlap everyone reviews (%)",
+            0,
+            100,
+            int(review.DEFAULT_OVERLAP * 100),
+            5,
+            key="review_overlap",
+            help="These examples are reviewed by every reviewer, to measure their agreement (kappa).",
+        )
+        cols[2].button("Assign", key="review_assign", on_click=_assign, args=(batch_id, ids, seed))
+        if assignments.empty:
+            st.caption("Not shared out: every reviewer sees every example nobody has decided.")
+            return
+        rows = review.assign.progress(assignments, by_reviewer)
+        shared = assignments.loc[assignments["shared"] == 1, "example_id"].unique().tolist()
+        st.caption(f"{len(shared)} examples shared by everyone; the rest dealt out in turn.")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "reviewer": [r.reviewer for r in rows],
+                    "assigned": [r.assigned for r in rows],
+                    "done": [r.done for r in rows],
+                    "remaining": [r.remaining for r in rows],
+                    "progress": [r.done / max(1, r.assigned) for r in rows],
+                }
+            ),
+            column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1)},
+            hide_index=True,
+        )
+        pairs = review.assign.agreement(by_reviewer, shared)
+        for pair in pairs:
+            kappa = "undefined" if pair.kappa != pair.kappa else f"{pair.kappa:.2f}"
+            text = (
+                f"{md_text(pair.a)} and {md_text(pair.b)}: kappa {kappa} on {pair.n} shared examples "
+                f"({pair.agreed} agreed)"
+            )
+            if pair.noisy:
+                st.warning(text + ": below 0.7, they do not read the rubric alike; talk it through first.")
+            else:
+                st.write(text)
+        if shared and not any(p.n for p in pairs):
+            st.caption("Agreement shows once two reviewers have both decided a shared example.")
 
 
 def _decide_all(batch_id: str, example_ids: list, verdict: str) -> None:
@@ -111,7 +172,8 @@ if frame.empty:
     st.stop()
 ids = store.ensure_sample(batch_id, frame, seed=int(seed))
 decisions = store.decisions(batch_id)
-decided = set(decisions["example_id"])
+by_reviewer = store.reviewer_decisions(batch_id)
+assignments = store.assignments(batch_id)
 rate = store.pass_rate(batch_id)
 
 progress = rate.reviewed / max(1, rate.sample_size)
@@ -121,6 +183,7 @@ st.progress(
 )
 if error := st.session_state.pop("review_error", None):
     st.error(error)
+_reviewers(batch_id, ids, int(seed), assignments, by_reviewer)
 
 categories = sorted({str(c) for c in frame.get("category", pd.Series(dtype=object)).dropna()})
 if categories:
@@ -132,7 +195,7 @@ st.caption("Keys: A approve · X reject (with the reason below) · U undo · Ctr
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    pending = [i for i in ids if i not in decided]
+    pending = review.assign.queue(ids, assignments, by_reviewer, reviewer.strip())
     if only != "(every category)":
         pending = [i for i in pending if str(category_of.get(i)) == only]
     if pending and only != "(every category)":
@@ -159,7 +222,9 @@ with left:
     else:
         example = frame.set_index("id").loc[pending[0]]
         example["id"] = pending[0]
-        st.markdown(f"**Example {len(ids) - len(pending) + 1} of {len(ids)}**")
+        st.markdown(
+            f"**{len(pending)} still to review{f' by {md_text(reviewer)}' if reviewer.strip() else ''}**"
+        )
         st.text(f"{example.get('category') or 'no category'} · mode {example.get('mode')}")
         render_example(example)
         if not reviewer.strip():
@@ -288,7 +353,7 @@ if rate.reviewed and not rate.meets_bar:
         frame[["id", "prompt_text", "response_text"]], left_on="example_id", right_on="id", how="left"
     )
     st.dataframe(
-        rejected[["example_id", "reason", "note", "prompt_text", "response_text"]].head(10),
+        blank(rejected[["example_id", "reason", "note", "prompt_text", "response_text"]].head(10)),
         hide_index=True,
         width="stretch",
     )
@@ -332,7 +397,7 @@ else:
 
 with st.expander("Audit trail (every decision: who, when, what, why)"):
     audit = store.audit()
-    st.dataframe(audit, hide_index=True, width="stretch")
+    st.dataframe(blank(audit), hide_index=True, width="stretch")
     st.download_button(
         "Download audit (CSV)",
         audit.to_csv(index=False).encode(),

@@ -11,7 +11,7 @@ from core.pipeline import opening
 from core.semantic import leaks as semantic_leaks
 from core.semantic import pairs as semantic_pairs
 from core.workspace import Workspace
-from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
+from ui import blank, md_text, open_workspace, require_dataset, stop_on_dataset_error
 
 st.title("📦 Split & export")
 st.caption(
@@ -318,7 +318,7 @@ else:
 history = split.lock_history(ws)
 if history:
     with st.expander("Lock history"):
-        st.dataframe(pd.DataFrame(history), hide_index=True)
+        st.dataframe(blank(pd.DataFrame(history)), hide_index=True)
 
 # -- export -------------------------------------------------------------------------------------
 st.subheader("Export bundle")

@@ -34,3 +34,40 @@ def test_unknown_batch_is_a_clear_error(tmp_path):
     result = _run("no-such-batch", "--workspace", str(tmp_path), "--json")
     assert result.returncode == 2
     assert "no-such-batch" in result.stderr and "Traceback" not in result.stderr
+
+
+def _workspace_with_a_sample(tmp_path):
+    from core import review
+    from core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    ids = tuple(f"ex{i:02d}" for i in range(20))
+    review.ReviewStore(ws).save_sample("b1", review.ReviewSample(ids, ("all",) * 20, 0))
+    return ws, ids
+
+
+def test_assign_shares_a_batchs_sample_and_progress_reports_agreement(tmp_path):
+    from core import review
+
+    ws, ids = _workspace_with_a_sample(tmp_path)
+    result = _run("b1", "--workspace", str(ws.root), "--assign", "ana, ben", "--overlap", "0.25", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["size"] == 20 and len(payload["shared"]) == 5
+    assert set(payload["reviewers"]) == {"ana", "ben"}
+    assert set(payload["reviewers"]["ana"]) | set(payload["reviewers"]["ben"]) == set(ids)
+    store = review.ReviewStore(ws)
+    for name in ("ana", "ben"):  # both approve every shared example: full agreement
+        store.record_many([review.Decision("b1", i, "approve", name) for i in payload["shared"]])
+    progress = json.loads(_run("b1", "--workspace", str(ws.root), "--progress", "--json").stdout)
+    assert {r["reviewer"]: r["done"] for r in progress["reviewers"]} == {"ana": 5, "ben": 5}
+    assert progress["agreement"] == [{"a": "ana", "b": "ben", "kappa": 1.0, "n": 5, "agreed": 5}]
+    assert progress["reviewed"] == 5
+
+
+def test_assign_refuses_a_file_and_progress_a_batch_without_sample(tmp_path):
+    path = str(SAMPLE_DATA / "support_sft.jsonl")
+    refused = _run(path, "--assign", "ana")
+    assert refused.returncode == 2 and "batch id" in refused.stderr
+    missing = _run("b9", "--workspace", str(tmp_path), "--progress")
+    assert missing.returncode == 2 and "no review sample" in missing.stderr

@@ -138,13 +138,21 @@ def wait_for_app(tab, timeout: float = 120_000) -> None:
 
 
 # Counts changes of the app root's script-state attribute from now on: from idle, any change means a run
-# started (a short run can go running -> notRunning within one batch of mutation records).
+# started (a short run can go running -> notRunning within one batch of mutation records). The watched
+# root is marked: a root without the mark (React mounted a new one) or a window without the counter (the
+# browser loaded the page anew, as it does when a link is followed before the app's handler is attached)
+# also means the action started a run, on a root this observer cannot see.
 _COUNT_RUNS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   window.__trainsetRuns = 0;
+  app.__trainsetWatched = true;
   if (window.__trainsetRunObserver) window.__trainsetRunObserver.disconnect();
   window.__trainsetRunObserver = new MutationObserver((found) => { window.__trainsetRuns += found.length; });
   window.__trainsetRunObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+_RUN_STARTED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return window.__trainsetRuns === undefined || window.__trainsetRuns > 0 || !app || !app.__trainsetWatched;
 }"""
 
 
@@ -159,7 +167,7 @@ def expect_rerun(tab, timeout: float = 120_000, start_timeout: float = 20_000):
     tab.evaluate(_COUNT_RUNS)
     yield
     try:
-        tab.wait_for_function("() => window.__trainsetRuns > 0", timeout=start_timeout)
+        tab.wait_for_function(_RUN_STARTED, timeout=start_timeout)
     except Exception as exc:  # playwright's TimeoutError, reworded
         raise AssertionError(
             f"the action did not start a script run within {start_timeout / 1000:.0f} s "

@@ -229,3 +229,31 @@ def _stored_examples(ws, run_id):
     from core.synth import store
 
     return store.batch_examples(ws, run_id, valid_only=True)
+
+
+def test_two_reviewers_share_the_sample_and_see_their_agreement(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_team").input("ana, ben").run()
+    at.slider(key="review_overlap").set_value(20).run()
+    at.button(key="review_assign").click().run()
+    assert not at.exception, at.exception
+    store = review.ReviewStore(Workspace.open(root))
+    table = store.assignments("run-1")
+    assert (table["reviewer"].value_counts() == 12).all()  # 4 shared + 8 own each, of 20
+    at.text_input(key="review_reviewer").input("ana").run()
+    assert any("12 still to review by ana" in m.value for m in at.markdown)
+    for _ in range(12):
+        at.button(key="review_approve").click().run()
+    assert any("Every sampled example of this batch is reviewed" in s.value for s in at.success)
+    at.text_input(key="review_reviewer").input("ben").run()
+    assert any("12 still to review by ben" in m.value for m in at.markdown)  # ana's decisions are not his
+    for _ in range(12):
+        at.button(key="review_approve").click().run()
+    assert not at.exception, at.exception
+    progress = at.dataframe[0].value
+    assert progress.set_index("reviewer")["done"].to_dict() == {"ana": 12, "ben": 12}
+    assert any("kappa 1.00 on 4 shared examples (4 agreed)" in m.value for m in at.markdown)
+    assert store.pass_rate("run-1") == review.PassRate(20, 0, 20)
+    again = _open(root)  # the team and the assignment survive a refresh
+    assert again.text_input(key="review_team").value == "ana, ben"
