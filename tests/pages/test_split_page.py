@@ -217,3 +217,12 @@ def test_a_test_row_restated_in_train_is_shown_and_dropped_before_the_bundle(tmp
     assert [e["id"] for e in excluded] == [restated] and "locked" in excluded[0]["reason"]
     manifest = json.loads(bundle.read("manifest.json"))
     assert sum(manifest["counts"][k] for k in ("train", "val", "test")) == 16
+
+
+def test_the_semantic_leak_check_can_be_turned_off(tmp_path):
+    ws, _ = _restated_test_workspace(tmp_path)
+    at = app_test(PAGE, ws.root).run()
+    at.toggle(key="split_semantic").set_value(False).run()
+    assert not at.exception, at.exception
+    assert not any("Semantic leaks:" in w.value for w in at.warning)
+    assert any("not checked" in i.value for i in at.info)
