@@ -257,7 +257,7 @@ checked = cols[0].toggle(
     "Look for semantic leaks",
     value=len(frame) <= _SEMANTIC_AUTO_ROWS,
     key="split_semantic",
-    help="Embeds every row once per split (about 5,000 rows/s on 2 cores).",
+    help="Embeds every row once per split: seconds to minutes on large datasets.",
 )
 leak_cosine = cols[0].slider(
     "Semantic leaks at cosine",
