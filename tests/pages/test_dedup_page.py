@@ -160,3 +160,13 @@ def test_semantic_pairs_are_stored_with_the_version_and_the_slider_only_filters(
     strict = versioned.pairs_at(stored, pairs.PairSettings(method="semantic", cosine=0.99))
     loose = versioned.pairs_at(stored, pairs.PairSettings(method="semantic", cosine=0.8))
     assert len(strict) < len(loose)
+
+
+def test_semantic_view_with_no_pair_at_the_cosine_says_so(tmp_path):
+    _seed_paraphrases(tmp_path)
+    at = _app(tmp_path)
+    at.radio(key="dedup_method").set_value("semantic").run()
+    at.slider(key="dedup_cosine").set_value(0.99).run()
+    assert not at.exception, at.exception
+    assert any("No duplicates" in s.value for s in at.success)
+    assert "dedup_apply" not in [b.key for b in at.button]
