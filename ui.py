@@ -100,6 +100,11 @@ def current_dataset(ws: Workspace) -> pd.DataFrame | None:
     return None if version is None else _load_version(str(ws.root), version)
 
 
+def dataset_at(ws: Workspace, version: int | None) -> pd.DataFrame | None:
+    """Return the dataset as saved in ``version`` (shared, never mutate it); the current one for ``None``."""
+    return current_dataset(ws) if version is None else _load_version(str(ws.root), version)
+
+
 def require_dataset(ws: Workspace) -> pd.DataFrame:
     """Return the current dataset or show what is missing and stop the page."""
     frame = current_dataset(ws)
@@ -146,6 +151,19 @@ def _quality_report(root: str, dataset_version: int, _frame: pd.DataFrame) -> An
 def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
     """Return :func:`core.quality.scan_quality` of the current version (once per version and server)."""
     return _quality_report(str(ws.root), ws.dataset_version(), frame)
+
+
+@st.cache_data(max_entries=4, show_spinner="Grouping the prompts into topics…")
+def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> list[str | None]:
+    from core import topics
+
+    texts = _frame["prompt_text"].tolist() if "prompt_text" in _frame.columns else [None] * len(_frame)
+    return topics.find_topics(texts).of_rows()
+
+
+def version_topics(ws: Workspace, frame: pd.DataFrame) -> list[str | None]:
+    """Return each row's topic (:func:`core.topics.find_topics` of its prompt), once per version."""
+    return _topics(str(ws.root), ws.dataset_version(), frame)
 
 
 def plural(n: int, word: str) -> str:

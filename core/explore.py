@@ -31,7 +31,7 @@ TEXT_FIELDS = {
 }
 """What a search looks in: the prompt, the replies (a preference's chosen and rejected), or both and
 the system prompt."""
-FACETS = ("category", "language", "kind", "source", "difficulty", "negative", "flag")
+FACETS = ("category", "topic", "language", "kind", "source", "difficulty", "negative", "flag")
 RANGES = ("total_tokens", "prompt_tokens", "response_tokens", "n_turns")
 MISSING = "(none)"
 _TEXTS = ("system_text", "prompt_text", "response_text", "rejected_text")
@@ -85,6 +85,7 @@ def explore_table(
     frame: pd.DataFrame,
     features: pd.DataFrame | None = None,
     flags: Mapping[int, Sequence[str]] | None = None,
+    topics: Sequence[str | None] | None = None,
 ) -> pa.Table:
     """Return one row per example of ``frame`` with what :func:`matching` filters on.
 
@@ -93,6 +94,7 @@ def explore_table(
         features: :func:`core.profile.compute_features` of ``frame`` (tokens, detected language,
             negatives); without it the measures are missing and the language is the declared one.
         flags: Per row position, the quality signal codes raised on it (:mod:`core.quality`).
+        topics: Per row, its topic's name (:meth:`core.topics.Topics.of_rows`); missing without it.
 
     Raises:
         ValueError: If ``features`` has another number of rows than ``frame``.
@@ -100,6 +102,8 @@ def explore_table(
     n = len(frame)
     if features is not None and len(features) != n:
         raise ValueError(f"features has {len(features)} rows, the table {n}")
+    if topics is not None and len(topics) != n:
+        raise ValueError(f"topics has {len(topics)} rows, the table {n}")
 
     def column(source: pd.DataFrame | None, name: str) -> list[Any]:
         if source is None or name not in source.columns:
@@ -116,6 +120,7 @@ def explore_table(
     language = column(features, "language") if features is not None else column(frame, "language")
     facet_values = {
         "category": column(frame, "category"),
+        "topic": list(topics) if topics is not None else [None] * n,
         "language": language,
         "kind": column(frame, "kind"),
         "source": column(frame, "source"),

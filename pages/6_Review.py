@@ -4,7 +4,16 @@ import streamlit as st
 
 from core import review, synth
 from core.errors import DatasetError
-from ui import blank, current_dataset, md_text, open_workspace, page_link, render_example, render_message
+from ui import (
+    blank,
+    current_dataset,
+    dataset_at,
+    md_text,
+    open_workspace,
+    page_link,
+    render_example,
+    render_message,
+)
 
 st.title("✅ Review")
 st.caption(
@@ -15,9 +24,14 @@ ws = open_workspace()
 store = review.ReviewStore(ws)
 
 batches = synth.list_batches(ws)
-if batches.empty:
-    st.info("No synthetic batches yet: generate some on the Synthetic page first.")
+chosen_sets = {s.set_id: s for s in review.sets.list_sets(ws)}
+if batches.empty and not chosen_sets:
+    st.info(
+        "Nothing to review yet: generate synthetic data on the Synthetic page, or send rows of the "
+        "dataset to review from Explore."
+    )
     page_link("pages/5_Synthetic.py", label="Go to Synthetic", icon="🧪")
+    page_link("pages/9_Explore.py", label="Go to Explore", icon="🔭")
     st.stop()
 
 
@@ -149,12 +163,29 @@ def _bulk(batch_id: str, pending: list, category: str) -> None:
         )  # fmt: skip
 
 
+def _audit_trail() -> None:
+    with st.expander("Audit trail (every decision: who, when, what, why)"):
+        audit = store.audit()
+        st.dataframe(blank(audit), hide_index=True, width="stretch")
+        st.download_button(
+            "Download audit (CSV)",
+            audit.to_csv(index=False).encode(),
+            "review_audit.csv",
+            "text/csv",
+            key="review_download_audit",
+        )
+
+
 st.session_state.setdefault("review_reviewer", ws.get_state("review.reviewer", ""))
 top = st.columns([2, 3, 1])
 reviewer = top[0].text_input("Reviewer", key="review_reviewer", placeholder="your name")
 labels = {
     row.batch_id: f"{row.batch_id} · {row.mode} · {row.valid} valid · {row.created_at}"
     for row in batches.itertuples()
+}
+labels |= {
+    s.set_id: f"{s.set_id} · {len(s.ids)} rows chosen on Explore · {s.description}"
+    for s in chosen_sets.values()
 }
 batch_id = top[1].selectbox("Batch", list(labels), format_func=labels.get, key="review_batch")
 seed = top[2].number_input(
@@ -166,9 +197,18 @@ seed = top[2].number_input(
     help="Used once, when the batch's sample is first drawn; then the sample is fixed.",
 )
 
-frame = _batch(str(ws.root), batch_id)
+chosen_set = chosen_sets.get(batch_id)
+frame = (
+    review.sets.set_rows(dataset_at(ws, chosen_set.dataset_version), chosen_set)  # the rows as chosen
+    if chosen_set is not None
+    else _batch(str(ws.root), batch_id)
+)
 if frame.empty:
-    st.warning("This batch has no example that passed the validators: nothing to review.")
+    st.warning(
+        "The version these rows were chosen from is gone: nothing to review."
+        if chosen_set is not None
+        else "This batch has no example that passed the validators: nothing to review."
+    )
     st.stop()
 ids = store.ensure_sample(batch_id, frame, seed=int(seed))
 decisions = store.decisions(batch_id)
@@ -359,6 +399,35 @@ if rate.reviewed and not rate.meets_bar:
     )
     page_link("pages/5_Synthetic.py", label="Fix the prompt on the Synthetic page", icon="🧪")
 
+if chosen_set is not None:
+    st.subheader("Apply to the dataset")
+    st.write(
+        "These rows are already in the dataset: applying the review removes the rejected ones and puts "
+        "the edited ones in their place, as a new version that can be undone."
+    )
+    if flash := st.session_state.pop("review_flash", None):
+        st.success(flash)
+    last = ws.dataset_info()
+    applied = (
+        last is not None and last.parent is not None and last.note.startswith(f"review: {chosen_set.set_id} ")
+    )
+    if applied and st.button(f"Undo: back to v{last.parent}", key="review_apply_undo"):
+        ws.revert_to(last.parent)
+        st.rerun()
+    if st.button("Apply the review as a new version", key="review_apply", disabled=rate.reviewed == 0):
+        try:
+            version, removed, edited = review.sets.apply_set(ws, chosen_set)
+        except DatasetError as exc:
+            st.info(str(exc))
+        else:
+            ws.mark_step("review", {"applied": chosen_set.set_id, "pass rate": _rate_text(rate)})
+            st.session_state["review_flash"] = (
+                f"Version {version}: {removed} rejected rows removed, {edited} edited."
+            )
+            st.rerun()
+    _audit_trail()
+    st.stop()
+
 st.subheader("Gate")
 rules = list(review.GATE_RULES)
 saved_rule = ws.get_state("review.gate_rule", "point")
@@ -395,13 +464,4 @@ else:
             ws.mark_step("review", {"admitted batch": batch_id, "pass rate": _rate_text(rate)})
             st.success(f"Added as dataset version {version}.")
 
-with st.expander("Audit trail (every decision: who, when, what, why)"):
-    audit = store.audit()
-    st.dataframe(blank(audit), hide_index=True, width="stretch")
-    st.download_button(
-        "Download audit (CSV)",
-        audit.to_csv(index=False).encode(),
-        "review_audit.csv",
-        "text/csv",
-        key="review_download_audit",
-    )
+_audit_trail()

@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import explore, formats
+from core import explore, formats, review
 from core.semantic import pairs, versioned
 from core.workspace import Workspace
 from ui import (
@@ -14,10 +14,12 @@ from ui import (
     render_example,
     require_dataset,
     version_features,
+    version_topics,
 )
 
 _MODEL = "gpt-4o-mini"  # token measures as the Distribution page counts them by default
 _SHOWN = 500  # rows listed in the table (all matches are downloaded or removed)
+_REVIEW_MAX = 1_000  # rows one review set may hold: a person decides each of them
 _CHARTS = ("category", "language", "flag")
 _FIELDS = {"all": "Prompt and replies", "prompt": "Prompt", "response": "Replies"}
 
@@ -78,8 +80,8 @@ if undoable and st.button(f"Undo: back to v{last.parent}", key="explore_undo"):
 
 
 @st.cache_resource(max_entries=2, show_spinner="Indexing the rows for search…")
-def _table(root: str, dataset_version: int, _frame: pd.DataFrame, _features, _flags):
-    return explore.explore_table(_frame, _features, _flags)
+def _table(root: str, dataset_version: int, _frame: pd.DataFrame, _features, _flags, _topics):
+    return explore.explore_table(_frame, _features, _flags, _topics)
 
 
 # 1 - cosine to the nearest other row, embedded once per version and kept with it (core.semantic)
@@ -92,7 +94,7 @@ def _novelty(root: str, dataset_version: int, _frame: pd.DataFrame):
 
 features = version_features(ws, frame, _MODEL)
 flags = explore.flags_by_row(quality_report(ws, frame).flags)
-table = _table(str(ws.root), version, frame, features, flags)
+table = _table(str(ws.root), version, frame, features, flags, version_topics(ws, frame))
 
 if "explore_text" not in st.session_state:
     st.session_state["explore_text"] = st.query_params.get("q", "")
@@ -145,11 +147,12 @@ if chips:
         cells[k % 5].button(f"✕ {md_text(label)}", key=f"explore_chip_{what}", on_click=_clear, args=(what,))
 st.subheader(f"{plural(len(rows), 'row')} of {len(frame):,}")
 
-charts = st.columns(len(_CHARTS))
-for cell, facet in zip(charts, _CHARTS, strict=True):
-    counts = explore.facet_counts(table, rows, facet).head(15)
-    if counts.empty:
-        continue
+
+def _facet_chart(cell, facet: str, limit: int = 15) -> None:
+    """A bar per value of ``facet`` among the matching rows; a click filters by it."""
+    counts = explore.facet_counts(table, rows, facet).head(limit)
+    if counts.empty or (facet == "topic" and set(counts["value"]) == {explore.MISSING}):
+        return
     # chart labels come from the data; plotly reads a few HTML tags in labels, so none may pass
     counts["label"] = [str(v).replace("<", "‹").replace(">", "›") for v in counts["value"]]
     figure = px.bar(
@@ -164,10 +167,20 @@ for cell, facet in zip(charts, _CHARTS, strict=True):
     cell.plotly_chart(
         figure,
         key=_chart_key(facet),
-        on_select=lambda facet=facet: _pick_from_chart(facet),
+        on_select=lambda: _pick_from_chart(facet),
         selection_mode="points",
         config={"displayModeBar": False},  # small charts: the toolbar would cover the first bar
     )
+
+
+for cell, facet in zip(st.columns(len(_CHARTS)), _CHARTS, strict=True):
+    _facet_chart(cell, facet)
+with st.expander("Topics: the prompts grouped by what they ask about", expanded=True):
+    st.caption(
+        "Each topic is named by its most particular words (prompts embedded with the packaged model, "
+        "grouped by k-means with seed 0)."
+    )
+    _facet_chart(st.container(), "topic", limit=30)
 
 if not len(rows):
     st.info("No row matches: remove a filter above.")
@@ -214,7 +227,7 @@ source_format = (
     str(frame["source_format"].mode().iloc[0]) if frame["source_format"].notna().any() else "openai-sft"
 )
 extension = "csv" if source_format == "csv" else "jsonl"
-left, middle, right = st.columns(3)
+left, middle, right, fourth = st.columns(4)
 left.download_button(
     f"Download {plural(len(rows), 'row')} ({source_format})",
     data=lambda: formats.write_dataset(frame.iloc[chosen_rows], source_format)[0],
@@ -234,4 +247,13 @@ if len(rows) < len(frame) and right.button(
         frame.iloc[chosen_rows].reset_index(drop=True), note=f"explore: kept {len(rows)} rows ({described})"
     )
     st.session_state["explore_flash"] = f"Kept {plural(len(rows), 'row')} in a new version."
+    st.rerun()
+if len(rows) > _REVIEW_MAX:
+    fourth.caption(f"Narrow the filter to {_REVIEW_MAX:,} rows or fewer to send them to review.")
+elif fourth.button(f"Send {plural(len(rows), 'row')} to review", key="explore_review"):
+    ids = frame["id"].iloc[chosen_rows].astype(str).tolist()
+    made = review.sets.create_set(ws, ids, description=described or "every row")
+    st.session_state["explore_flash"] = (
+        f"Sent {plural(len(made.ids), 'row')} to review as {made.set_id}: decide them on the Review page."
+    )
     st.rerun()

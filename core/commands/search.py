@@ -2,7 +2,8 @@
 
 Finds the rows of a dataset file that contain TEXT (a substring, case-folded; ``--regex`` for a
 regular expression) and meet every filter: ``--where category=billing,returns`` picks facet values
-(category, language, kind, source, difficulty, negative, flag), ``--min total_tokens=50`` and
+(category, topic, language, kind, source, difficulty, negative, flag; ``--topics`` or a topic filter
+groups the prompts into topics first, :mod:`core.topics`), ``--min total_tokens=50`` and
 ``--max`` bound a measure. Prints the matches (line, id, facets, a snippet around the text) and the
 counts per category and language among them; ``-o`` writes the matching rows in the input's format.
 The same search as the app's Explore page (:mod:`core.explore`). Exit 0 on success (matches or
@@ -34,12 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="gpt-4o-mini", help="tokenizer of the token measures")
     parser.add_argument("--limit", type=int, default=20, help="matches printed (default 20; all go to -o)")
     parser.add_argument("-o", "--out", type=Path, help="write the matching rows here (the input's format)")
+    parser.add_argument("--topics", action="store_true", help="group the prompts into topics; count them")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     """Search the file; return the exit code."""
-    from core import explore, formats, profile, quality
+    from core import explore, formats, profile, quality, topics
 
     if args.out is not None and args.out.is_dir():
         return fail(f"-o {args.out} is a folder: give the file to write")
@@ -58,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
         flags = (
             explore.flags_by_row(quality.scan_quality(frame).flags) if "flag" in row_filter.facets else None
         )
-        table = explore.explore_table(frame, features, flags)
+        grouped = None
+        if args.topics or "topic" in row_filter.facets:
+            texts = frame["prompt_text"].tolist() if "prompt_text" in frame.columns else [None] * len(frame)
+            grouped = topics.find_topics(texts).of_rows()
+        table = explore.explore_table(frame, features, flags, grouped)
         rows = explore.matching(table, row_filter)
     except (DatasetError, ValueError) as exc:
         if args.json:
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         "filters": row_filter.chips(),
         "counts": {
             facet: dict(explore.facet_counts(table, rows, facet).itertuples(index=False))
-            for facet in ("category", "language")
+            for facet in ("category", "language", *(("topic",) if grouped is not None else ()))
         },
         "shown": [explore.row_summary(table, int(r), args.text) for r in rows[: max(args.limit, 0)]],
     }

@@ -9,12 +9,13 @@ among reviewers, with an overlap that every one of them reviews so that their
 agreement is measured (:mod:`core.review.assign`).
 
 The modules: ``sample`` (drawing), ``rate`` (pass rate, interval, gate), ``store``
-(the tables), ``admit`` (a batch into the dataset), ``assign`` (reviewers).
+(the tables), ``admit`` (a batch into the dataset), ``assign`` (reviewers), ``sets`` (rows of
+the dataset chosen for review, on Explore).
 """
 
 from __future__ import annotations
 
-from core.review import assign
+from core.review import assign, sets
 from core.review.admit import admit_batch, admitted_rows
 from core.review.assign import DEFAULT_OVERLAP, Assignment, ReviewerAgreement, ReviewerProgress
 from core.review.rate import GATE_RULES, PASS_BAR, GateDecision, PassRate, gate, wilson_interval
@@ -34,6 +35,7 @@ __all__ = [
     "ReviewerAgreement",
     "ReviewerProgress",
     "assign",
+    "sets",
     "DEFAULT_FRACTION",
     "DEFAULT_MINIMUM",
     "GATE_RULES",

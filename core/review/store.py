@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS review_assignments (
     assigned_at TEXT NOT NULL,
     PRIMARY KEY (batch_id, example_id, reviewer)
 );
+CREATE TABLE IF NOT EXISTS review_sets (
+    set_id TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    dataset_version INTEGER,
+    ids TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
 _STRICTNESS = {"approve": 0, "edit": 1, "reject": 2}
 """Where reviewers disagree on an example, the strictest verdict counts: a reject, then an edit."""

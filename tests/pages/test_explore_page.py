@@ -90,3 +90,42 @@ def test_novelty_column_shows_a_copy_at_zero_and_other_rows_above(tmp_path):
     assert listed["novelty"].iloc[3] == pytest.approx(0.0, abs=1e-3)
     assert listed["novelty"].iloc[12] == pytest.approx(0.0, abs=1e-3)
     assert (listed["novelty"].drop([3, 12]) > 0).all()
+
+
+def test_the_prompts_are_grouped_into_topics_a_person_can_filter_by(ws):
+    at = app_test(PAGE, ws.root).run()
+    assert not at.exception, at.exception
+    assert any("Topics" in e.label for e in at.expander)
+    topic = at.multiselect(key="explore_facet_topic")
+    assert len(topic.options) >= 2  # 40 prompts: a few topics, each named by its words
+    first = topic.options[0]
+    topic.select(first).run()
+    assert not at.exception, at.exception
+    (heading,) = [h for h in _subheaders(at) if h.endswith("of 40")]
+    assert heading != "40 rows of 40"
+    assert at.button(key="explore_chip_topic").label == f"✕ topic = {first}"
+
+
+def test_matches_sent_to_review_become_a_set_the_review_page_decides_and_applies(ws):
+    from core import review
+
+    at = app_test(PAGE, ws.root).run()
+    at.text_input(key="explore_text").input("order number 1007").run()
+    at.button(key="explore_review").click().run()
+    assert not at.exception, at.exception
+    assert any("Sent 1 row to review as rows-1" in s.value for s in at.success)
+    (made,) = review.sets.list_sets(ws)
+    assert made.description == 'all contains "order number 1007"'
+
+    page = app_test(ROOT / "pages" / "6_Review.py", ws.root).run()
+    assert not page.exception, page.exception
+    assert page.selectbox(key="review_batch").value == "rows-1"
+    page.text_input(key="review_reviewer").input("ana").run()
+    page.selectbox(key="review_reason").select("incorrect").run()
+    page.button(key="review_reject").click().run()
+    page.button(key="review_apply").click().run()
+    assert not page.exception, page.exception
+    assert any("1 rejected rows removed" in s.value for s in page.success)
+    assert len(ws.current_dataset()) == 39
+    page.button(key="review_apply_undo").click().run()
+    assert len(ws.current_dataset()) == 40
