@@ -148,20 +148,6 @@ def test_semantic_view_shows_the_pair_with_cosine_jaccard_and_why_and_applies_wi
     assert len(ws.current_dataset()) == 13
 
 
-def test_semantic_pairs_are_stored_with_the_version_and_the_slider_only_filters(tmp_path):
-    from core.semantic import pairs, versioned
-
-    ws = _seed_paraphrases(tmp_path)
-    version = ws.dataset_version()
-    stored = versioned.version_pairs(ws, version, pairs.PairSettings(scope="all"))
-    assert list(ws.derived_dir(version).glob("semantic-pairs-*.parquet"))
-    again = versioned.version_pairs(ws, version, pairs.PairSettings(scope="all", cosine=0.99))
-    assert again == stored
-    strict = versioned.pairs_at(stored, pairs.PairSettings(method="semantic", cosine=0.99))
-    loose = versioned.pairs_at(stored, pairs.PairSettings(method="semantic", cosine=0.8))
-    assert len(strict) < len(loose)
-
-
 def test_semantic_view_with_no_pair_at_the_cosine_says_so(tmp_path):
     _seed_paraphrases(tmp_path)
     at = _app(tmp_path)
