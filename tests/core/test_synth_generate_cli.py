@@ -155,19 +155,8 @@ def test_generate_with_a_paraphrase_cosine_rejects_a_restated_seed(tmp_path, cap
     server = FakeOpenAIServer()
     server.responder = lambda body: Reply(content=json.dumps({"examples": [restated]}))
     with server:
-        argv = [
-            "generate",
-            str(seeds),
-            "--n",
-            "1",
-            "--budget",
-            "1",
-            "--model",
-            "m",
-            "--base-url",
-            server.base_url,
-        ]
-        argv += ["--price-in", "0.5", "--price-out", "1.5", "--paraphrase-cosine", "0.85", "--out"]
+        flags = f"--n 1 --budget 1 --model m --base-url {server.base_url} --price-in 0.5 --price-out 1.5"
+        argv = ["generate", str(seeds), *flags.split(), "--paraphrase-cosine", "0.85", "--out"]
         argv += [str(tmp_path / "out.jsonl"), "--workspace", str(tmp_path / "ws"), "--json"]
         code, summary = _run(capsys, argv)
     assert code == 0 and (summary["valid"], summary["invalid"]) == (0, 1)
