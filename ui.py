@@ -196,6 +196,15 @@ def md_text(value: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
+def highlight_markdown(runs: list[tuple[str, bool]], color: str = "orange") -> str:
+    """Markdown of ``core.dedup.diff_words`` runs: text escaped, differing runs on a coloured background."""
+    pieces = []
+    for text, differs in runs:
+        escaped = md_text(text).replace("\n", "  \n")
+        pieces.append(f":{color}-background[{escaped}]" if differs and escaped.strip() else escaped)
+    return "".join(pieces)
+
+
 def stop_on_dataset_error(exc: DatasetError) -> None:
     """Show a problem with the person's data as a clear message and stop the page."""
     st.error(md_text(exc))  # messages quote values from the data

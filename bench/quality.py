@@ -14,6 +14,9 @@ repeated to N rows, each made unique by a ticket number, parsed once into the ca
 
 The two are run interleaved, ``--repeat`` times each; printed: wall seconds, CPU seconds, examples
 per wall second, and the peak RSS of this process (it includes the data). Nothing is extrapolated.
+
+``--perplexity N`` then scores the first N planted rows with the embedded SmolLM2 (two readings a
+row, :mod:`core.quality.perplexity`, the llama.cpp server on loopback) and prints examples/s.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--perplexity", type=int, default=0, metavar="N", help="also score N rows with SmolLM2"
+    )
     args = parser.parse_args()
     frame = _frame(args.n)
     print(
@@ -97,6 +103,30 @@ def main() -> None:
     obvious = min(r[0] for r in results["row by row"])
     print(f"ratio (row by row / core.quality wall): {obvious / ours:.1f}x")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if args.perplexity:
+        _perplexity(frame.head(args.perplexity))
+
+
+def _perplexity(frame) -> None:  # noqa: ANN001
+    import tempfile
+
+    from core.quality import perplexity
+    from core.synth import teachers
+    from core.workspace import Workspace
+
+    local = teachers.LocalTeacher()
+    url = local.start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            wall = time.perf_counter()
+            perplexity.score_missing(Workspace.open(folder), frame, url, teachers.LOCAL_MODEL)
+            wall = time.perf_counter() - wall
+    finally:
+        local.stop()
+    print(
+        f"perplexity + IFD with SmolLM2, {len(frame)} examples: {wall:.1f} s wall,"
+        f" {len(frame) / wall:.2f} examples/s (the server uses both cores)"
+    )
 
 
 if __name__ == "__main__":

@@ -341,26 +341,61 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
 
 def _sketch(matrix: sp.csr_matrix, dims: int) -> np.ndarray:
     """Signed feature-hashing projection to ``dims`` dense dimensions, rows L2-normalised."""
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
     columns = matrix.indices.astype(np.int64)
     sign = np.where((columns >> 11) & 1, 1.0, -1.0)
-    flat = np.bincount(
-        rows * dims + columns % dims, weights=matrix.data * sign, minlength=matrix.shape[0] * dims
-    )
-    dense = flat.reshape(matrix.shape[0], dims).astype(np.float32)
+    # a CSR matrix with repeated columns: making it dense adds them up, in one pass in C
+    folded = sp.csr_matrix((matrix.data * sign, columns % dims, matrix.indptr), shape=(matrix.shape[0], dims))
+    dense = folded.toarray().astype(np.float32)
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
     norms[norms == 0] = 1
     return dense / norms
 
 
+_BLOCK = 64
+
+
 def _top_candidates(scores: np.ndarray, k: int) -> np.ndarray:
-    """Return the column indices of the ``k`` best scores per row (k argmax passes, in place)."""
+    """Return the column indices of the ``k`` best scores per row (``scores`` is overwritten).
+
+    The ``k`` best of a row lie in the ``k`` blocks of :data:`_BLOCK` columns with the highest
+    maxima, so one pass takes every block's maximum and only those blocks are searched.
+    """
+    rows, n = scores.shape
+    full = n // _BLOCK
+    if full <= k:
+        return _top_by_passes(scores, k)
+    maxima = scores[:, : full * _BLOCK].reshape(rows, full, _BLOCK).max(axis=2)  # a view: no copy
+    if n > full * _BLOCK:
+        maxima = np.hstack([maxima, scores[:, full * _BLOCK :].max(axis=1, keepdims=True)])
+    best_blocks = _top_by_passes(maxima, k)
+    columns = (best_blocks[:, :, None] * _BLOCK + np.arange(_BLOCK)).reshape(rows, k * _BLOCK)
+    inside = np.take_along_axis(scores, np.minimum(columns, n - 1), axis=1)
+    inside[columns >= n] = -np.inf  # past the last column of a short last block
+    return np.take_along_axis(columns, _top_by_passes(inside, k), axis=1)
+
+
+def _top_by_passes(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` best scores per row (k argmax passes, in place)."""
     picks = np.empty((scores.shape[0], k), dtype=np.int64)
     rows = np.arange(scores.shape[0])
     for i in range(k):
         picks[:, i] = scores.argmax(axis=1)
         scores[rows, picks[:, i]] = -np.inf
     return picks
+
+
+def tfidf_vectors(
+    train_texts: list[str], production_texts: list[str], config: DriftConfig
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Return the L2-normalised TF-IDF rows of both samples (idf over both), as coverage compares them."""
+    train = char_ngram_counts(train_texts, ngram=config.ngram, max_chars=config.max_chars)
+    prod = char_ngram_counts(production_texts, ngram=config.ngram, max_chars=config.max_chars)
+    n_docs = train.shape[0] + prod.shape[0]
+    df = np.bincount(train.indices, minlength=train.shape[1]) + np.bincount(
+        prod.indices, minlength=prod.shape[1]
+    )
+    idf = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
+    return _tfidf(train, idf), _tfidf(prod, idf)
 
 
 def nearest_similarity(
@@ -377,14 +412,7 @@ def nearest_similarity(
         ``(similarity, nearest)``: float array in [0, 1] and training row positions (-1 if none).
     """
     config = config or DriftConfig()
-    train = char_ngram_counts(train_texts, ngram=config.ngram, max_chars=config.max_chars)
-    prod = char_ngram_counts(production_texts, ngram=config.ngram, max_chars=config.max_chars)
-    n_docs = train.shape[0] + prod.shape[0]
-    df = np.bincount(train.indices, minlength=train.shape[1]) + np.bincount(
-        prod.indices, minlength=prod.shape[1]
-    )
-    idf = (np.log((1 + n_docs) / (1 + df)) + 1).astype(np.float32)
-    train_w, prod_w = _tfidf(train, idf), _tfidf(prod, idf)
+    train_w, prod_w = tfidf_vectors(train_texts, production_texts, config)
     if train_w.shape[0] == 0:
         return np.zeros(prod_w.shape[0]), np.full(prod_w.shape[0], -1)
     train_sketch, prod_sketch = _sketch(train_w, config.sketch_dims), _sketch(prod_w, config.sketch_dims)
@@ -474,7 +502,12 @@ def _clusters(inputs: pd.DataFrame, config: DriftConfig, seed: int) -> tuple[np.
     if uncovered.size == 0:
         return labels, ()
     texts = inputs["text"].iloc[uncovered].tolist()
-    found, terms = cluster_uncovered(texts, max_clusters=config.max_clusters, seed=seed)
+    import sklearn.cluster  # noqa: F401 - loads OpenMP first: threadpoolctl limits loaded libraries only
+    from threadpoolctl import threadpool_limits
+
+    # k-means on a few thousand short texts: a second OpenMP thread only spins (5x the CPU time)
+    with threadpool_limits(1):
+        found, terms = cluster_uncovered(texts, max_clusters=config.max_clusters, seed=seed)
     labels[uncovered] = found
     clusters = []
     for label, words in enumerate(terms):

@@ -22,7 +22,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from core.workspace import now_iso
 
 SPLIT_NAMES = ("train", "val", "test")
 CARD_NAME = "README.md"
+QUARANTINE_NAME = "quarantine.jsonl"
 # Split names as Hugging Face calls them (the Hub viewer and trainers look for "validation").
 HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 PARQUET = "parquet"
@@ -104,7 +105,8 @@ def write_split(frame: pd.DataFrame, fmt: str) -> tuple[bytes, list[str]]:
     """
     if fmt == PARQUET:
         return _write_parquet(frame)
-    data, problems = formats.write_dataset(frame, fmt)
+    extension = file_extension(fmt)
+    data, problems = formats.write_dataset(frame, fmt, container=None if extension == "csv" else extension)
     lines = _problem_lines(problems)
     if file_extension(fmt) == "jsonl":
         data = uniform_content_jsonl(data)
@@ -125,13 +127,64 @@ def _write_parquet(frame: pd.DataFrame) -> tuple[bytes, list[str]]:
         rows_format = "trl-kto"  # unpaired (KTO) examples: one row per completion, never an invented pair
     data, problems = formats.write_dataset(frame, rows_format)
     rows = _uniform_rows([json.loads(line) for line in data.splitlines() if line.strip()])
+    notes = _problem_lines(problems)
+    if len(_argument_shapes(rows)) > 1:
+        rows = [_string_arguments(row) for row in rows]
+        notes.append(_PARQUET_ARGUMENTS_NOTE)
     try:
         table = pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DatasetError(f"cannot write Parquet: the rows do not share one type per field ({exc})") from exc
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    return buffer.getvalue(), _problem_lines(problems)
+    return buffer.getvalue(), notes
+
+
+_PARQUET_ARGUMENTS_NOTE = (
+    "warning: file: tool-call arguments written as JSON strings: their keys or types differ between "
+    "rows, and a Parquet column holds one type (the JSONL files keep them as objects)"
+)
+
+
+def _tool_calls_in(value: Any) -> Iterable[dict]:
+    if isinstance(value, dict):
+        yield from (c for c in value.get("tool_calls") or [] if isinstance(c, dict))
+        for child in value.values():
+            yield from _tool_calls_in(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _tool_calls_in(child)
+
+
+def _argument_shapes(rows: list[Any]) -> set[tuple[tuple[str, str], ...]]:
+    """The (key, type) sets of every object of tool-call arguments: one means one Parquet struct type."""
+    shapes = set()
+    for call in _tool_calls_in(rows):
+        arguments = (call.get("function") or {}).get("arguments")
+        if isinstance(arguments, dict):
+            shapes.add(tuple(sorted((str(k), type(v).__name__) for k, v in arguments.items())))
+    return shapes
+
+
+def _string_arguments(value: Any) -> Any:
+    """``value`` with every tool call's object arguments as a JSON string (OpenAI's form)."""
+    return _map_dicts(value, _call_with_string_arguments)
+
+
+def _call_with_string_arguments(out: dict) -> dict:
+    function = out.get("function")
+    if "id" in out and isinstance(function, dict) and isinstance(function.get("arguments"), dict):
+        out["function"] = {**function, "arguments": json.dumps(function["arguments"], ensure_ascii=False)}
+    return out
+
+
+def _map_dicts(value: Any, fix: Callable[[dict], dict]) -> Any:
+    """A copy of ``value`` with ``fix`` applied to every dict in it, innermost first."""
+    if isinstance(value, list):
+        return [_map_dicts(v, fix) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return fix({k: _map_dicts(v, fix) for k, v in value.items()})
 
 
 def _paired(chosen: Any, rejected: Any) -> bool:
@@ -224,11 +277,10 @@ def _mixed_content(rows: list[Any]) -> bool:
 
 
 def _parts_everywhere(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_parts_everywhere(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: _parts_everywhere(v) for k, v in value.items()}
+    return _map_dicts(value, _message_with_parts)
+
+
+def _message_with_parts(out: dict) -> dict:
     if "role" in out and isinstance(out.get("content"), str):
         out["content"] = [{"type": "text", "text": out["content"]}]
     return out
@@ -262,7 +314,12 @@ def check_file(name: str, data: bytes, fmt: str, rows: int) -> tuple[list[str], 
     blocking: list[str] = []
     if file_extension(fmt) == "jsonl":
         problem = pyarrow_problem(data)
-        if problem:
+        if problem and "/function/arguments" in problem and "changed from" in problem:
+            # datasets (4.8+) reads tool-call arguments of several shapes as one Json column
+            reported.append(
+                f"{name}: tool-call arguments differ in type between rows ({problem}): {_JSON_NOTE}"
+            )
+        elif problem:
             blocking.append(f"{name}: pyarrow's JSON reader cannot load it: {problem}")
     if (fmt in OPENAI_FORMATS or fmt.startswith("trl-")) and rows:
         loaded = formats.load_dataset(data, name, format=fmt)
@@ -273,6 +330,9 @@ def check_file(name: str, data: bytes, fmt: str, rows: int) -> tuple[list[str], 
         if len(loaded.records) != rows:
             blocking.append(f"{name}: {rows} rows written but {len(loaded.records)} read back as {fmt}")
     return reported, blocking
+
+
+_JSON_NOTE = "datasets 4.8 or later reads them as a Json column, an older datasets cannot load the file"
 
 
 def _written(frame: pd.DataFrame, split: str, fmt: str) -> WrittenFile:
@@ -351,6 +411,12 @@ class Bundle:
         """Hex sha256 of the zip."""
         return hashlib.sha256(self.data).hexdigest()
 
+    @property
+    def file_names(self) -> list[str]:
+        """Every file in the zip, manifest.json included (the manifest cannot list itself)."""
+        with zipfile.ZipFile(io.BytesIO(self.data)) as archive:
+            return archive.namelist()
+
 
 def build_bundle(splits: Mapping[str, pd.DataFrame], request: BundleRequest) -> Bundle:
     """Write every split in every format, check each file, and zip them with the manifest and card.
@@ -393,7 +459,7 @@ def check_formats(splits: Mapping[str, pd.DataFrame], wanted: Sequence[str]) -> 
 
 
 def _side_files(request: BundleRequest) -> list[WrittenFile]:
-    files = [WrittenFile("quarantine.jsonl", quarantine_jsonl(request.quarantine), _rows(request.quarantine))]
+    files = [WrittenFile(QUARANTINE_NAME, quarantine_jsonl(request.quarantine), _rows(request.quarantine))]
     if request.review_audit is not None:
         audit = request.review_audit.to_csv(index=False).encode("utf-8")
         files.append(WrittenFile("review_audit.csv", audit, len(request.review_audit)))
@@ -461,6 +527,7 @@ def build_manifest(
         "formats": list(request.formats),
         "counts": {name: len(frame) for name, frame in splits.items() if name in SPLIT_NAMES},
         "excluded": len(request.excluded or {}),
+        "quarantined": _quarantined(request.quarantine),
         "files": {
             f.name: {
                 "sha256": f.sha256,
@@ -474,6 +541,13 @@ def build_manifest(
         "test_lock": lock,
         "problems": [p for f in files for p in (*f.problems, *f.blocking)],
     }
+
+
+def _quarantined(frame: pd.DataFrame | None) -> dict[str, Any]:
+    """How many input rows no file holds, why, and where they are (quarantine.jsonl)."""
+    if frame is None or frame.empty:
+        return {"rows": 0, "codes": {}, "lines": []}
+    return formats.quarantine_summary(frame, QUARANTINE_NAME)
 
 
 def hf_builder(fmt: str) -> str:

@@ -483,6 +483,53 @@ def _salvage_gzip(opener: Callable[[], IO[bytes]]) -> bytes:
     return bytes(out)
 
 
+def record_lines(
+    source: bytes | str | Path, records: Iterable[int], filename: str | None = None
+) -> dict[int, int]:
+    """Return the physical line where each of ``records`` (1-based) of a JSON array file starts.
+
+    Problems of a JSON array name the record; a person editing the file needs its line too. Read
+    again only when there are problems to place, so a clean file is parsed once. A file that is
+    not one array of records (``{"data": [...]}``) gives ``{}``.
+    """
+    wanted = sorted(set(records))
+    if not wanted:
+        return {}
+    name = filename or (str(source) if isinstance(source, (str, Path)) else "uploaded file")
+    opener = _opener(source, name)
+    _, compressed = _peek(opener, name)
+    with _binary_stream(opener, compressed) as handle:
+        try:
+            data = handle.read()
+        except (EOFError, OSError):
+            data = _salvage_gzip(opener)
+    text = _decode_whole(data, name, [])
+    return _element_lines(text, wanted)
+
+
+def _element_lines(text: str, wanted: list[int]) -> dict[int, int]:
+    start = text.find("[")
+    if start < 0 or text[:start].strip(" \t\r\n" + _BOM):
+        return {}
+    lines: dict[int, int] = {}
+    position, index, line, counted = start + 1, 0, 1, 0
+    last = wanted[-1]
+    targets = set(wanted)
+    while index < last:
+        position = _skip(text, position, " \t\r\n,")
+        if position >= len(text) or text[position] == "]":
+            break
+        index += 1
+        line += text.count("\n", counted, position)
+        counted = position
+        if index in targets:
+            lines[index] = line
+        position = _next_element(text, position)[0]
+        if position < 0:
+            break
+    return lines
+
+
 def _json_rows(data: bytes, name: str, issues: list[ReadIssue]) -> Iterator[Row]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]

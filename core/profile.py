@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from core import _fork, lang
+from core import _fork, lang, measures
 
 STATUSES = ("pass", "warn", "fail", "not_labelled", "not_run")
 DIFFICULTY_LEVELS = ("easy", "moderate", "hard")
@@ -72,7 +72,6 @@ DEFAULT_NEGATIVE_PATTERNS: tuple[str, ...] = (
     r"\b(?:sorry|unfortunately),? (?:but )?i (?:can't|can’t|cannot|am unable|'m unable|don't have)",
 )
 _NEGATIVE_WINDOW = 120
-_SENTENCE_END = r"[.!?。！？]+(?=\s|$)"
 _FORK_FROM_TEXTS = 20_000  # below this a forked child costs more than it saves
 _CHILD_SHARE = 0.7  # of the texts to detect; this process also measures words, sentences, negatives
 
@@ -302,33 +301,6 @@ def _texts(frame: pd.DataFrame, name: str) -> pd.Series:
     return _column(frame, name).fillna("").astype(str)
 
 
-_SENTENCE_RE = re.compile(_SENTENCE_END)
-_PARAGRAPH_RE = re.compile(r"\n\s*\n")
-
-
-def _sentence_count(text: str) -> int:
-    stripped = text.strip()
-    if not stripped:
-        return 0
-    ends = len(_SENTENCE_RE.findall(stripped))
-    return ends + (0 if stripped[-1] in ".!?。！？" else 1)
-
-
-def _paragraph_count(text: str) -> int:
-    stripped = text.strip()
-    if not stripped:
-        return 0
-    return 1 if "\n" not in stripped else len(_PARAGRAPH_RE.findall(stripped)) + 1
-
-
-def _sentences(texts: pd.Series) -> np.ndarray:
-    return np.fromiter((_sentence_count(t) for t in texts), dtype=np.int64, count=len(texts))
-
-
-def _paragraphs(texts: pd.Series) -> np.ndarray:
-    return np.fromiter((_paragraph_count(t) for t in texts), dtype=np.int64, count=len(texts))
-
-
 def _token_counts(frame: pd.DataFrame, model: str) -> pd.DataFrame:
     from core import tokens
 
@@ -377,28 +349,25 @@ def measure_texts(
     Returns:
         One row per example (positions 0..n-1), columns :data:`TEXT_MEASURES`.
     """
-    prompts, responses = _texts(frame, "prompt_text"), _texts(frame, "response_text")
+    prompts, responses = _texts(frame, "prompt_text").tolist(), _texts(frame, "response_text").tolist()
     patterns = compile_patterns(negative_patterns)
     distinct = list(dict.fromkeys(prompts))
     languages = _languages_of(distinct)  # in a forked child for big tables, while the rest runs here
-    measures = pd.DataFrame(
+    prompt = measures.measure(prompts)
+    measured = pd.DataFrame(
         {
-            "prompt_words": np.fromiter(
-                (len(t.split()) for t in prompts), dtype=np.int64, count=len(prompts)
-            ),
-            "response_words": np.fromiter(
-                (len(t.split()) for t in responses), dtype=np.int64, count=len(responses)
-            ),
-            "prompt_sentences": _sentences(prompts),
-            "prompt_paragraphs": _paragraphs(prompts),
+            "prompt_words": prompt["words"],
+            "response_words": measures.measure(responses, words_only=True)["words"],
+            "prompt_sentences": prompt["sentences"],
+            "prompt_paragraphs": prompt["paragraphs"],
             "is_negative": np.fromiter(
                 (is_negative(r, patterns) for r in responses), dtype=bool, count=len(responses)
             ),
         }
     )
     by_text = dict(zip(distinct, languages(), strict=True))
-    measures.insert(4, "language_detected", [by_text[p] for p in prompts])
-    return measures
+    measured.insert(4, "language_detected", [by_text[p] for p in prompts])
+    return measured
 
 
 def _languages_of(texts: list[str]) -> Callable[[], list[str]]:

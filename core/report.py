@@ -40,6 +40,7 @@ class DataCardInputs:
         review: The review step's summary (pass rate, overrides).
         synthetic: The synthetic step's summary (counts, money spent).
         checklist: The readiness checklist (distribution step summary).
+        quality: The quality step's summary (examples with PII, refusals, truncated replies).
         guidelines: Labelling guidelines per category.
         leakage: Leakage report summary.
         lock: The test lock (ids count and date).
@@ -62,6 +63,7 @@ class DataCardInputs:
     review: Mapping[str, Any] | None = None
     synthetic: Mapping[str, Any] | None = None
     checklist: Any = None
+    quality: Mapping[str, Any] | None = None
     guidelines: Mapping[str, Any] | None = None
     leakage: Mapping[str, Any] | None = None
     lock: Mapping[str, Any] | None = None
@@ -84,7 +86,7 @@ def workspace_sections(ws: Workspace) -> dict[str, Any]:
 
     Returns:
         Keyword arguments for :class:`DataCardInputs` (``dedup``, ``agreement``, ``review``,
-        ``synthetic``, ``checklist``, ``guidelines``); missing steps are ``None``.
+        ``synthetic``, ``checklist``, ``quality``, ``guidelines``); missing steps are ``None``.
     """
     steps = ws.steps()
 
@@ -101,6 +103,7 @@ def workspace_sections(ws: Workspace) -> dict[str, Any]:
         "review": summary("review"),
         "synthetic": summary("synthetic"),
         "checklist": checklist,
+        "quality": summary("quality"),
         "guidelines": ws.get_state("labels.guidelines"),
     }
 
@@ -152,6 +155,7 @@ def render_data_card(card: DataCardInputs) -> str:
         _summary_section("Label agreement", card.agreement),
         _summary_section("Review of synthetic data", card.review),
         _synthetic_section(card),
+        _summary_section("Quality signals", card.quality),
         _summary_section("Readiness checklist", card.checklist),
         _guidelines_section(card.guidelines),
         _leakage_section(card.leakage),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -454,7 +455,9 @@ def _holds_nested(column: pd.Series) -> bool:
 def _is_missing(value: Any) -> bool:
     # pd.NA / NaT turn up in object columns (e.g. Int64 or datetime data cast to object); they are missing
     # values, not the text "<NA>".
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is None or value is pd.NA or value is pd.NaT
 
 
 def _needs_text(column: pd.Series) -> bool:

@@ -1,10 +1,11 @@
 import io
+import time
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import derived, formats, pricing, tokens
+from core import derived, export, formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
 from core.pipeline import opening
@@ -25,10 +26,26 @@ except DatasetError as exc:
     prices = pricing.load_prices()
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading and validating…")
 def _parse(data: bytes, filename: str, fmt: str | None, model: str, column_map: tuple | None):
+    """Read the upload with its progress shown: rows read, rows per second and, for JSONL, the share done."""
     mapping = formats.ColumnMap(**dict(column_map)) if column_map else None
-    return formats.load_dataset(data, filename, format=fmt, model=model, column_map=mapping)
+    plain_lines = not filename.lower().endswith((".gz", ".json", ".parquet", ".csv"))
+    total = data.count(b"\n") + (not data.endswith(b"\n")) if plain_lines else None
+    bar = st.progress(0.0, text=f"Reading {filename}…")
+    started = time.perf_counter()
+
+    def report(done: int) -> None:
+        rate = done / max(time.perf_counter() - started, 1e-9)
+        share = min(1.0, done / total) if total else 0.0
+        of = f" of about {total:,}" if total else ""
+        bar.progress(share, text=f"Reading {filename}: {done:,}{of} rows, {rate:,.0f} rows/s")
+
+    try:
+        return formats.load_dataset(
+            data, filename, format=fmt, model=model, column_map=mapping, progress=report
+        )
+    finally:
+        bar.empty()
 
 
 @st.cache_data(max_entries=4, show_spinner="Counting tokens…")
@@ -39,7 +56,9 @@ def _token_counts(root: str, version: int, model: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8)
 def _convert(root: str, version: int, target: str) -> tuple[bytes, list]:
-    return formats.write_dataset(current_dataset(open_workspace()), target)
+    extension = export.file_extension(target)  # what the download's name promises (a .json is an array)
+    container = None if extension == "csv" else extension
+    return formats.write_dataset(current_dataset(open_workspace()), target, container=container)
 
 
 def _csv_mapping(data: bytes, filename: str) -> tuple | None:
@@ -289,7 +308,7 @@ if view == "Convert & download":
             st.dataframe(pd.DataFrame([vars(p) for p in losses]), hide_index=True, width="stretch")
         else:
             st.success(f"Nothing is lost converting to {target}.")
-        extension = "json" if target in ("alpaca", "sharegpt") else "csv" if target == "csv" else "jsonl"
+        extension = export.file_extension(target)
         st.download_button(
             f"Download {target}",
             data,

@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import streamlit as st
 from core import drift, lang, profile
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
+from core.quality import readiness
 from ui import open_workspace, page_link, render_example, require_dataset, version_features
 
 _MODELS = (
@@ -40,6 +42,7 @@ _CHART_TITLES = {
 _STEP_PAGES = {
     "duplicates": ("pages/4_Dedup.py", "Dedup"),
     "label_agreement": ("pages/3_Labels.py", "Labels"),
+    **dict.fromkeys(("pii_found", "refusal_share", "truncation_share"), ("pages/2_Quality.py", "Quality")),
 }
 _SAMPLE_PRODUCTION = SAMPLE_DIR / "production_inputs.txt"
 _ROW_COLUMNS = [
@@ -159,6 +162,10 @@ result = profile.build_profile(
     config,
     steps=_steps_summary(report.uncovered_share if report else None),
     clusters=report.targets() if report else (),
+)
+quality_summary = ws.steps().get("quality", {}).get("summary")
+result = dataclasses.replace(
+    result, checks=result.checks + tuple(readiness.quality_checks(quality_summary, version))
 )
 
 
@@ -392,6 +399,12 @@ with st.expander("Negative examples found"):
         "Responses like 'not found', 'not applicable', 'none', empty JSON, or a refusal, "
         "at the start of the reply."
     )
+    if "preference" in set(frame["kind"].dropna()):
+        st.caption(
+            "Preference pairs: the chosen reply is what is read. A pair whose chosen reply declines or says "
+            "'not found' is a negative example; a rejected reply that does so is not (it is what the model "
+            "should learn not to say)."
+        )
     if negatives:
         _rows_table(tuple(features.index[features["is_negative"]]), "distribution_negative_row")
     else:

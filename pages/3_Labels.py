@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import agreement, dedup
+from core.agreement import crowdlab
 from core.errors import DatasetError
 from ui import md_text, open_workspace, require_dataset, stop_on_dataset_error
 
@@ -53,6 +54,33 @@ def _texts(root: str, version: int) -> dict[str, str]:
 @st.cache_data(max_entries=8)
 def _consolidate(matrix: pd.DataFrame, policy: str, decisions: tuple):
     return agreement.consolidate(matrix, tie_policy=policy, adjudications=dict(decisions))
+
+
+@st.cache_data(max_entries=4, show_spinner="Weighing annotators (cleanlab CROWDLAB)…")
+def _crowdlab(matrix: pd.DataFrame, texts: dict[str, str]):
+    return crowdlab.crowdlab_consensus(matrix, texts, seed=0)
+
+
+def _crowdlab_tab(matrix: pd.DataFrame, texts: dict[str, str]) -> None:
+    st.caption(
+        "cleanlab's CROWDLAB: the most likely label of each item and how sure that is, and how good each "
+        "annotator is, weighing everyone by how often they agree with the others and with a classifier "
+        "trained on the item texts (out of fold)."
+    )
+    if not crowdlab.available():
+        st.info("Install cleanlab (`pip install 'cleanlab>=2.7,<3'`, in requirements.txt) to see this.")
+        return
+    try:
+        result = _crowdlab(matrix, texts)
+    except ValueError as exc:
+        st.info(str(exc))
+        return
+    st.markdown("**Annotator quality** (0 to 1; lowest last)")
+    st.dataframe(result.annotators, key="labels_crowdlab_annotators")
+    low = result.consensus.sort_values("quality").head(50)
+    low = low.assign(text=[texts.get(str(i), "") for i in low.index])
+    st.markdown(f"**Least certain consensus labels** (classifier from the {result.method})")
+    st.dataframe(low, key="labels_crowdlab_items")
 
 
 def _store_upload(data: bytes, name: str) -> None:
@@ -405,7 +433,16 @@ pairs, drift, _majority = _drilldown(matrix, order, weights)
 texts = _texts(str(ws.root), ws.dataset_version())
 _gate(report, drift, pairs)
 
-tabs = st.tabs(["Agreement", "Where they disagree", "Disputed items", "Guidelines", "Consolidate"])
+tabs = st.tabs(
+    [
+        "Agreement",
+        "Where they disagree",
+        "Disputed items",
+        "Guidelines",
+        "Consolidate",
+        "Consensus (cleanlab)",
+    ]
+)
 with tabs[0]:
     _agreement_tab(report, drift)
 with tabs[1]:
@@ -417,3 +454,5 @@ with tabs[3]:
     _guidelines_tab(report)
 with tabs[4]:
     _consolidate_tab(matrix, report, texts)
+with tabs[5]:
+    _crowdlab_tab(matrix, texts)

@@ -9,7 +9,7 @@ from core.errors import DatasetError
 from core.semantic import pairs as semantic_pairs
 from core.semantic import versioned
 from core.workspace import Workspace
-from ui import open_workspace, plural, require_dataset
+from ui import highlight_markdown, md_text, open_workspace, plural, require_dataset
 
 _SCOPE_LABELS = {
     "all": "Whole conversation (prompt + response)",
@@ -325,9 +325,9 @@ def _cluster(cluster, keeper, config, texts, links=None, semantic=None):
                 runs = dedup.from_first_difference(runs)
             with column:
                 st.markdown("**Kept**" if member == pick else "**Removed**")
-                st.caption(dedup.escape_markdown(_member_label(member)))
+                st.caption(md_text(_member_label(member)))
                 with st.container(height=260):
-                    st.markdown(dedup.highlight_markdown(runs, "green" if member == pick else "red"))
+                    st.markdown(highlight_markdown(runs, "green" if member == pick else "red"))
         if cluster.size > len(shown):
             st.caption(f"… and {cluster.size - len(shown)} more members")
         if links is not None:

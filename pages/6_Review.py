@@ -11,6 +11,7 @@ from ui import (
     md_text,
     open_workspace,
     page_link,
+    plural,
     render_example,
     render_message,
 )
@@ -105,7 +106,7 @@ def _reviewers(batch_id: str, ids: list, seed: int, assignments: pd.DataFrame, b
             return
         rows = review.assign.progress(assignments, by_reviewer)
         shared = assignments.loc[assignments["shared"] == 1, "example_id"].unique().tolist()
-        st.caption(f"{len(shared)} examples shared by everyone; the rest dealt out in turn.")
+        st.caption(f"{plural(len(shared), 'example')} shared by everyone; the rest dealt out in turn.")
         st.dataframe(
             pd.DataFrame(
                 {
@@ -381,7 +382,9 @@ if rate.rate is not None:
     fig.update_layout(height=160, xaxis={"range": [0, 1], "tickformat": ".0%"}, margin={"t": 10, "b": 10})
     st.plotly_chart(fig, key="review_rate_chart")
 
-if rate.reviewed and not rate.meets_bar and rate.remaining:
+if chosen_set is not None:
+    pass  # chosen rows, not a generation: the bar is a batch's; rejections are applied below
+elif rate.reviewed and not rate.meets_bar and rate.remaining:
     st.warning(f"So far below the 90% bar, with {rate.remaining} sampled examples still to review.")
 elif rate.reviewed and not rate.meets_bar:
     st.error("Below the 90% bar: fix the generation prompt first, then generate a new batch.")
@@ -397,7 +400,8 @@ if rate.reviewed and not rate.meets_bar:
         hide_index=True,
         width="stretch",
     )
-    page_link("pages/5_Synthetic.py", label="Fix the prompt on the Synthetic page", icon="🧪")
+    if chosen_set is None:
+        page_link("pages/5_Synthetic.py", label="Fix the prompt on the Synthetic page", icon="🧪")
 
 if chosen_set is not None:
     st.subheader("Apply to the dataset")

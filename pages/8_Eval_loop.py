@@ -4,6 +4,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+import ui_figures
 from core import evalloop
 from core.errors import DatasetError
 from ui import current_dataset, md_text, open_workspace, stop_on_dataset_error
@@ -36,7 +37,7 @@ def _table(data: bytes, name: str) -> pd.DataFrame:
 
 @st.cache_data(max_entries=8, show_spinner="Computing metrics…")
 def _report(frame: pd.DataFrame, task: str | None) -> evalloop.EvalReport:
-    return evalloop.build_report(frame, task=task, seed=0)
+    return evalloop.build_report(frame, task=task)
 
 
 def _inputs():
@@ -108,7 +109,7 @@ def _per_category(report: evalloop.EvalReport) -> None:
         width="stretch",
         column_config={"precision": number, "recall": number, "f1": number},
     )
-    st.plotly_chart(evalloop.confusion_figure(report), key="eval_confusion")
+    st.plotly_chart(ui_figures.confusion_figure(report), key="eval_confusion")
 
 
 def _worst(report: evalloop.EvalReport) -> list[evalloop.Slice]:
@@ -166,7 +167,7 @@ def _comparison(report, baseline, min_n: int) -> evalloop.Comparison | None:
             "Fix the data (or the prompt) for those first."
         )
     dimension = st.selectbox("Chart by", evalloop.SLICE_DIMENSIONS, key="eval_compare_dim")
-    st.plotly_chart(evalloop.comparison_figure(comparison, dimension=dimension), key="eval_compare_chart")
+    st.plotly_chart(ui_figures.comparison_figure(comparison, dimension=dimension), key="eval_compare_chart")
     number = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(
         rows,
@@ -196,7 +197,7 @@ def _rounds(report: evalloop.EvalReport, name: str, comparison, baseline_name: s
     dimension = st.selectbox(
         "Metric over rounds", ("overall", *evalloop.SLICE_DIMENSIONS), key="eval_history_dim"
     )
-    st.plotly_chart(evalloop.history_figure(history, dimension=dimension), key="eval_history_chart")
+    st.plotly_chart(ui_figures.history_figure(history, dimension=dimension), key="eval_history_chart")
     st.dataframe(rounds, hide_index=True, width="stretch")
 
 

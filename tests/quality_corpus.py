@@ -150,6 +150,24 @@ def _cases(rng: random.Random) -> list[tuple[str, str, str | None, set[str]]]:
         ("Symbols?", "@@@ ### $$$ %%% ^^^ &&& *** ~~~ ||| @@@ ### $$$", None, {"special_characters"}),
         ("Status?", "Thanks\u200b for waiting, your order shipped.", None, {"non_printing"}),
         ("What is 2+2?", "Sure! The answer is 4.", "Reply with valid JSON only.", {"invalid_json_response"}),
+        (
+            "¿Cómo cambio la dirección de envío de mi pedido?",
+            "You can change the delivery address from the orders page until the parcel ships.",
+            None,
+            {"language_mismatch"},
+        ),
+        (
+            "Wie kann ich meine Bestellung stornieren?",
+            "Vous pouvez annuler la commande depuis la page des commandes pendant vingt-quatre heures.",
+            None,
+            {"language_mismatch"},
+        ),
+        (
+            "How long does the delivery to Madrid take?",
+            "El envío a Madrid tarda entre dos y tres días laborables desde la confirmación.",
+            None,
+            {"language_mismatch"},
+        ),
         # look-alikes: none of these is a finding
         (
             "Order status?",
@@ -186,6 +204,26 @@ def _cases(rng: random.Random) -> list[tuple[str, str, str | None, set[str]]]:
         ("中文?", "您好，我们会在两个工作日内发货。", None, set()),
         ("Refusal look-alike?", "I cannot wait to help you set up the new router; here is how.", None, set()),
         ("Phone-like?", "Reference 2024 0315 1030 is your appointment slot.", None, set()),
+        # language look-alikes: a translation, an answer in the language the system asks for, code
+        (
+            "Translate into French: the parcel will arrive tomorrow morning.",
+            "Le colis arrivera demain matin.",
+            None,
+            set(),
+        ),
+        (
+            "¿Cuánto tarda el reembolso en llegar a mi cuenta?",
+            "Refunds reach your account within five working days of the return being received.",
+            "You are a support agent. Always answer in English.",
+            set(),
+        ),
+        (
+            "Escribe una función que sume dos números en Python.",
+            "```python\ndef add(first_number, second_number):\n    return first_number + second_number\n```",
+            None,
+            set(),
+        ),
+        ("Wie kann ich mein Passwort ändern?", "OK", None, set()),
     ]
 
 

@@ -3,8 +3,8 @@
 Labels live in a *label matrix*: a DataFrame indexed by item id (index name ``item_id``),
 one column per annotator, each cell a label (``str``) or ``None`` when that annotator did not
 label the item. :func:`to_label_matrix` builds it from a wide table (one column per
-annotator) or a long one (``item_id, annotator, label``); :func:`read_label_file` reads CSV
-or JSONL bytes first.
+annotator) or a long one (``item_id, annotator, label``); :func:`read_label_file` reads the
+file first, through :mod:`core.io` (CSV / TSV, JSON Lines or array, Parquet, gzipped or not).
 
 Metrics and the conventions they follow:
 
@@ -174,9 +174,6 @@ from core.agreement.read import (
 )
 from core.agreement.read import (
     _from_wide as _from_wide,
-)
-from core.agreement.read import (
-    _read_jsonl as _read_jsonl,
 )
 from core.agreement.read import (
     _with_id as _with_id,

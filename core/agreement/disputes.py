@@ -260,6 +260,7 @@ def apply_consolidation(
 
 
 def _with_extra(extra: Any, column: str, label: Any) -> Any:
-    if not isinstance(extra, dict) or column not in extra or label is None or label != label:
+    missing = label is None or (isinstance(label, float) and math.isnan(label))
+    if not isinstance(extra, dict) or column not in extra or missing:
         return extra
     return {**extra, column: label}

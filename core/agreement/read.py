@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -10,7 +9,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
+from core import io as core_io
 from core import records
 from core.errors import DatasetError, FormatError
 
@@ -24,6 +25,8 @@ _NOT_ANNOTATORS = {"label_status", "labels", "label"}
 
 
 _ID_COLUMNS = ("item_id", "id")
+# What pandas reads as missing in a CSV cell (its default na_values): the labels read as before.
+_NA_TEXT = frozenset(STR_NA_VALUES)
 
 
 def label_text(value: Any) -> str | None:
@@ -42,46 +45,39 @@ def label_text(value: Any) -> str | None:
 
 
 def read_label_file(data: bytes, filename: str) -> pd.DataFrame:
-    """Read a CSV or JSONL file of labels (or a dataset with annotator columns) into a table.
+    """Read a labels file (or a dataset with annotator columns) into a table, through :mod:`core.io`.
 
-    JSONL rows get an ``id`` column when they have none: the canonical content id of their
-    ``messages`` (the same id the dataset table uses), else their line number.
+    Any container :func:`core.io.open_rows` reads (CSV / TSV, JSON Lines, a JSON array, Parquet,
+    gzipped or not). JSON rows get an ``id`` column when they have none: the canonical content id of
+    their ``messages`` (the same id the dataset table uses), else their row number.
 
     Args:
         data: The file's bytes.
-        filename: Its name; ``.jsonl`` / ``.ndjson`` / ``.json`` mean JSON lines, anything else CSV.
+        filename: Its name, for messages and to tell the container.
 
     Returns:
-        One row per line, every value kept as text or ``None``.
+        One row per record; CSV cells as text, empty and NA-like cells as ``None``.
 
     Raises:
-        FormatError: If the file cannot be parsed (naming the file and line).
+        FormatError: If the file cannot be read (naming the file and line).
     """
-    if filename.lower().endswith((".jsonl", ".ndjson", ".json")):
-        return _read_jsonl(data, filename)
-    try:
-        table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{filename}: cannot read as CSV ({exc})") from exc
-    table.columns = [str(c).strip() for c in table.columns]
-    return table.astype(object).where(table.notna(), None)
-
-
-def _read_jsonl(data: bytes, filename: str) -> pd.DataFrame:
-    rows = []
-    for number, line in enumerate(data.decode("utf-8-sig", errors="replace").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{filename}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise FormatError(f"{filename}, line {number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(_with_id(row, number))
+    source = core_io.open_rows(data, filename)
+    rows = list(source.rows)
+    errors = [issue for issue in source.issues if issue.severity == "error"]
+    if errors:
+        raise FormatError(errors[0].message)
     if not rows:
         raise FormatError(f"{filename}: no rows")
-    return pd.DataFrame.from_records(rows)
+    for row in rows:
+        if not isinstance(row.value, dict):
+            raise FormatError(
+                f"{filename}, line {row.line}: expected a JSON object, got {type(row.value).__name__}"
+            )
+    if source.container != "csv":
+        return pd.DataFrame.from_records([_with_id(row.value, row.line) for row in rows])
+    table = pd.DataFrame.from_records([row.value for row in rows], columns=source.columns)
+    table.columns = [str(c).strip() for c in table.columns]
+    return table.astype(object).map(lambda v: None if v is None or v.strip() in _NA_TEXT else v)
 
 
 def _with_id(row: dict[str, Any], number: int) -> dict[str, Any]:

@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
             print_json({"error": message})
         return fail(message, 2)
     data, losses = formats.write_dataset(
-        result.records, args.to, column_map=result.column_map, trl_style=args.trl_style, render=render
+        result.records,
+        args.to,
+        column_map=result.column_map,
+        trl_style=args.trl_style,
+        render=render,
+        container=_container_of(args.out, args.to),
     )
     args.out.write_bytes(data)
     summary = _summary(result, args, losses)
@@ -77,6 +82,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_render(summary))
     return 0
+
+
+def _container_of(out: Path, target: str) -> str | None:
+    """What the output's name promises: a JSON array for ``.json``, JSON Lines for ``.jsonl``."""
+    if target == "csv":
+        return None
+    return {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(out.suffix.lower())
 
 
 def _renderer(tokenizer: Path | None) -> Any:
@@ -103,6 +115,7 @@ def _summary(
         "written": written,
         "skipped_invalid": result.invalid,
         "skipped_invalid_lines": [int(x) for x in result.quarantine["line"].dropna()],
+        "quarantined": result.quarantine_summary(),
         "losses": [{"line": p.line, "severity": p.severity, "message": p.message} for p in losses],
     }
 

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if args.method is None:
             summary = dedup_file(args.path, config, policy=args.keep, out=args.out).summary(args.out)
         else:
-            summary = _semantic_summary(args, config)
+            summary = _semantic_summary(args)
     except (DatasetError, ValueError) as exc:
         if args.json:
             print_json({"error": str(exc)})
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _semantic_summary(args: argparse.Namespace, config: Any) -> dict[str, Any]:
+def _semantic_summary(args: argparse.Namespace) -> dict[str, Any]:
     """Clusters from the pairs ``--method`` links, every pair listed, and with ``-o`` the kept rows."""
     from core import dedup, formats
     from core.semantic import pairs
@@ -89,7 +89,10 @@ def _semantic_summary(args: argparse.Namespace, config: Any) -> dict[str, Any]:
     found = pairs.duplicate_pairs(frame, settings)
     result = pairs.duplicate_result(frame, found, settings)
     keepers = dedup.choose_keepers(frame, result, args.keep)
-    summary = dedup.result_summary([str(i) for i in frame["id"]], result, keepers)
+    summary = dedup.result_summary(
+        [str(i) for i in frame["id"]], result, keepers, frame["source_line"].tolist()
+    )
+    summary["quarantined"] = loaded.quarantine_summary()
     summary.update(method=args.method, cosine=args.cosine, counts=pairs.pair_counts(found))
     summary["pairs"] = [pairs.pair_json(p, frame, frame) for p in found]
     if args.out is not None:
@@ -124,12 +127,23 @@ def _render(summary: dict[str, Any]) -> str:
         *summary["notes"],
     ]
     for cluster in summary["clusters"][:20]:
-        lines.append(
-            f"  keep {cluster['kept']}  remove {', '.join(cluster['removed'])}  "
-            f"({cluster['kind']}, min Jaccard {cluster['min_jaccard']:.2f})"
-        )
+        lines.append(f"  {_members(cluster)}  ({cluster['kind']}, min Jaccard {cluster['min_jaccard']:.2f})")
     if len(summary["clusters"]) > 20:
         lines.append(f"  ... {len(summary['clusters']) - 20} more clusters (use --json)")
     if "out" in summary:
         lines.append(f"wrote {summary['out']['rows']} rows to {summary['out']['path']}")
+    if summary.get("quarantined", {}).get("rows"):
+        from core.formats import describe_quarantine
+
+        lines.append(describe_quarantine(summary["quarantined"]))
     return "\n".join(lines)
+
+
+def _members(cluster: dict[str, Any]) -> str:
+    """``keep line 3 (id)  remove line 6 (id)``: exact duplicates share an id, their lines differ."""
+    if "kept_line" not in cluster:
+        return f"keep {cluster['kept']}  remove {', '.join(cluster['removed'])}"
+    removed = ", ".join(
+        f"line {line} ({i})" for line, i in zip(cluster["removed_lines"], cluster["removed"], strict=True)
+    )
+    return f"keep line {cluster['kept_line']} ({cluster['kept']})  remove {removed}"

@@ -42,7 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tolerance", type=float, default=0.02, help="smallest change that counts (default 0.02)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the language detector (default 0)")
     parser.add_argument(
         "--no-language", action="store_true", help="skip language detection (about 5 ms a row)"
     )
@@ -79,7 +78,7 @@ def _report(
     from core import evalloop
 
     frame = evalloop.read_results(path, overrides=overrides)
-    return evalloop.build_report(frame, task=task, seed=args.seed, languages=not args.no_language)
+    return evalloop.build_report(frame, task=task, languages=not args.no_language)
 
 
 def _print_text(payload: dict[str, Any]) -> None:

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Split, build the bundle, write the zip and print what it holds."""
-    from core import export, report, split
+    from core import export, formats, report, split
 
     try:
         config = split_command.config_from(args)
@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(f"{args.out}: {len(bundle.manifest['files'])} files, sha256 {bundle.sha256}")
+        print(f"{args.out}: {len(bundle.file_names)} files, sha256 {bundle.sha256}")
         print(", ".join(f"{k} {v}" for k, v in bundle.manifest["counts"].items()))
+        if bundle.manifest["quarantined"]["rows"]:
+            print(formats.describe_quarantine(bundle.manifest["quarantined"]))
         for problem in bundle.problems:
             print(f"  {problem}")
     return 0
@@ -100,6 +102,8 @@ def _summary(
         "counts": bundle.manifest["counts"],
         "formats": bundle.manifest["formats"],
         "files": bundle.manifest["files"],
+        "file_count": len(bundle.file_names),
+        "quarantined": bundle.manifest["quarantined"],
         "problems": list(bundle.problems),
         "leakage": result.leakage.to_dict(),
         "locked": result.locked,

@@ -1,9 +1,11 @@
-"""``python -m core quality PATH [--signals heuristics,pii] [--json] [--redact -o OUT]``: flags per example.
+"""``python -m core quality PATH [--signals heuristics,pii,perplexity,judge] [--json] [--redact -o OUT]``.
 
-Prints every flag (line, id, signal, code, field, span) and the counts per code. ``--redact -o OUT``
-writes the file in its own format with every PII / secret span replaced by a placeholder. Exit 0
-when the scan ran (flags are findings, not failures), 2 when the file cannot be read or an option
-is invalid.
+Prints every flag (line, id, signal, code, field, span) and the counts per code. ``perplexity``
+and ``judge`` ask a model (:mod:`core.commands._model_signals`) and add ``"perplexity"`` (each
+example's perplexity and IFD) and ``"judge"`` (the judging run's outcome and spend) to the
+summary. ``--redact -o OUT`` writes the file in its own format with every PII / secret span
+replaced by a placeholder. Exit 0 when the scan ran (flags are findings, not failures), 2 when the
+file cannot be read or an option is invalid, 3 when another runner holds the judging run.
 """
 
 from __future__ import annotations
@@ -12,21 +14,33 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.commands import _model_signals
 from core.commands._common import fail, print_json
+from core.commands._model_signals import MODEL_SIGNALS
 from core.errors import DatasetError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("path", type=Path, help="dataset file")
-    parser.add_argument("--signals", default="heuristics,pii", help="comma-separated: heuristics, pii")
+    parser.add_argument(
+        "--signals", default="heuristics,pii", help="comma-separated: heuristics, pii, perplexity, judge"
+    )
+    _model_signals.add_arguments(parser)
     parser.add_argument(
         "--redact", action="store_true", help="write a copy with PII and secrets replaced (-o)"
     )
     parser.add_argument("--curate", type=int, metavar="N", help="write the N best, least alike examples (-o)")
     parser.add_argument(
-        "--max-similarity", type=float, default=0.5, help="--curate: closest allowed (Jaccard)"
+        "--max-similarity", type=float, default=0.5, help="--curate by words: closest allowed (Jaccard)"
     )
+    parser.add_argument(
+        "--closeness",
+        choices=("auto", "semantic", "lexical"),
+        default="auto",
+        help="--curate: by meaning (embeddings, MMR) or by words; auto: meaning when the model loads",
+    )
+    parser.add_argument("--max-cosine", type=float, default=0.85, help="--curate by meaning: closest allowed")
     parser.add_argument("-o", "--out", type=Path, help="where --redact / --curate write (the input's format)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -44,15 +58,20 @@ def run(args: argparse.Namespace) -> int:
     signals = tuple(s.strip() for s in args.signals.split(",") if s.strip())
     try:
         loaded = formats.load_dataset(args.path, args.path.name)
-        report = quality.scan_quality(loaded.records, signals)
-    except (DatasetError, ValueError) as exc:
+        report = quality.scan_quality(loaded.records, tuple(s for s in signals if s not in MODEL_SIGNALS))
+        flags, scores = _model_signals.model_signals(loaded.records, signals, args)
+    except _model_signals.RunnerBusy as exc:
+        return fail(str(exc), 3)
+    except (DatasetError, ValueError, RuntimeError) as exc:
         return fail(str(exc))
+    report = quality.with_flags(report, flags)
     table = report.frame(loaded.records)
     summary: dict[str, Any] = {
         "rows": report.rows,
         "invalid": loaded.invalid,
         "flags": table.to_dict(orient="records"),
         "counts": {code: n for code, n in report.counts.items() if n or code in quality.CODES},
+        **scores,
     }
     if args.redact:
         redacted, replaced = quality.redact(loaded.records, report)
@@ -75,11 +94,23 @@ def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any
     from core import formats
     from core.quality.curate import curate
 
-    result = curate(loaded.records, args.curate, max_similarity=args.max_similarity, report=report)
+    result = curate(
+        loaded.records,
+        args.curate,
+        max_similarity=args.max_similarity,
+        report=report,
+        method=args.closeness,
+        max_cosine=args.max_cosine,
+    )
     chosen = loaded.records.iloc[sorted(result.chosen)]
     data, _losses = formats.write_dataset(chosen, loaded.detection.format)
     args.out.write_bytes(data)
-    return {"path": str(args.out), "chosen": len(result.chosen), "left_out": result.reasons()}
+    return {
+        "path": str(args.out),
+        "chosen": len(result.chosen),
+        "closeness": result.method,
+        "left_out": result.reasons(),
+    }
 
 
 def _render(summary: dict[str, Any]) -> str:

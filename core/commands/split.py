@@ -1,7 +1,8 @@
 """``python -m core split PATH --out DIR``: stratified, cluster-aware split with a test lock.
 
 Writes ``train.*``, ``val.*``, ``test.*`` (the input's format unless ``--format``) and
-``manifest.json`` into DIR. A row's ``source`` and stratify fields come from its own
+``manifest.json`` into DIR, and ``quarantine.jsonl`` (the invalid rows and why) when there are
+any. A row's ``source`` and stratify fields come from its own
 metadata (top-level keys beside the format's keys). With ``--lock FILE``: an existing lock
 keeps its test set; a missing one is written from this split's test set.
 """
@@ -19,6 +20,8 @@ from core.errors import DatasetError
 
 if TYPE_CHECKING:
     from core import formats, split
+
+QUARANTINE_FILE = "quarantine.jsonl"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         split.write_lock_file(args.lock, lock)
         lock_written = str(args.lock)
     summary = {**result.summary(), "format": fmt, "files": files, "lock_written": lock_written}
+    summary["quarantined"] = write_quarantine(loaded, args.out)
     (args.out / "manifest.json").write_text(
         json.dumps(_manifest(args, summary), indent=1) + "\n", encoding="utf-8"
     )
@@ -147,6 +151,16 @@ def write_parts(parts: dict[str, Any], fmt: str, out: Path) -> dict[str, dict[st
     return files
 
 
+def write_quarantine(loaded: formats.LoadResult, out: Path) -> dict[str, Any]:
+    """Write the invalid rows, with their reasons, to ``out/quarantine.jsonl``; return the summary."""
+    from core import export
+
+    if not loaded.invalid:
+        return loaded.quarantine_summary()
+    (out / QUARANTINE_FILE).write_bytes(export.quarantine_jsonl(loaded.quarantine))
+    return loaded.quarantine_summary(QUARANTINE_FILE)
+
+
 def _manifest(args: argparse.Namespace, summary: dict[str, Any]) -> dict[str, Any]:
     from core import __version__
 
@@ -160,6 +174,7 @@ def _manifest(args: argparse.Namespace, summary: dict[str, Any]) -> dict[str, An
         "files": summary["files"],
         "locked": summary["locked"],
         "lock_file": str(args.lock) if args.lock else None,
+        "quarantined": summary["quarantined"],
     }
 
 
@@ -169,6 +184,10 @@ def _print_text(summary: dict[str, Any], out: Path) -> None:
     print(f"near-duplicate clusters kept together: {summary['clusters_kept_together']}")
     if counts["excluded"]:
         print(f"excluded (near-duplicates of locked test examples): {counts['excluded']}")
+    if summary["quarantined"]["rows"]:
+        from core.formats import describe_quarantine
+
+        print(describe_quarantine(summary["quarantined"]))
     print(f"leakage pairs: {summary['leakage']['total']}")
     print("test set: " + ("kept from the lock" if summary["locked"] else "drawn now"))
     if summary["lock_written"]:

@@ -81,10 +81,20 @@ def summarise(result: formats.LoadResult) -> dict[str, Any]:
 
 def _problem(problem: formats.Problem) -> dict[str, Any]:
     out: dict[str, Any] = {"line": problem.line, "field": problem.field, "code": problem.code}
+    if problem.text_line is not None and problem.text_line != problem.line:
+        out["text_line"] = problem.text_line  # ``line`` is a record number (JSON array)
     out["message"] = problem.message
     if problem.fix:
         out["fix"] = problem.fix
     return out
+
+
+def _where(item: dict[str, Any]) -> str:
+    if item["line"] is None:
+        return "file"
+    if "text_line" in item:
+        return f"record {item['line']} (line {item['text_line']})"
+    return f"line {item['line']}"
 
 
 def render(summary: dict[str, Any], result: formats.LoadResult, limit: int = 50) -> str:
@@ -98,7 +108,7 @@ def render(summary: dict[str, Any], result: formats.LoadResult, limit: int = 50)
     for title, items in (("errors", summary["errors"]), ("warnings", summary["warnings"])):
         lines.append(f"{len(items)} {title}" + (":" if items else ""))
         for item in items[:limit]:
-            where = "file" if item["line"] is None else f"line {item['line']}"
+            where = _where(item)
             field = f" {item['field']}" if item["field"] else ""
             fix = f" (fix: {item['fix']})" if item.get("fix") else ""
             lines.append(f"  {where}{field} [{item['code']}] {item['message']}{fix}")

@@ -33,19 +33,11 @@ import pandas as pd
 
 from core import _minhash, formats
 from core import io as core_io
-from core.dedup import (
-    DedupConfig,
-    DedupResult,
-    _scope_columns,
-    apply_dedup,
-    choose_keepers,
-    find_duplicates,
-    graph_of,
-    keep_table,
-    keepers_of,
-    result_at,
-    result_summary,
-)
+from core.dedup import find_duplicates
+from core.dedup.config import DedupConfig, DedupResult, _scope_columns
+from core.dedup.engine import graph_of, result_at
+from core.dedup.explain import result_summary
+from core.dedup.policy import apply_dedup, choose_keepers, keep_table, keepers_of
 
 BATCH_ROWS = 8192
 
@@ -61,6 +53,8 @@ class FileDedup:
         format: The file's format (the output is written in it).
         kept_rows: Rows written (``None`` when no output was asked for).
         losses: What the writer could not carry over, one message per kept row that lost something.
+        lines: Every valid row's line in the file, in file order (exact duplicates share an id).
+        quarantine: The rows that were not valid, so not deduplicated nor written (line, codes, reason).
     """
 
     result: DedupResult
@@ -69,10 +63,14 @@ class FileDedup:
     format: str
     kept_rows: int | None = None
     losses: list[str] = field(default_factory=list)
+    lines: list[int] | None = None
+    quarantine: pd.DataFrame | None = None
 
     def summary(self, out: Path | None = None) -> dict[str, Any]:
         """Return the command line's JSON summary (with ``out`` when the rows were written there)."""
-        summary = result_summary(self.ids, self.result, self.keepers)
+        summary = result_summary(self.ids, self.result, self.keepers, self.lines)
+        if self.quarantine is not None:
+            summary["quarantined"] = formats.quarantine_summary(self.quarantine)
         if out is not None:
             summary["out"] = {"path": str(out), "rows": self.kept_rows, "format": self.format}
             summary["out"]["losses"] = self.losses
@@ -126,13 +124,14 @@ def dedup_file(
         parts, engine_out, workers = _read_batches(source.batches, job, processes, cores)
         _minhash.give_back_freed_arrays()
     ids = [i for part in parts for i in part.ids]
+    lines, quarantine = _lines_of(parts, source) if ranges is not None else _read_lines(parts, source)
     graph = graph_of(engine_out, ids, config.threshold, threads=workers)
     del engine_out
     result = result_at(graph, config)
     tables = [part.table for part in parts]
     table = pd.concat(tables, ignore_index=True) if tables else keep_table(_EMPTY, config, policy)
     keepers = keepers_of(table, ids, result, policy)
-    done = FileDedup(result, ids, keepers, fmt)
+    done = FileDedup(result, ids, keepers, fmt, lines=lines, quarantine=quarantine)
     if out is not None:
         removed = np.zeros(len(ids), dtype=bool)
         for cluster in result.clusters:
@@ -159,12 +158,36 @@ class _Job:
 
 @dataclass
 class _Part:
-    """What a run of consecutive rows leaves: ids, keep facts, output lines, the engine's arrays."""
+    """What a run of consecutive rows leaves: ids, keep facts, output lines, the engine's arrays.
+
+    ``numbers`` are the rows' lines; in a range read by a worker they count from the range's
+    start, ``rejected`` are its invalid rows and ``line_count`` its lines (to shift them by).
+    """
 
     ids: list[str]
     table: pd.DataFrame
     lines: _Lines | None
     engine: _minhash.BatchOutput | None = None
+    numbers: list[int] = field(default_factory=list)
+    rejected: list[tuple[int | None, str, str, str]] = field(default_factory=list)
+    line_count: int = 0
+
+
+def _read_lines(parts: list[_Part], source: formats.RecordBatches) -> tuple[list[int], pd.DataFrame]:
+    """The rows' lines and the quarantine of a file read here (its lines are the file's)."""
+    return [n for part in parts for n in part.numbers], source.quarantine()
+
+
+def _lines_of(parts: list[_Part], source: formats.RecordBatches) -> tuple[list[int], pd.DataFrame]:
+    """The rows' lines and the quarantine of ranges read by workers: each range's lines shifted."""
+    lines: list[int] = []
+    rejected: list[tuple[int | None, str, str, str]] = []
+    offset = 0
+    for part in parts:
+        lines.extend(n + offset for n in part.numbers)
+        rejected.extend((None if q[0] is None else q[0] + offset, *q[1:]) for q in part.rejected)
+        offset += part.line_count
+    return lines, formats.RecordBatches(source.detection, source.container, iter(()), rejected).quarantine()
 
 
 @dataclass
@@ -193,7 +216,9 @@ class _Lines:
 
 def _part_of(frame: pd.DataFrame, job: _Job, source: tuple[int, bytes] | None = None) -> _Part:
     lines = _output_lines(frame, job.format, source) if job.write else None
-    return _Part([str(i) for i in frame["id"]], keep_table(frame, job.config, job.policy), lines)
+    part = _Part([str(i) for i in frame["id"]], keep_table(frame, job.config, job.policy), lines)
+    part.numbers = [int(n) for n in frame["source_line"]]
+    return part
 
 
 def _output_lines(frame: pd.DataFrame, fmt: str, source: tuple[int, bytes] | None) -> _Lines:
@@ -291,20 +316,25 @@ def _range_part(path: Path, start: int, stop: int, job: _Job) -> _Part:
     with open(path, "rb") as handle:
         handle.seek(start)
         data = handle.read(stop - start)
-    frames = formats.iter_record_batches(data, path.name, format=job.format, rows=job.batch_rows).batches
+    source = formats.iter_record_batches(data, path.name, format=job.format, rows=job.batch_rows)
     pieces = []
-    for frame in frames:
+    for frame in source.batches:
         part = _part_of(frame, job, (start, data))
         part.engine = _minhash.process_parts(_scope_columns(frame, job.config), job.params)
         pieces.append(part)
+    rejected, line_count = source.rejected, data.count(b"\n")
     if not pieces:
-        return _Part([], keep_table(_EMPTY, job.config, job.policy), None)
+        empty = keep_table(_EMPTY, job.config, job.policy)
+        return _Part([], empty, None, rejected=rejected, line_count=line_count)
     lines = _Lines.join([p.lines for p in pieces if p.lines is not None]) if job.write else None
     return _Part(
         [i for p in pieces for i in p.ids],
         pd.concat([p.table for p in pieces], ignore_index=True),
         lines,
         _minhash.join_outputs([p.engine for p in pieces if p.engine is not None]),
+        [n for p in pieces for n in p.numbers],
+        rejected,
+        line_count,
     )
 
 
@@ -341,7 +371,8 @@ def _whole_table(path: Path, config: DedupConfig, policy: str, out: Path | None,
     frame = loaded.records
     result = find_duplicates(frame, config)
     keepers = choose_keepers(frame, result, policy)
-    done = FileDedup(result, frame["id"].tolist(), keepers, fmt)
+    lines = [int(n) for n in frame["source_line"]]
+    done = FileDedup(result, frame["id"].tolist(), keepers, fmt, lines=lines, quarantine=loaded.quarantine)
     if out is not None:
         kept, _ = apply_dedup(frame, result, policy=policy)
         data, losses = formats.write_dataset(kept, fmt)

@@ -16,8 +16,8 @@ given with a :class:`ColumnMap`.
   come back through the labels page as an annotator column), :func:`make_targets` /
   :func:`save_targets` (``targets.eval`` for gap-targeted generation) and
   :func:`eval_rows_to_records` (canonical rows with ``source = "eval"``, train only).
-- Rounds: :func:`save_round` stores each eval in the workspace; :func:`round_history` and
-  :func:`history_figure` show the metrics per round and per slice over time.
+- Rounds: :func:`save_round` stores each eval in the workspace; :func:`round_history` gives the
+  metrics per round and per slice over time (the page draws them with ``ui_figures``).
 """
 
 from __future__ import annotations
@@ -102,15 +102,6 @@ from core.evalloop.compare import (
 )
 from core.evalloop.compare import (
     compare_results as compare_results,
-)
-from core.evalloop.figures import (
-    comparison_figure as comparison_figure,
-)
-from core.evalloop.figures import (
-    confusion_figure as confusion_figure,
-)
-from core.evalloop.figures import (
-    history_figure as history_figure,
 )
 from core.evalloop.metrics import (
     _LABEL_MAX_CLASSES as _LABEL_MAX_CLASSES,

@@ -180,7 +180,6 @@ def build_report(
     frame: pd.DataFrame,
     *,
     task: str | None = None,
-    seed: int = 0,
     pass_score: float | None = None,
     languages: bool = True,
 ) -> EvalReport:
@@ -189,8 +188,6 @@ def build_report(
     Args:
         frame: The table from :func:`read_results`.
         task: ``"labels"`` or ``"text"``; ``None`` detects it (:func:`detect_task`).
-        seed: Unused: language detection needs no seed any more (kept so that callers need not
-            change).
         pass_score: Pass mark for score-only evals (see :func:`add_derived`).
         languages: Detect languages for the language slices (see :func:`add_derived`).
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.formats._base import RowContext, type_name
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_IMAGES = 10
-_KEYS_BY_ROLE = {
+KEYS_BY_ROLE = {
     "system": {"role", "content", "name"},
     "developer": {"role", "content", "name"},
     "user": {"role", "content", "name"},
@@ -34,6 +34,7 @@ class MessageRules:
     images: bool = True
     arguments_must_be_string: bool = True
     strict_keys: bool = True
+    empty_content: bool = True  # off for preference sides: check_reply reports them as empty_response
 
 
 SFT_RULES = MessageRules(
@@ -57,6 +58,9 @@ TRL_RULES = MessageRules(
     arguments_must_be_string=False,
     strict_keys=False,
 )
+# The replies of a preference pair: an empty one is reported once, by check_reply.
+TRL_REPLY_RULES = replace(TRL_RULES, empty_content=False)
+DPO_REPLY_RULES = replace(DPO_RULES, empty_content=False)
 
 
 def check_messages(messages: Any, ctx: RowContext, path: str, rules: MessageRules) -> bool:
@@ -137,7 +141,7 @@ def _check_role(role: Any, ctx: RowContext, field: str, rules: MessageRules) -> 
 
 
 def _check_keys(message: Mapping[str, Any], role: str, ctx: RowContext, field: str) -> None:
-    allowed = _KEYS_BY_ROLE.get(role, set())
+    allowed = KEYS_BY_ROLE.get(role, set())
     for key, value in message.items():
         if key not in allowed and value is not None:  # null keys: a Parquet / Arrow schema union
             fix = "move `weight` to assistant messages or remove it" if key == "weight" else "remove the key"
@@ -156,7 +160,7 @@ def _check_content(
         _check_null_content(message, role, ctx, field)
         return 0
     if isinstance(content, str):
-        if not content.strip() and not message.get("tool_calls"):
+        if rules.empty_content and not content.strip() and not message.get("tool_calls"):
             ctx.warn(f"{field}.content", "empty_content", f"{field} has empty content")
         return 0
     if not isinstance(content, list):
@@ -348,6 +352,30 @@ def check_tools(tools: Any, ctx: RowContext, field: str = "tools") -> None:
                 "invalid_tool_parameters",
                 "parameters must be a JSON schema object",
             )
+
+
+def is_empty_reply(message: Mapping[str, Any]) -> bool:
+    """True for a message with no text and no tool call (``"Assistant: "`` then nothing)."""
+    if message.get("tool_calls") or message.get("function_call") or message.get("refusal"):
+        return False
+    content = message.get("content")
+    if isinstance(content, list):
+        return not any(isinstance(p, Mapping) and str(p.get("text") or "").strip() for p in content)
+    return not isinstance(content, str) or not content.strip()
+
+
+def check_reply(side: list[Any], field: str, ctx: RowContext) -> None:
+    """The one rule for a preference side, in every format: an assistant reply, and not an empty one.
+
+    No assistant message is an error (``missing_assistant``); an empty last reply is a warning
+    (``empty_response``): the row is kept, as the pair is still a pair, but it teaches the model
+    to prefer (or avoid) saying nothing.
+    """
+    replies = [m for m in side if isinstance(m, Mapping) and m.get("role") == "assistant"]
+    if not replies:
+        ctx.error(field, "missing_assistant", f"`{field}` has no assistant reply")
+    elif is_empty_reply(replies[-1]):
+        ctx.warn(field, "empty_response", f"`{field}` is an empty reply")
 
 
 def has_images(messages: list[Any]) -> bool:

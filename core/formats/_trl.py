@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.formats._base import RowContext, clean, metadata_of, plain_string_content, type_name
-from core.formats._messages import TRL_RULES, check_messages
+from core.formats._messages import TRL_RULES, MessageRules, check_messages
 
 
 def is_conversational(value: Any) -> bool:
@@ -15,12 +15,14 @@ def is_conversational(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and isinstance(value[0], Mapping) and "role" in value[0]
 
 
-def to_messages(value: Any, role: str, key: str, ctx: RowContext) -> list[dict] | None:
+def to_messages(
+    value: Any, role: str, key: str, ctx: RowContext, rules: MessageRules = TRL_RULES
+) -> list[dict] | None:
     """Return ``value`` as canonical messages: a string becomes one ``role`` message."""
     if isinstance(value, str):
         return [{"role": role, "content": value}]
     if isinstance(value, list):
-        if not check_messages(value, ctx, key, TRL_RULES):
+        if not check_messages(value, ctx, key, rules):
             return None
         return link_tool_replies([normalise(m) for m in value])
     ctx.error(
@@ -58,6 +60,39 @@ def same_style(values: dict[str, Any], ctx: RowContext) -> bool:
         ctx.error("", "mixed_standard_conversational", f"TRL fields mix strings and message lists ({detail})")
         return False
     return True
+
+
+def for_trl(messages: list[dict], losses: list[str]) -> list[dict]:
+    """Return canonical messages as TRL reads them: no ``weight``, tool-call arguments as objects.
+
+    Hugging Face chat templates render ``tool_call.arguments | tojson``: a JSON string there would
+    be written quoted, as a string. Arguments that are not a JSON object stay a string, with the loss.
+    """
+    messages = without_weight(messages, losses)
+    if not any(m.get("tool_calls") for m in messages):
+        return messages
+    return [_with_object_arguments(m, losses) if m.get("tool_calls") else m for m in messages]
+
+
+def _with_object_arguments(message: dict[str, Any], losses: list[str]) -> dict[str, Any]:
+    calls = []
+    for call in message["tool_calls"]:
+        function = call.get("function") if isinstance(call, Mapping) else None
+        arguments = function.get("arguments") if isinstance(function, Mapping) else None
+        if isinstance(arguments, str) and isinstance(function, Mapping):
+            try:
+                parsed = json.loads(arguments)
+            except json.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict):
+                call = {**call, "function": {**function, "arguments": parsed}}
+            else:
+                losses.append(
+                    "tool-call arguments that are not a JSON object kept as a string "
+                    "(chat templates expect an object)"
+                )
+        calls.append(call)
+    return {**message, "tool_calls": calls}
 
 
 def without_weight(messages: list[dict], losses: list[str]) -> list[dict]:

@@ -38,7 +38,7 @@ _CANDIDATES = {
         "agent_response",
         "target",
     ),
-    "system": ("system", "system_prompt", "system_message"),
+    "system": ("system", "system_prompt", "system_message", "developer"),
     "chosen": ("chosen", "preferred", "preferred_output", "accepted"),
     "rejected": ("rejected", "dispreferred", "non_preferred", "non_preferred_output"),
     "category": ("category", "intent", "topic", "label", "class"),
@@ -79,9 +79,14 @@ def make_parser(column_map: ColumnMap) -> Callable[[dict[str, Any], RowContext],
     text_roles = ("prompt", "response", "system", "chosen", "rejected")
     renamed = {column: role for role, column in used.items() if role not in text_roles}
     skipped = {used[role] for role in text_roles if role in used}
+    # A ``developer`` column is the instructions of an RFT (or newer OpenAI) prompt: that role, kept.
+    system_role = "developer" if used.get("system", "").strip().lower() == "developer" else "system"
 
     def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
         texts = {role: _text(row.get(used[role])) for role in text_roles if role in used}
+        for role in ("chosen", "rejected"):
+            if texts.get(role) is None and isinstance(row.get(used.get(role, "")), str):
+                texts[role] = ""  # an empty reply, not a missing one: check_pair reports it
         required = {
             "sft": ("prompt", "response"),
             "preference": ("prompt", "chosen", "rejected"),
@@ -94,7 +99,7 @@ def make_parser(column_map: ColumnMap) -> Callable[[dict[str, Any], RowContext],
                 )
         if ctx.errors:
             return None
-        messages = [{"role": "system", "content": texts["system"]}] if texts.get("system") else []
+        messages = [{"role": system_role, "content": texts["system"]}] if texts.get("system") else []
         messages.append({"role": "user", "content": texts["prompt"]})
         extra = {renamed.get(k, k): _cell(v) for k, v in row.items() if k not in skipped}
         if column_map.kind == "preference":
@@ -129,7 +134,8 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     out: dict[str, Any] = {}
     system = system_text(messages)
     if system is not None:
-        out["system"] = system
+        instructions = {m.get("role") for m in messages if m.get("role") in ("system", "developer")}
+        out["developer" if instructions == {"developer"} else "system"] = system
     if kind == "sft":
         user, reply, losses = split_last_exchange(record)
         losses = [loss for loss in losses if not loss.startswith("system prompt")]
@@ -142,9 +148,30 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         if kind == "preference":
             out["chosen"] = _side(record.get("chosen"), losses)
             out["rejected"] = _side(record.get("rejected"), losses)
-    for key, value in metadata_of(record).items():
+    metadata = metadata_of(record)
+    if kind == "rft":  # a reference field named like a reply would be read back as the reply (SFT)
+        metadata = _without_reply_names(metadata, losses)
+    for key, value in metadata.items():
         out.setdefault(key, value)
+    texts = [key for key, value in metadata.items() if value is not None and not isinstance(value, str)]
+    if texts:
+        losses.append(
+            f"{', '.join(f'`{k}`' for k in texts)} written as text "
+            "(a CSV cell is text: numbers, booleans and objects read back as strings)"
+        )
     return out, losses
+
+
+_REPLY_NAMES = frozenset(_CANDIDATES["response"] + _CANDIDATES["chosen"] + _CANDIDATES["rejected"])
+
+
+def _without_reply_names(metadata: dict[str, Any], losses: list[str]) -> dict[str, Any]:
+    clashes = [key for key in metadata if key.strip().lower() in _REPLY_NAMES]
+    for key in clashes:
+        losses.append(
+            f"reference field `{key}` written as `meta_{key}` (CSV would read `{key}` as the reply)"
+        )
+    return {(f"meta_{k}" if k in clashes else k): v for k, v in metadata.items()}
 
 
 def _prompt_text(messages: list[dict], losses: list[str]) -> str:

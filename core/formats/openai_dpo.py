@@ -9,8 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.formats._base import RowContext, clean, type_name
-from core.formats._messages import DPO_RULES, check_messages, check_tools, roles_of
-from core.formats.openai_sft import dropped_metadata, openai_tools
+from core.formats._messages import (
+    DPO_REPLY_RULES,
+    DPO_RULES,
+    check_messages,
+    check_reply,
+    check_tools,
+    roles_of,
+)
+from core.formats.openai_sft import dropped_metadata, openai_messages, openai_tools
 from core.records import make_record
 
 NAME = "openai-dpo"
@@ -116,7 +123,7 @@ def _output(row: dict[str, Any], key: str, ctx: RowContext) -> list[dict] | None
             "wrap it in [ ]",
         )
         return None
-    if not check_messages(value, ctx, key, DPO_RULES):
+    if not check_messages(value, ctx, key, DPO_REPLY_RULES):
         return None
     if len(value) != 1 or value[0].get("role") != "assistant":
         ctx.error(
@@ -127,6 +134,8 @@ def _output(row: dict[str, Any], key: str, ctx: RowContext) -> list[dict] | None
         )
     elif value[0].get("tool_calls") or value[0].get("function_call"):
         ctx.error(key, "dpo_output_not_text", f"`{key}` must be text: DPO trains on text outputs only")
+    else:
+        check_reply(value, key, ctx)
     return value
 
 
@@ -145,11 +154,14 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     rejected = _single(clean(record.get("rejected")) or [], "rejected", losses)
     if chosen is None or rejected is None:
         return None, losses
+    if _content([chosen]) == _content([rejected]):
+        return None, ["row left out: chosen and rejected are the same, and OpenAI DPO rejects such a pair"]
     if not messages or messages[-1].get("role") != "user":
         losses.append("the prompt does not end with a user message: OpenAI will reject this row")
-    inner: dict[str, Any] = {"messages": messages, **openai_tools(record)}
+    inner: dict[str, Any] = {"messages": openai_messages(messages, losses), **openai_tools(record)}
     losses.extend(dropped_metadata(record))
-    return {"input": inner, "preferred_output": [chosen], "non_preferred_output": [rejected]}, losses
+    outputs = openai_messages([chosen, rejected], losses)
+    return {"input": inner, "preferred_output": outputs[:1], "non_preferred_output": outputs[1:]}, losses
 
 
 def _single(messages: list[dict], side: str, losses: list[str]) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.formats._base import RowContext, clean, metadata_of
 from core.formats._messages import RFT_RULES, check_messages, check_tools, roles_of
-from core.formats.openai_sft import record_of
+from core.formats.openai_sft import openai_messages, record_of
 
 NAME = "openai-rft"
 KIND = "rft"
@@ -47,7 +47,7 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
             message = {**message, "role": "developer"}
             losses.append("system message written as developer")
         messages.append(message)
-    out: dict[str, Any] = {"messages": messages}
+    out: dict[str, Any] = {"messages": openai_messages(messages, losses)}
     tools = clean(record.get("tools"))
     if tools:
         out["tools"] = tools

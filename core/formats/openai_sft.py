@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.formats._base import RowContext, clean, type_name
-from core.formats._messages import SFT_RULES, check_messages, check_tools, roles_of
+from core.formats._messages import KEYS_BY_ROLE, SFT_RULES, check_messages, check_tools, roles_of
 from core.records import make_record
 
 NAME = "openai-sft"
@@ -80,7 +80,7 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
             message = {**message, "role": "system"}
             losses.append("developer message written as system")
         messages.append(message)
-    out: dict[str, Any] = {"messages": messages}
+    out: dict[str, Any] = {"messages": openai_messages(messages, losses)}
     out.update(openai_tools(record))
     losses.extend(dropped_metadata(record))
     return out, losses
@@ -104,3 +104,23 @@ def dropped_metadata(record: dict[str, Any]) -> list[str]:
 
     keys = sorted(metadata_of(record))
     return [f"metadata left out (OpenAI rejects unknown keys): {', '.join(keys)}"] if keys else []
+
+
+def openai_messages(messages: list[Any], losses: list[str]) -> list[Any]:
+    """Return messages without the keys an OpenAI message of their role does not have, noting the loss.
+
+    OpenAI rejects a file with unknown keys (the cookbook counts ``message_unrecognized_key``);
+    null-valued ones are a Parquet schema's padding and go without a word.
+    """
+    out: list[Any] = []
+    dropped: set[str] = set()
+    for message in messages:
+        allowed = KEYS_BY_ROLE.get(str(message.get("role"))) if isinstance(message, dict) else None
+        if allowed is None or message.keys() <= allowed:
+            out.append(message)
+            continue
+        dropped.update(k for k, v in message.items() if k not in allowed and v is not None)
+        out.append({k: v for k, v in message.items() if k in allowed})
+    if dropped:
+        losses.append(f"message keys left out (OpenAI rejects unknown keys): {', '.join(sorted(dropped))}")
+    return out

@@ -138,6 +138,7 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     messages: list[dict] = clean(record.get("messages")) or []
     losses = [loss for loss in common_losses(record, messages) if "tool definitions" not in loss]
     conversations = [_turn(m, losses) for m in messages]
+    losses.extend(_tool_losses(record, messages))
     out: dict[str, Any] = {}
     for key, value in metadata_of(record).items():
         out[key] = value
@@ -146,6 +147,27 @@ def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     if tools:
         out["tools"] = json.dumps([t.get("function", t) for t in tools], ensure_ascii=False)
     return out, losses
+
+
+def _tool_losses(record: dict[str, Any], messages: list[dict]) -> list[str]:
+    """What ShareGPT cannot say of tool use: ``parallel_tool_calls``, and ids the reader does not give back.
+
+    A ShareGPT reader numbers a call by its turn (``call_<turn>``) and links a tool reply to the
+    turn before it; other ids come back renumbered.
+    """
+    losses = []
+    if "parallel_tool_calls" in (clean(record.get("extra")) or {}):
+        losses.append("parallel_tool_calls dropped (ShareGPT has no such key)")
+    renumbered = False
+    for index, message in enumerate(messages):
+        calls = message.get("tool_calls") or []
+        if calls and not message.get("content"):
+            renumbered |= calls[0].get("id") != f"call_{index}"
+        elif message.get("role") == "tool":
+            renumbered |= message.get("tool_call_id") != f"call_{index - 1}"
+    if renumbered:
+        losses.append("tool-call ids dropped (ShareGPT has none: read back as call_<turn>)")
+    return losses
 
 
 def _turn(message: dict, losses: list[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.formats import trl_prompt_completion
 from core.formats._base import RowContext, clean, type_name
-from core.formats._trl import finish_row, styled, without_weight
+from core.formats._trl import finish_row, for_trl, styled
 from core.records import make_record
 
 NAME = "trl-kto"
@@ -61,9 +61,9 @@ def build(
 ) -> tuple[list[dict[str, Any]] | None, list[str]]:
     """Return the KTO rows of a preference record: one per side present (chosen true, rejected false)."""
     losses: list[str] = []
-    prompt = without_weight(clean(record["messages"]) or [], losses)
+    prompt = for_trl(clean(record["messages"]) or [], losses)
     sides = [
-        (label, without_weight(clean(record.get(key)) or [], losses))
+        (label, for_trl(clean(record.get(key)) or [], losses))
         for label, key in ((True, "chosen"), (False, "rejected"))
     ]
     sides = [(label, side) for label, side in sides if side]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.formats._base import RowContext, clean, metadata_of
+from core.formats._base import RowContext, clean
 from core.formats._messages import TRL_RULES, check_messages, roles_of
-from core.formats._trl import link_tool_replies, normalise, without_weight
+from core.formats._trl import finish_row, for_trl, link_tool_replies, normalise
 from core.records import make_record
 
 NAME = "trl-messages"
@@ -30,10 +30,5 @@ def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
 def build(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
     """Return the TRL messages row of a canonical SFT record."""
     losses: list[str] = []
-    out: dict[str, Any] = {"messages": without_weight(clean(record["messages"]) or [], losses)}
-    tools = clean(record.get("tools"))
-    if tools:
-        out["tools"] = tools
-    for key, value in metadata_of(record).items():
-        out.setdefault(key, value)
-    return out, losses
+    out: dict[str, Any] = {"messages": for_trl(clean(record["messages"]) or [], losses)}
+    return finish_row(out, record), losses

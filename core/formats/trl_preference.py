@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.formats._base import RowContext, clean, metadata_of
-from core.formats._trl import same_style, styled, to_messages, without_weight
+from core.formats._base import RowContext, clean
+from core.formats._messages import TRL_REPLY_RULES, check_reply
+from core.formats._trl import finish_row, for_trl, same_style, styled, to_messages
 from core.records import make_record
 
 NAME = "trl-preference"
@@ -25,8 +26,8 @@ def parse(row: dict[str, Any], ctx: RowContext) -> dict[str, Any] | None:
             ctx.error(key, f"missing_{key}", f"the row has no `{key}`")
     if ctx.errors or not same_style({k: row.get(k) for k in ("chosen", "rejected")}, ctx):
         return None
-    chosen = to_messages(row["chosen"], "assistant", "chosen", ctx)
-    rejected = to_messages(row["rejected"], "assistant", "rejected", ctx)
+    chosen = to_messages(row["chosen"], "assistant", "chosen", ctx, TRL_REPLY_RULES)
+    rejected = to_messages(row["rejected"], "assistant", "rejected", ctx, TRL_REPLY_RULES)
     prompt = _prompt(row, chosen, ctx)
     if prompt is None or chosen is None or rejected is None:
         return None
@@ -81,10 +82,9 @@ def split_shared_prompt(
 
 
 def check_pair(chosen: list[dict], rejected: list[dict], ctx: RowContext) -> None:
-    """Warn when a side has no assistant reply or both sides are the same."""
-    for key, side in (("chosen", chosen), ("rejected", rejected)):
-        if not any(m.get("role") == "assistant" for m in side):
-            ctx.error(key, "missing_assistant", f"`{key}` has no assistant reply")
+    """Check each side (:func:`check_reply`) and warn when both sides are the same."""
+    check_reply(chosen, "chosen", ctx)
+    check_reply(rejected, "rejected", ctx)
     if chosen == rejected:
         ctx.warn(
             "rejected", "chosen_equals_rejected", "chosen and rejected are the same: the pair teaches nothing"
@@ -96,18 +96,13 @@ def build(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Return the TRL preference row in ``style`` (message lists, or ``standard`` strings)."""
     losses: list[str] = []
-    prompt = without_weight(clean(record["messages"]) or [], losses)
-    chosen = without_weight(clean(record.get("chosen")) or [], losses)
-    rejected = without_weight(clean(record.get("rejected")) or [], losses)
+    prompt = for_trl(clean(record["messages"]) or [], losses)
+    chosen = for_trl(clean(record.get("chosen")) or [], losses)
+    rejected = for_trl(clean(record.get("rejected")) or [], losses)
     if not chosen or not rejected:
         return None, ["row left out: chosen or rejected is empty"]
     fields = {"prompt": prompt} if prompt else {}
     out = styled({**fields, "chosen": chosen, "rejected": rejected}, style, losses)
     if out is None:
         return None, losses
-    tools = clean(record.get("tools"))
-    if tools:
-        out["tools"] = tools
-    for key, value in metadata_of(record).items():
-        out.setdefault(key, value)
-    return out, losses
+    return finish_row(out, record), losses

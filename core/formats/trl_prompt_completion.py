@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.formats._base import RowContext, clean, metadata_of
-from core.formats._trl import same_style, styled, to_messages, without_weight
+from core.formats._base import RowContext, clean
+from core.formats._trl import finish_row, for_trl, same_style, styled, to_messages
 from core.records import make_record
 
 NAME = "trl-prompt-completion"
@@ -40,7 +40,7 @@ def build(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Return the prompt-completion row in ``style``: completion = the messages after the last user turn."""
     losses: list[str] = []
-    messages = without_weight(clean(record["messages"]) or [], losses)
+    messages = for_trl(clean(record["messages"]) or [], losses)
     users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
     if not users:
         # An empty prompt is no TRL row: the validator rejects it and TRL raises IndexError.
@@ -52,9 +52,4 @@ def build(
     out = styled({"prompt": prompt, "completion": completion}, style, losses)
     if out is None:
         return None, losses
-    tools = clean(record.get("tools"))
-    if tools:
-        out["tools"] = tools
-    for key, value in metadata_of(record).items():
-        out.setdefault(key, value)
-    return out, losses
+    return finish_row(out, record), losses

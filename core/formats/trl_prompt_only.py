@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.formats._base import RowContext, clean
-from core.formats._trl import finish_row, styled, to_messages, without_weight
+from core.formats._trl import finish_row, for_trl, styled, to_messages
 from core.records import make_record
 
 NAME = "trl-prompt-only"
@@ -48,7 +48,7 @@ def build(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Return the prompt-only row in ``style``: the prompt up to its last user turn, plus reference fields."""
     losses: list[str] = []
-    messages = without_weight(clean(record["messages"]) or [], losses)
+    messages = for_trl(clean(record["messages"]) or [], losses)
     users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
     if not users:
         return None, ["row left out: no user message, so there is no prompt"]

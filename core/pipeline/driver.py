@@ -10,14 +10,10 @@ directories under ``out``: ``validate``, ``signatures``, ``buckets``, ``componen
 from __future__ import annotations
 
 import dataclasses
-import glob
 import json
-import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +22,7 @@ import pyarrow.parquet as pq
 
 from core import _minhash
 from core.pipeline import stages, store
+from core.pipeline.engine import Engine, PipelineRun, expand_inputs
 from core.pipeline.plan import (
     SPLITS,
     PipelineConfig,
@@ -39,123 +36,6 @@ from core.pipeline.plan import (
 from core.pipeline.progress import StageProgress
 
 RUN_FILE = "run.json"  # the last run's summary, settings and input shards
-_INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
-
-
-class Engine(Protocol):
-    """Runs a stage function over tasks (see :mod:`core.pipeline.local`, :mod:`core.pipeline.ray_engine`)."""
-
-    name: str
-    workers: int
-
-    def map(
-        self,
-        fn: Callable[[dict[str, Any]], dict[str, Any]],
-        tasks: list[dict[str, Any]],
-        on_result: Callable[[int, dict[str, Any]], None],
-    ) -> list[dict[str, Any]]:
-        """Run ``fn`` over ``tasks``; results in task order; ``on_result(k, result)`` as task ``k`` ends."""
-        ...
-
-
-def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
-    """Return the input shards: files, the data files of directories, glob matches (sorted, distinct).
-
-    Raises:
-        ValueError: If an input matches nothing.
-    """
-    found: list[str] = []
-    for item in inputs:
-        if os.path.isdir(item):
-            matches = [str(p) for p in sorted(Path(item).rglob("*")) if p.is_file() and _is_data(p.name)]
-        elif os.path.exists(item):
-            matches = [item]
-        else:
-            matches = sorted(glob.glob(item, recursive=True))
-        if not matches:
-            raise ValueError(f"input {item!r} matches no file")
-        found.extend(os.path.abspath(m) for m in matches)
-    return sorted(dict.fromkeys(found))
-
-
-def _is_data(name: str) -> bool:
-    return name.lower().removesuffix(".gz").endswith(_INPUT_SUFFIXES)
-
-
-@dataclass
-class _Run:
-    """State of one run: where things are and what each stage reported."""
-
-    config: PipelineConfig
-    engine: Engine
-    stream: TextIO | None
-    out: Path
-    code: str
-    stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-
-    def stage(
-        self,
-        name: str,
-        fn: Callable[[dict[str, Any]], dict[str, Any]],
-        tasks: list[dict[str, Any]],
-        unit: str = "rows",
-    ) -> None:
-        """Run the unfinished ``tasks`` of a stage (each names its marker by ``out`` and ``name``)."""
-        start = time.monotonic()
-        todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
-        weights = [_task_weight(t) for t in todo]
-        known = all(any(k in t for k in ("g", "a", "splits")) for t in todo)
-        bar = StageProgress(
-            name,
-            weights,
-            self.stream,
-            rows_total=int(sum(weights)) if known else None,
-            skipped=len(tasks) - len(todo),
-            unit=unit,
-        )
-        driver_cpu = time.process_time()
-        results = self.engine.map(
-            _Timed(fn), todo, lambda k, result: bar.update(k, int(result.get("rows", 0)))
-        )
-        driver_cpu = time.process_time() - driver_cpu  # includes the tasks run in this process
-        elsewhere = sum(r["cpu_seconds"] for r in results if r["pid"] != os.getpid())
-        rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
-        self.stats[name] = {
-            "seconds": round(time.monotonic() - start, 3),
-            "rows": rows,
-            "cpu_seconds": round(driver_cpu + elsewhere, 3),
-            "tasks_run": len(todo),
-            "tasks_skipped": len(tasks) - len(todo),
-        }
-
-    def dir(self, stage: str) -> Path:
-        """The output directory of ``stage``."""
-        return self.out / stage
-
-
-@dataclass(frozen=True)
-class _Timed:
-    """A stage function that also returns the CPU seconds its task took and the process it ran in."""
-
-    fn: Callable[[dict[str, Any]], dict[str, Any]]
-
-    def __call__(self, task: dict[str, Any]) -> dict[str, Any]:
-        start = time.process_time()
-        result = self.fn(task)
-        return {**result, "cpu_seconds": time.process_time() - start, "pid": os.getpid()}
-
-
-def _task_weight(task: dict[str, Any]) -> float:
-    """A task's size for the ETA: its rows when the driver knows them, else its input bytes."""
-    if "g" in task:
-        return float(len(task["g"]))
-    if "a" in task:
-        return float(len(task["a"]))
-    if "splits" in task:
-        return float(sum(len(labels) for labels in task["splits"].values()))
-    if "path" in task:
-        return float(os.path.getsize(task["path"]))
-    return 1.0
 
 
 def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | None = None) -> dict[str, Any]:
@@ -169,7 +49,7 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
     Returns:
         The summary printed by ``python -m core pipeline --json``.
     """
-    run = _Run(config, engine, stream, Path(config.out), store.code_version())
+    run = PipelineRun(config, engine, stream, Path(config.out), store.code_version())
     shards = expand_inputs(config.inputs)
     v_fps = [store.fingerprint(store.file_facts(p), config.format, run.code) for p in shards]
     _validate(run, shards, v_fps)
@@ -204,7 +84,7 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
 # -- validate and the row index ------------------------------------------------------------------
 
 
-def _validate(run: _Run, shards: list[str], fps: list[str]) -> None:
+def _validate(run: PipelineRun, shards: list[str], fps: list[str]) -> None:
     out = str(run.dir("validate"))
     tasks = [
         {
@@ -220,7 +100,7 @@ def _validate(run: _Run, shards: list[str], fps: list[str]) -> None:
     run.stage("validate", stages.validate_shard, tasks)
 
 
-def _index(run: _Run, shards: int) -> dict[str, Any]:
+def _index(run: PipelineRun, shards: int) -> dict[str, Any]:
     """Give every valid row its label ``g``: its rank by (content id, source-row hash)."""
     parts = [run.dir("validate") / f"part-{i:05d}.parquet" for i in range(shards)]
     table = store.read_tables(parts, ["id", "rowhash"])
@@ -247,7 +127,7 @@ def _shard_g(index: dict[str, Any], i: int) -> np.ndarray:
 
 
 def _shard_task(
-    run: _Run, index: dict[str, Any], i: int, out: Path, fp: str, extra: dict[str, Any]
+    run: PipelineRun, index: dict[str, Any], i: int, out: Path, fp: str, extra: dict[str, Any]
 ) -> dict[str, Any]:
     """A task over validated shard ``i``: its part, its row labels, where to write, plus ``extra``."""
     return {
@@ -261,7 +141,7 @@ def _shard_task(
     }
 
 
-def _quarantine(run: _Run, shards: int) -> dict[str, Any]:
+def _quarantine(run: PipelineRun, shards: int) -> dict[str, Any]:
     parts = [run.dir("validate") / f"quarantine-{i:05d}.parquet" for i in range(shards)]
     table = store.read_tables(parts)
     pq.write_table(table, run.out / "quarantine.parquet")
@@ -272,7 +152,7 @@ def _quarantine(run: _Run, shards: int) -> dict[str, Any]:
 # -- dedup: signatures, buckets, components -----------------------------------------------------
 
 
-def _dedup(run: _Run, index: dict[str, Any], upstream: str) -> tuple[str, dict[str, np.ndarray]]:
+def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str, dict[str, np.ndarray]]:
     config = run.config
     shards = len(index["offsets"]) - 1
     params = config.dedup.engine_params()
@@ -332,7 +212,7 @@ def _dedup_counts(decisions: dict[str, np.ndarray] | None, valid: int) -> dict[s
 # -- filter, split, export ------------------------------------------------------------------------
 
 
-def _filter(run: _Run, index: dict[str, Any], removed: np.ndarray, upstream: str) -> str:
+def _filter(run: PipelineRun, index: dict[str, Any], removed: np.ndarray, upstream: str) -> str:
     shards = len(index["offsets"]) - 1
     removed = np.sort(removed)
     fp = store.fingerprint(upstream, "filter")
@@ -344,7 +224,7 @@ def _filter(run: _Run, index: dict[str, Any], removed: np.ndarray, upstream: str
     return fp
 
 
-def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
+def _split(run: PipelineRun, upstream: str, shards: int) -> pa.Table:
     config = run.config
     start = time.monotonic()
     fp = store.fingerprint(upstream, config.val, config.test, config.seed)
@@ -372,7 +252,7 @@ def _split(run: _Run, upstream: str, shards: int) -> pa.Table:
     return assign
 
 
-def _split_counts(assign: pa.Table | None, run: _Run, shards: int) -> dict[str, int]:
+def _split_counts(assign: pa.Table | None, run: PipelineRun, shards: int) -> dict[str, int]:
     counts = {"train": 0, "val": 0, "test": 0}
     if assign is None:
         parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
@@ -383,7 +263,7 @@ def _split_counts(assign: pa.Table | None, run: _Run, shards: int) -> dict[str, 
     return counts
 
 
-def _export(run: _Run, assign: pa.Table | None, shards: int, upstream: str) -> None:
+def _export(run: PipelineRun, assign: pa.Table | None, shards: int, upstream: str) -> None:
     from core.export import file_extension
 
     fmt = run.config.export_format

@@ -73,7 +73,7 @@ def open_run(ws: Workspace, folder: str | Path) -> OpenedRun:
         source_format="pipeline",
         quarantine=quarantine,
     )
-    removed = _removed_rows(run, facts.get("shards", []))
+    removed = _removed_rows(run)
     if len(removed):
         dedup.save_audit(ws, removed, from_version=None, to_version=version)
     counts = {name: int((labels == name).sum()) for name in SPLITS}
@@ -127,7 +127,7 @@ def _quarantine(run: Path) -> pd.DataFrame:
     return frame[["line", "raw", "codes", "reason", "file"]]
 
 
-def _removed_rows(run: Path, shards: list[str]) -> pd.DataFrame:
+def _removed_rows(run: Path) -> pd.DataFrame:
     """The removed rows themselves (from ``validate/``) with the Dedup audit's columns."""
     path = run / "removed.parquet"
     if not path.exists():

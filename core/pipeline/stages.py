@@ -211,7 +211,7 @@ def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Candidate pairs (label_a < label_b) of the buckets in ``keys``, independent of input order.
 
     Only rows in a bucket of two or more are kept (one sort of all keys); those few are ordered by
-    (key, label) before :func:`core._minhash._bucket_pairs` (private, reused so big buckets pair
+    (key, label) before :func:`core._minhash.bucket_pairs` (reused so big buckets pair
     exactly as in :mod:`core.dedup`) pairs them.
     """
     order = np.argsort(keys)
@@ -220,7 +220,7 @@ def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
     members = order[np.concatenate([[False], same]) | np.concatenate([same, [False]])]
     by_key_label = np.lexsort((labels[members], keys[members]))
     members = members[by_key_label]
-    positions = _minhash._bucket_pairs(keys[members])
+    positions = _minhash.bucket_pairs(keys[members])
     if len(positions) == 0:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.sort(labels[members][positions], axis=1)

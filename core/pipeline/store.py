@@ -19,7 +19,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_CODE_FILES = ("stages.py", "store.py", "driver.py", "../_minhash.py", "../records.py")
+_MINHASH = ("__init__", "shingles", "batch", "pairs", "workers")
+_CODE_FILES = (
+    "stages.py",
+    "store.py",
+    "driver.py",
+    "engine.py",
+    "../records.py",
+    *(f"../_minhash/{m}.py" for m in _MINHASH),
+)
 
 
 def code_version() -> str:

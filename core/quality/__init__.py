@@ -5,7 +5,9 @@ and returns one :class:`QualityReport`: a flag per finding (example, stable code
 reason) and counts per code. ``redact(frame, report)`` puts placeholders where PII and secrets were
 found and returns a new table (ids and derived texts recomputed), for a new dataset version.
 
-Signals: ``heuristics`` (:mod:`core.quality.heuristics`) and ``pii`` (:mod:`core.quality.pii`).
+Signals: ``heuristics`` (:mod:`core.quality.heuristics`, :mod:`core.quality.language`) and ``pii``
+(:mod:`core.quality.pii`). Model-based scores need a server and are kept in the workspace:
+:mod:`core.quality.perplexity` (perplexity, IFD) and :mod:`core.quality.judge` (LLM-as-judge).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from core.quality import heuristics, pii
+from core.quality import heuristics, language, pii
 from core.quality.base import Flag, fields_of, set_content
 
 SIGNALS = ("heuristics", "pii")
-CODES = heuristics.CODES + pii.CODES
+CODES = heuristics.CODES + language.CODES + pii.CODES
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class QualityReport:
         """Flags per code, every code listed (0 where none)."""
         out = dict.fromkeys(CODES, 0)
         for flag in self.flags:
-            out[flag.code] += 1
+            out[flag.code] = out.get(flag.code, 0) + 1
         return out
 
     def flagged_rows(self, code: str | None = None) -> list[int]:
@@ -71,12 +73,21 @@ def scan_quality(frame: pd.DataFrame, signals: tuple[str, ...] = SIGNALS) -> Qua
         raise ValueError(f"unknown quality signal(s) {unknown}; choose from {list(SIGNALS)}")
     fields = fields_of(frame)
     flags: list[Flag] = []
+    mismatches = language.start_mismatch_check(frame, fields) if "heuristics" in signals else None
     if "heuristics" in signals:
         flags += heuristics.scan(frame, fields)
     if "pii" in signals:
         flags += pii.scan(fields)
+    if mismatches is not None:  # read in a forked child meanwhile, for a big table
+        flags += mismatches()
     flags.sort(key=lambda f: (f.row, f.field, f.start, f.code))
     return QualityReport(len(frame), flags)
+
+
+def with_flags(report: QualityReport, flags: list[Flag]) -> QualityReport:
+    """``report`` with ``flags`` (from a model-based signal, say) added, in the report's order."""
+    merged = sorted([*report.flags, *flags], key=lambda f: (f.row, f.field, f.start, f.code))
+    return QualityReport(report.rows, merged)
 
 
 def redact(frame: pd.DataFrame, report: QualityReport) -> tuple[pd.DataFrame, int]:

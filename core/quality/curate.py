@@ -1,15 +1,21 @@
 """Curate the best N: the examples that are good and unlike each other, and why each other one was left out.
 
-Every example gets a score; then examples are taken greedily, best first, skipping one that is too
-close (word 3-gram Jaccard of prompt and reply at or above ``max_similarity``) to one already taken,
-as DEITA does with its scores and embeddings. Until the semantic layer exists, closeness is
-lexical: the same MinHash/LSH engine as Dedup (:func:`core.dedup.duplicate_pairs`), every pair
-verified by its true Jaccard.
+Every example gets a score; then examples are taken greedily, as DEITA does with its scores and
+embeddings. Closeness is measured one of two ways (``method``):
+
+- ``semantic`` (the default when the packaged embedding model loads, :mod:`core.semantic.model`):
+  maximal marginal relevance. Each step takes the example with the best ``score - diversity *
+  cosine`` to its nearest example already taken, and never one whose cosine to a taken one is at
+  or above ``max_cosine`` (a restatement in other words).
+- ``lexical``: best score first, skipping one that is too close (word 3-gram Jaccard of prompt and
+  reply at or above ``max_similarity``) to one already taken: the same MinHash/LSH engine as Dedup
+  (:func:`core.dedup.duplicate_pairs`), every pair verified by its true Jaccard.
 
 The score is offline and explainable, a proxy for what a judge would say: an example with a hard
-flag (empty, refusal, echo, truncated, invalid JSON, PII or a secret) is never taken; soft flags
-(repetition, symbols, invisible characters) halve it; otherwise it grows with the reply's substance
-(words, up to about 300) and its lexical variety (distinct words over words).
+flag (empty, refusal, echo, truncated, invalid JSON, another language than the prompt, PII or a
+secret) is never taken; soft flags (repetition, symbols, invisible characters) halve it; otherwise
+it grows with the reply's substance (words, up to about 300) and its lexical variety (distinct
+words over words).
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ HARD = frozenset(
         "echo_response",
         "truncated_response",
         "invalid_json_response",
+        "language_mismatch",
         *PLACEHOLDERS,  # every PII and secret code that is redacted
     }
 )
 _SUBSTANCE_WORDS = 300
+METHODS = ("auto", "semantic", "lexical")
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class Curation:
     chosen: list[int]
     scores: np.ndarray
     left_out: pd.DataFrame  # columns: position, reason
+    method: str = "lexical"  # how closeness was measured: "semantic" or "lexical"
 
     def reasons(self) -> dict[str, int]:
         """How many examples were left out for each kind of reason."""
@@ -68,21 +77,39 @@ def score_examples(frame: pd.DataFrame, report: QualityReport) -> np.ndarray:
 
 
 def curate(
-    frame: pd.DataFrame, n: int, *, max_similarity: float = 0.5, report: QualityReport | None = None
+    frame: pd.DataFrame,
+    n: int,
+    *,
+    max_similarity: float = 0.5,
+    report: QualityReport | None = None,
+    method: str = "auto",
+    max_cosine: float = 0.85,
+    diversity: float = 0.5,
 ) -> Curation:
     """Choose up to ``n`` examples of ``frame`` that score best and are not near each other.
 
+    Args:
+        frame: The canonical table.
+        n: How many to keep at most.
+        max_similarity: Lexical: the word 3-gram Jaccard from which an example is too close.
+        report: The quality report of ``frame`` (scanned here when not given).
+        method: ``semantic``, ``lexical`` or ``auto`` (semantic when the embedding model loads).
+        max_cosine: Semantic: the cosine from which an example is too close.
+        diversity: Semantic: the weight of the cosine to the nearest taken example against the score.
+
     Raises:
-        ValueError: If ``n`` < 1 or ``max_similarity`` is not in (0, 1].
+        ValueError: If ``n`` < 1, a threshold is not in (0, 1], ``diversity`` < 0 or the method unknown.
     """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    if not 0 < max_similarity <= 1:
-        raise ValueError(f"max_similarity must be in (0, 1], got {max_similarity}")
+    _check_arguments(n, max_similarity, max_cosine, method, diversity)
     report = report or scan_quality(frame)
     scores = score_examples(frame, report)
-    group, neighbours = _closeness(frame, max_similarity)
     codes = _hard_codes(report)
+    vectors = _embeddings(frame) if method != "lexical" else None
+    if vectors is None and method == "semantic":
+        raise ValueError("the packaged embedding model is not available: use method='lexical'")
+    if vectors is not None:
+        return _maximal_marginal(frame, n, scores, codes, vectors, max_cosine, diversity)
+    group, neighbours = _closeness(frame, max_similarity)
     order = sorted(range(len(frame)), key=lambda i: (-scores[i], str(frame["id"].iloc[i])))
     chosen: list[int] = []
     taken: dict[int, int] = {}  # group -> the position taken for it
@@ -101,6 +128,63 @@ def curate(
             taken[int(group[position])] = position
     table = pd.DataFrame(left, columns=["position", "reason"]).sort_values("position", ignore_index=True)
     return Curation(chosen, scores, table)
+
+
+def _check_arguments(n: int, max_similarity: float, max_cosine: float, method: str, diversity: float) -> None:
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    for name, value in (("max_similarity", max_similarity), ("max_cosine", max_cosine)):
+        if not 0 < value <= 1:
+            raise ValueError(f"{name} must be in (0, 1], got {value}")
+    if method not in METHODS or diversity < 0:
+        raise ValueError(f"method must be one of {METHODS} and diversity >= 0, got {method!r}, {diversity}")
+
+
+def _embeddings(frame: pd.DataFrame) -> np.ndarray | None:
+    """Unit embeddings of prompt and reply (common direction removed), ``None`` without the model."""
+    from core import dedup
+
+    try:
+        from core.semantic.model import load_model, remove_common_direction
+
+        model = load_model()
+    except (ImportError, FileNotFoundError, OSError):
+        return None
+    texts = dedup.scope_texts(frame, dedup.DedupConfig(scope="all"))
+    return remove_common_direction(model.embed(texts))
+
+
+def _maximal_marginal(
+    frame: pd.DataFrame,
+    n: int,
+    scores: np.ndarray,
+    codes: dict[int, str],
+    vectors: np.ndarray,
+    max_cosine: float,
+    diversity: float,
+) -> Curation:
+    """Greedy MMR: best ``score - diversity * max cosine to the taken``, never one at ``max_cosine``."""
+    nearest_cos = np.zeros(len(frame))  # cosine to the nearest taken example (0 before any)
+    nearest = np.full(len(frame), -1)
+    open_ = np.ones(len(frame), dtype=bool)
+    open_[list(codes)] = False
+    chosen: list[int] = []
+    left = [(p, f"flagged: {c}") for p, c in codes.items()]
+    while len(chosen) < n and open_.any():
+        gain = np.where(open_, scores - diversity * np.maximum(nearest_cos, 0.0), -np.inf)
+        pick = int(np.argmax(gain))
+        chosen.append(pick)
+        open_[pick] = False
+        cos = vectors @ vectors[pick]
+        closer = cos > nearest_cos
+        nearest_cos[closer], nearest[closer] = cos[closer], pick
+        for position in np.flatnonzero(open_ & (cos >= max_cosine)):
+            open_[position] = False
+            where = _where(frame, pick)
+            left.append((int(position), f"too close: to {where} (cosine {cos[position]:.2f})"))
+    left += [(int(p), f"not among the {n} best: score {scores[p]:.2f}") for p in np.flatnonzero(open_)]
+    table = pd.DataFrame(left, columns=["position", "reason"]).sort_values("position", ignore_index=True)
+    return Curation(chosen, scores, table, "semantic")
 
 
 def _hard_codes(report: QualityReport) -> dict[int, str]:

@@ -69,7 +69,7 @@ _DUP_LINE_SHARE = 0.3
 
 def scan(frame: pd.DataFrame, fields: Fields, codes: tuple[str, ...] = CODES) -> list[Flag]:
     """Every heuristic finding on the replies of ``frame`` (codes :data:`CODES`)."""
-    replies = _reply_positions(fields)
+    replies = reply_positions(fields)
     if not len(replies):
         return []
     text = fields.text.take(pa.array(replies, type=pa.int64()))
@@ -91,7 +91,8 @@ def scan(frame: pd.DataFrame, fields: Fields, codes: tuple[str, ...] = CODES) ->
     return flags
 
 
-def _reply_positions(fields: Fields) -> np.ndarray:
+def reply_positions(fields: Fields) -> np.ndarray:
+    """Positions in ``fields`` of the replies checked: assistant turns and chosen sides, not rejected ones."""
     return np.asarray(
         [i for i, (role, name) in enumerate(zip(fields.role, fields.field, strict=True))
          if role == "assistant" and not name.startswith("rejected")],

@@ -1,9 +1,10 @@
-"""Teacher prompts for the four generation modes, request planning and defensive reply parsing.
+"""Teacher prompts for the generation modes, request planning and defensive reply parsing.
 
 Modes: ``variations`` (new SFT examples from k rotated seeds), ``gaps`` (fill the targets the
 distribution / eval pages saved), ``preference`` (the non-preferred, or both, answers for existing
-prompts) and ``paraphrase`` (new wordings of a seed's user message, same answer). Templates use
-``$name`` placeholders (:class:`string.Template`) so JSON braces in them need no escaping.
+prompts), ``paraphrase`` (new wordings of a seed's user message, same answer) and ``judge`` (a 1-5
+score with a rationale for an existing example, :mod:`core.quality.judge`; it generates nothing).
+Templates use ``$name`` placeholders (:class:`string.Template`) so JSON braces in them need no escaping.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from core import records
 from core.synth.store import RequestRow
 
-MODES = ("variations", "gaps", "preference", "paraphrase")
+MODES = ("variations", "gaps", "preference", "paraphrase", "judge")
 PREFERENCE_SIDES = ("rejected", "both")
 
 _SFT_ITEM = {
@@ -42,6 +43,14 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {"chosen": {"type": "string"}, "rejected": {"type": "string"}},
         "required": ["chosen", "rejected"],
+    },
+    "judge": {
+        "type": "object",
+        "properties": {
+            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+            "rationale": {"type": "string"},
+        },
+        "required": ["score", "rationale"],
     },
 }
 
@@ -77,6 +86,13 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "Rewrite this user message in $n different way(s). Keep its meaning and every fact; "
         "change the wording, length and register.\nMessage: $prompt\n"
         'Answer with JSON only: {"examples": [{"user": "..."}]}'
+    ),
+    "judge": (
+        "You grade training examples for fine-tuning a chat assistant.\n"
+        "Request: $prompt\nAnswer: $chosen\n\n"
+        "Score the answer from 1 to 5: 5 is correct, complete, helpful and well written; 3 is usable "
+        "but flawed; 1 is wrong, off topic, a refusal or harmful. Give the reason in one or two sentences.\n"
+        'Answer with JSON only: {"examples": [{"score": 1-5, "rationale": "..."}]}'
     ),
 }
 
@@ -266,6 +282,7 @@ _BUILDERS = {
     "gaps": _gap_request,
     "preference": _single_seed_request,
     "paraphrase": _single_seed_request,
+    "judge": _single_seed_request,
 }
 
 
@@ -334,6 +351,8 @@ def expected_output_tokens(seeds: pd.DataFrame, config: PlanConfig, model: str) 
 
 def _expected_item(row: pd.Series, config: PlanConfig) -> dict[str, str]:
     view = _seed_view(row)
+    if config.mode == "judge":
+        return {"score": "3", "rationale": " ".join(["word"] * 30)}  # about two sentences
     if config.mode == "paraphrase":
         return {"user": view["user"]}
     if config.mode == "preference":
@@ -396,6 +415,8 @@ def build_record(item: dict[str, Any], row: RequestRow, mode: str) -> dict[str, 
         ValueError: If the item misses a field the mode needs (the reason is recorded).
     """
     context = row.context
+    if mode == "judge":
+        return _judgement_record(item, row)
     if mode == "preference":
         record = _preference_record(item, context)
     elif mode == "paraphrase":
@@ -418,6 +439,21 @@ def build_record(item: dict[str, Any], row: RequestRow, mode: str) -> dict[str, 
         record[target["kind"]] = target.get("value")
     record["source"] = "synthetic"
     return record
+
+
+def _judgement_record(item: dict[str, Any], row: RequestRow) -> dict[str, Any]:
+    """The judged example itself, with the score and the rationale in ``extra``."""
+    score = item.get("score")
+    if isinstance(score, str) and score.strip().isdigit():
+        score = int(score.strip())
+    if isinstance(score, bool) or not isinstance(score, int | float) or score not in (1, 2, 3, 4, 5):
+        raise ValueError(f"score must be an integer from 1 to 5, got {score!r}")
+    extra = {
+        "judge_score": int(score),
+        "judge_rationale": _text_field(item, "rationale"),
+        "judged_id": row.seed_ids[0] if row.seed_ids else None,
+    }
+    return records.make_record("sft", list(row.context.get("seed_messages", [])), extra=extra)
 
 
 def _preference_record(item: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:

@@ -264,6 +264,8 @@ class _Runner:
 
     def load_references(self) -> None:
         """Index the real data (incl. the test split), the seeds and earlier synthetic examples."""
+        if self.plan.mode == "judge":  # judging generates nothing: there is no duplicate to look for
+            return
         frame = self.ws.current_dataset()
         if frame is not None and not frame.empty:
             self.validator.seed_index(
@@ -603,6 +605,8 @@ class _Runner:
                 "sft", [{"role": "assistant", "content": json.dumps(item, ensure_ascii=False)}]
             )
             return StoredExample({**raw, "source": "synthetic"}, False, [f"not in the target format: {exc}"])
+        if self.plan.mode == "judge":
+            return StoredExample(record, True, [])
         with self._validate_lock:
             reasons = self.validator.check(record)
         return StoredExample(record, not reasons, reasons)

@@ -476,7 +476,7 @@ def write_finish(
 
 
 def list_batches(ws: Workspace) -> pd.DataFrame:
-    """Return one row per generation run (batch): id, mode, status, counts, spend.
+    """Return one row per generation run (batch): id, mode, status, counts, spend (judging runs are not).
 
     Columns: ``batch_id``, ``created_at``, ``mode``, ``model``, ``status``, ``stopped_by``, ``requested``,
     ``generated``, ``valid``, ``invalid``, ``spent_usd``, ``budget_usd``.
@@ -490,7 +490,7 @@ def list_batches(ws: Workspace) -> pd.DataFrame:
            (SELECT COUNT(*) FROM synth_examples e WHERE e.run_id = r.run_id AND e.valid = 0) AS invalid,
            (SELECT COALESCE(SUM(cost), 0) FROM synth_calls c WHERE c.run_id = r.run_id) AS spent_usd,
            r.budget_usd
-    FROM synth_runs r ORDER BY r.created_at DESC, r.run_id DESC
+    FROM synth_runs r WHERE r.mode != 'judge' ORDER BY r.created_at DESC, r.run_id DESC
     """
     with ws.connect() as connection:
         return pd.read_sql_query(query, connection)
@@ -531,7 +531,8 @@ def synthetic_texts(ws: Workspace, *, exclude_run: str | None = None) -> list[tu
     ensure(ws)
     with ws.connect() as connection:
         rows = connection.execute(
-            "SELECT example_id, record FROM synth_examples WHERE valid = 1 AND run_id != ?",
+            "SELECT example_id, record FROM synth_examples"
+            " WHERE valid = 1 AND run_id != ? AND mode != 'judge'",
             (exclude_run or "",),
         ).fetchall()
     out = []

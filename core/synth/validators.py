@@ -179,6 +179,7 @@ QUALITY_CODES = (
     "echo_response",
     "non_printing",
     "invalid_json_response",
+    "language_mismatch",
     *PLACEHOLDERS,  # every PII and secret code that is redacted
 )
 """The quality signals a generated example must pass (:mod:`core.quality`, the same codes as on real

@@ -561,4 +561,66 @@ table = pa.Table.from_pylist(
     [{"prompt": q, "chosen": a, "rejected": BAD[0], "category": c} for q, a, c, _ in QA]
 )
 pq.write_table(table, OUT / "trl_preference.parquet")
+
+# --- TRL's other types and self-instruct seed tasks: valid files, each one style
+# trl-text: SFT on every token, a support macro per row as plain text
+jl(
+    "trl_text_valid.jsonl",
+    [{"text": f"Customer: {q}\nAgent: {a}", "category": c} for q, a, c, _ in QA],
+)
+# trl-kto: unpaired preference, a good reply labelled true and a weak one false (standard strings)
+kto = []
+for i, (q, a, *_) in enumerate(QA[:8]):
+    kto.append({"prompt": q, "completion": a, "label": True})
+    if i % 2 == 0:
+        kto.append({"prompt": q, "completion": BAD[0], "label": False})
+jl("trl_kto_valid.jsonl", kto)
+# trl-prompt-only: GRPO prompts in the conversational style, with the reference a reward function reads
+jl(
+    "trl_prompt_only_valid.jsonl",
+    [
+        {
+            "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}],
+            "solution": a,
+            "category": c,
+        }
+        for q, a, c, _ in QA
+    ],
+)
+# self-instruct: seed tasks as in yizhongw/self-instruct's seed_tasks.jsonl (several instances per task)
+seed_tasks = [
+    ("reply_to_customer", "Write a short, friendly reply to the customer's message.", False, QA[:3]),
+    ("explain_billing", "Explain the billing question in one sentence.", False, QA[2:4]),
+    ("shipping_answer", "Answer the shipping question with the delivery facts.", False, QA[5:7]),
+    ("cancel_steps", "Tell the customer how to do what they ask, step by step.", False, QA[7:9]),
+]
+tasks = [
+    {
+        "id": f"seed_task_{i}",
+        "name": name,
+        "instruction": instruction,
+        "instances": [{"input": q, "output": a} for q, a, *_ in items],
+        "is_classification": cls,
+    }
+    for i, (name, instruction, cls, items) in enumerate(seed_tasks)
+]
+tasks.append(
+    {
+        "id": "seed_task_4",
+        "name": "ticket_category",
+        "instruction": "Which team should handle this ticket: account, billing, bug or shipping?",
+        "instances": [{"input": q, "output": c} for q, _, c, _ in QA[:6] if c != "refund"],
+        "is_classification": True,
+    }
+)
+tasks.append(
+    {
+        "id": "seed_task_5",
+        "name": "student_discount",
+        "instruction": "Is there a student discount, and how do I get it?",
+        "instances": [{"input": "", "output": QA[10][1]}],
+        "is_classification": False,
+    }
+)
+jl("self_instruct_seed_tasks.jsonl", tasks)
 print("ok")

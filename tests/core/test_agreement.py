@@ -1,3 +1,4 @@
+import gzip
 import io
 import json
 import math
@@ -291,6 +292,20 @@ def test_jsonl_rows_get_the_canonical_id():
     line = json.dumps({"messages": messages, "annotator_a": "x", "annotator_b": "y"})
     m = agreement.to_label_matrix(agreement.read_label_file((line + "\n").encode(), "d.jsonl"))
     assert list(m.index) == [records.content_id("sft", messages, None, None, None)]
+
+
+def test_label_files_are_read_through_core_io_gzip_and_tabs_included():
+    wide = b"id\tannotator_a\tannotator_b\n1\tx\tNA\n2\ty\t\n"
+    table = agreement.read_label_file(gzip.compress(wide), "labels.tsv.gz")
+    assert table.to_dict("records") == [
+        {"id": "1", "annotator_a": "x", "annotator_b": None},
+        {"id": "2", "annotator_a": "y", "annotator_b": None},
+    ]
+
+
+def test_a_json_row_that_is_not_an_object_names_its_line():
+    with pytest.raises(FormatError, match="line 2: expected a JSON object, got list"):
+        agreement.read_label_file(b'{"id": 1, "a": "x"}\n[1, 2]\n', "labels.jsonl")
 
 
 def test_malformed_jsonl_names_the_line():

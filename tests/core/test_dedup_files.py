@@ -4,7 +4,7 @@ import numpy as np
 import orjson
 import pytest
 
-from core import dedup, formats
+from core import _minhash, dedup, formats
 from core.dedup.files import _whole_table, dedup_file
 from tests.conftest import SAMPLE_DATA
 from tests.core.test_dedup import _planted_corpus
@@ -80,7 +80,7 @@ def test_the_engine_keeps_a_few_hundred_bytes_per_row():
     params = dedup.DedupConfig().engine_params()
     rng = np.random.default_rng(0)
     texts = [" ".join(f"w{k}" for k in rng.integers(0, 5000, 160)) for _ in range(2000)]
-    out = dedup._minhash.run_stream(iter([[texts[:1000]], [texts[1000:]]]), params, processes=1)
+    out = _minhash.run_stream(iter([[texts[:1000]], [texts[1000:]]]), params, processes=1)
     held = sum(getattr(out, name).nbytes for name in out.__dataclass_fields__)
     assert held / len(texts) < 1024  # the shingle hashes (4 bytes each) and the band keys
 

@@ -1,8 +1,12 @@
 import json
+import math
+from collections import Counter
 
+import hypothesis.strategies as hs
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
 
 from core import drift, profile, records
 from core.__main__ import main
@@ -224,3 +228,67 @@ def test_cli_with_production(tmp_path, capsys):
     assert any(t["kind"] == "cluster" for t in payload["targets"])
     coverage = next(c for c in payload["checks"] if c["id"] == "production_coverage")
     assert coverage["status"] == "warn"
+
+
+# -- coverage against the obvious row-wise computation ---------------------------------------
+
+_MASK = (1 << 64) - 1
+_WORD = hs.sampled_from(
+    ["refund", "parcel", "order", "Order", "my", "is", "late", "42", "7", "Ünïcode", "你好"]
+)
+_TEXT = hs.lists(_WORD, max_size=9).map(" ".join)
+
+
+def _reference_vector(text: str, config: drift.DriftConfig) -> Counter:
+    """Hashed character n-gram counts of one text, the way the docstring of core.drift defines them."""
+    limit = config.max_chars
+    cleaned = " " + " ".join(text[: 2 * limit].lower().translate(drift._DIGITS).split())[:limit] + " "
+    grams: Counter = Counter()
+    for start in range(len(cleaned) - config.ngram + 1):
+        value = 0
+        for char in cleaned[start : start + config.ngram]:
+            value = (value * int(drift._BASE) + ord(char)) & _MASK
+        grams[((value * int(drift._MIX)) & _MASK) >> (64 - drift._HASH_BITS)] += 1
+    return grams
+
+
+def _reference_cosines(train: list[str], production: list[str], config: drift.DriftConfig) -> np.ndarray:
+    """Cosine of every (production, training) pair of sublinear TF-IDF vectors, one pair at a time."""
+    vectors = [_reference_vector(t, config) for t in train + production]
+    df = Counter(gram for vector in vectors for gram in vector)
+    idf = {gram: math.log((1 + len(vectors)) / (1 + n)) + 1 for gram, n in df.items()}
+    weighted = []
+    for vector in vectors:
+        weights = {gram: (1 + math.log(c)) * idf[gram] for gram, c in vector.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        weighted.append({gram: w / norm for gram, w in weights.items()})
+    train_w, prod_w = weighted[: len(train)], weighted[len(train) :]
+    return np.array(
+        [[sum(w * t.get(gram, 0.0) for gram, w in p.items()) for t in train_w] for p in prod_w]
+    ).reshape(len(production), len(train))
+
+
+@given(hs.lists(_TEXT, min_size=1, max_size=6), hs.lists(_TEXT, min_size=1, max_size=6))
+@settings(max_examples=80, deadline=None)
+def test_with_few_training_rows_the_nearest_is_the_exact_best(train, production):
+    config = drift.DriftConfig()  # 6 candidates: every training row is scored exactly
+    similarity, nearest = drift.nearest_similarity(train, production, config)
+    cosines = _reference_cosines(train, production, config)
+    assert similarity == pytest.approx(np.clip(cosines.max(axis=1), 0, 1), abs=1e-5)
+    assert similarity == pytest.approx(np.clip(cosines[np.arange(len(production)), nearest], 0, 1), abs=1e-5)
+
+
+@given(hs.lists(_TEXT, min_size=7, max_size=60), hs.lists(_TEXT, min_size=1, max_size=8))
+@settings(max_examples=40, deadline=None)
+def test_the_similarity_reported_is_the_exact_cosine_of_the_nearest(train, production):
+    config = drift.DriftConfig(candidates=3, sketch_dims=16, chunk_rows=3)
+    similarity, nearest = drift.nearest_similarity(train, production, config)
+    cosines = _reference_cosines(train, production, config)
+    assert similarity == pytest.approx(np.clip(cosines[np.arange(len(production)), nearest], 0, 1), abs=1e-5)
+    assert (similarity <= np.clip(cosines.max(axis=1), 0, 1) + 1e-5).all()
+
+
+def test_the_best_candidates_are_those_of_a_full_search():
+    scores = np.random.default_rng(3).standard_normal((40, 1_000)).astype(np.float32)
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, :6]
+    assert (drift._top_candidates(scores.copy(), 6) == expected).all()

@@ -44,8 +44,8 @@ def _frame(expected, predicted, *, category=None, inputs=None, score=None):
 
 @pytest.fixture(scope="module")
 def sample_reports():
-    current = evalloop.build_report(evalloop.read_results(SAMPLE), seed=0)
-    baseline = evalloop.build_report(evalloop.read_results(SAMPLE_BASE), seed=0)
+    current = evalloop.build_report(evalloop.read_results(SAMPLE))
+    baseline = evalloop.build_report(evalloop.read_results(SAMPLE_BASE))
     return current, baseline
 
 
@@ -59,7 +59,7 @@ _LABELS = ["billing", "shipping", "returns", "warranty"]
 @given(hs.lists(hs.tuples(hs.sampled_from(_LABELS), hs.sampled_from(_LABELS)), min_size=2, max_size=60))
 def test_label_metrics_equal_sklearn(pairs):
     y_true, y_pred = [p[0] for p in pairs], [p[1] for p in pairs]
-    report = evalloop.build_report(_frame(y_true, y_pred), task="labels", seed=0, languages=False)
+    report = evalloop.build_report(_frame(y_true, y_pred), task="labels", languages=False)
     assert report.overall["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
     labels = sorted(set(y_true) | set(y_pred))
     macro = f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
@@ -91,7 +91,7 @@ def test_free_text_exact_match_is_normalised_and_score_mean_given():
     frame = _frame(
         ["Paris", "42", "blue whale"], ["  paris. ", "forty-two", "Blue  Whale!"], score=[1.0, 0.2, 0.9]
     )
-    report = evalloop.build_report(frame, task="text", seed=0)
+    report = evalloop.build_report(frame, task="text")
     assert report.overall["exact_match"] == pytest.approx(2 / 3)
     assert report.overall["score_mean"] == pytest.approx(0.7)
     assert report.per_category == {}
@@ -100,7 +100,7 @@ def test_free_text_exact_match_is_normalised_and_score_mean_given():
 
 def test_score_only_eval_uses_the_grader_score():
     frame = _frame([None] * 4, ["a long answer", "b", "c", "d"], score=[0.9, 0.1, 0.8, 0.2])
-    report = evalloop.build_report(frame, seed=0)
+    report = evalloop.build_report(frame)
     assert report.task == "text"
     assert report.overall["score_mean"] == pytest.approx(0.5)
     assert report.frame["correct"].tolist() == [True, False, True, False]
@@ -212,7 +212,7 @@ def test_bad_files_are_clear_dataset_errors(data, error, match):
 def test_label_metrics_need_every_label():
     frame = _frame(["a", None], ["a", "b"])
     with pytest.raises(DatasetError, match="expected and a predicted"):
-        evalloop.build_report(frame, task="labels", seed=0)
+        evalloop.build_report(frame, task="labels")
 
 
 # ----------------------------------------------------------------------------- slices
@@ -231,7 +231,7 @@ def test_worst_slices_find_the_planted_failures(sample_reports):
 
 def test_min_n_keeps_tiny_slices_out():
     frame = _frame(["a"] * 10 + ["b"], ["a"] * 10 + ["a"], category=["x"] * 10 + ["y"])
-    report = evalloop.build_report(frame, seed=0)
+    report = evalloop.build_report(frame)
     assert "category=y" not in [s.label for s in report.worst_slices(min_n=2)]
     assert report.worst_slices(min_n=1)[0].label == "category=y"
 
@@ -251,7 +251,7 @@ def test_length_bucket(text, bucket):
 
 
 def test_languages_can_be_skipped():
-    report = evalloop.build_report(_frame(["a", "b"] * 3, ["a"] * 6), seed=0, languages=False)
+    report = evalloop.build_report(_frame(["a", "b"] * 3, ["a"] * 6), languages=False)
     assert {s.value for s in report.slices if s.dimension == "language"} == {"not detected"}
 
 
@@ -263,7 +263,7 @@ def test_language_slices_come_from_the_one_detector_and_spell_out_und():
         "ok",
     ]
     frame = _frame(["a", "b", "a", "b"], ["a", "b", "b", "b"], inputs=texts)
-    report = evalloop.build_report(frame, task="labels", seed=0)
+    report = evalloop.build_report(frame, task="labels")
     assert report.frame["language"].tolist() == ["es", "de", "en", "und"] == lang.detect_languages(texts)
     und = next(s for s in report.slices if s.label == "language=und")
     assert und.title == "language=undetermined (too short or unclear)"
@@ -292,10 +292,10 @@ def test_comparison_on_the_sample_matches_what_was_planted(sample_reports):
 
 
 def test_comparison_joins_by_id_and_tolerance_counts():
-    current = evalloop.build_report(_frame(["a", "b", "a", "b"], ["a", "b", "a", "a"]), task="labels", seed=0)
+    current = evalloop.build_report(_frame(["a", "b", "a", "b"], ["a", "b", "a", "a"]), task="labels")
     base_frame = _frame(["a", "b", "a", "b"], ["b", "b", "a", "a"])
     base_frame.loc[3, "id"] = "other"
-    baseline = evalloop.build_report(base_frame, task="labels", seed=0)
+    baseline = evalloop.build_report(base_frame, task="labels")
     comparison = evalloop.compare_results(current, baseline, tolerance=0.1)
     assert (comparison.matched, comparison.only_current, comparison.only_baseline) == (3, 1, 1)
     assert comparison.overall.current == pytest.approx(1.0)
@@ -308,11 +308,11 @@ def test_comparison_joins_by_id_and_tolerance_counts():
 
 
 def test_comparison_without_shared_ids_is_a_dataset_error():
-    a = evalloop.build_report(_frame(["a", "b"], ["a", "b"]), task="labels", seed=0)
+    a = evalloop.build_report(_frame(["a", "b"], ["a", "b"]), task="labels")
     other = _frame(["a", "b"], ["a", "b"])
     other["id"] = ["x", "y"]
     with pytest.raises(DatasetError, match="share no ids"):
-        evalloop.compare_results(a, evalloop.build_report(other, task="labels", seed=0))
+        evalloop.compare_results(a, evalloop.build_report(other, task="labels"))
 
 
 # ----------------------------------------------------------------------------- failures -> actions
@@ -407,7 +407,7 @@ def test_eval_rows_become_train_only_canonical_rows(sample_reports, workspace):
 # ----------------------------------------------------------------------------- rounds
 
 
-def test_rounds_history_and_charts(sample_reports, workspace):
+def test_rounds_and_their_history(sample_reports, workspace):
     current, baseline = sample_reports
     comparison = evalloop.compare_results(current, baseline)
     assert evalloop.save_round(workspace, baseline, name="base model") == 1
@@ -424,13 +424,6 @@ def test_rounds_history_and_charts(sample_reports, workspace):
     warranty = history[(history["slice"] == "warranty") & (history["dimension"] == "category")]
     assert warranty["value"].tolist() == pytest.approx([0.5, 0.5])
     assert len(evalloop.load_round(workspace, 2)) == 200
-    figure = evalloop.history_figure(history, dimension="category")
-    assert len(figure.data) == 10
-    assert len(evalloop.history_figure(history, dimension="overall", metrics=["accuracy"]).data) == 1
-    assert len(evalloop.confusion_figure(current).data) == 1
-    assert len(evalloop.comparison_figure(comparison).data) == 2
-    with pytest.raises(ValueError, match="dimension"):
-        evalloop.history_figure(history, dimension="colour")
     with pytest.raises(ValueError, match="no eval round"):
         evalloop.load_round(workspace, 9)
 

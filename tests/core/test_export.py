@@ -184,7 +184,7 @@ def test_data_card_sections():
     assert "Synthetic share of the split data: 10.0%" in text
     assert "$0.1234" in text
     assert "- removed: 12" in text
-    assert text.count("not run") == 5  # agreement, review, checklist, leakage, fine-tuning cost
+    assert text.count("not run") == 6  # agreement, review, quality, checklist, leakage, fine-tuning cost
 
 
 def test_workspace_sections(workspace):

@@ -149,3 +149,90 @@ def test_cli_curate_writes_the_chosen_examples(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["curated"]["chosen"] == 3 and summary["curated"]["left_out"]["too close"] == 2
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_a_language_mismatch_names_both_languages(corpus):
+    frame, _expected, report = corpus
+    found = [f for f in report.flags if f.code == "language_mismatch"]
+    reasons = {frame["prompt_text"][f.row][:20]: f.reason for f in found}
+    assert reasons["Wie kann ich meine B"] == "the prompt is in de, the reply in fr"
+    assert all(f.field == "messages[1].content" and f.start == 0 for f in found)
+
+
+def test_the_language_check_gives_the_same_flags_in_a_forked_child(corpus, monkeypatch, forked_calls):
+    from core import profile
+    from core.quality import language
+
+    frame, _expected, report = corpus
+    monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
+    monkeypatch.setattr(language, "_FORK_FROM_TEXTS", 1)
+    forked = quality.scan_quality(frame)
+    assert len(forked_calls) == 1 and forked_calls[0]._process is not None  # the child did start
+    assert [f for f in forked.flags if f.code == "language_mismatch"] == [
+        f for f in report.flags if f.code == "language_mismatch"
+    ]
+
+
+def _restated_frame():
+    return records.make_frame(
+        [
+            _sft(
+                "How do I get my money back for an order?",
+                "You can ask for a refund of the order on the Orders page within thirty days of delivery.",
+                1,
+            ),
+            _sft(
+                "What is the way to obtain a refund for a purchase?",
+                "Refunds for a purchase are requested from the Orders page during the thirty days"
+                " after it arrives.",
+                2,
+            ),  # the same answer in other words: few shared word 3-grams
+            _sft(
+                "Do you ship abroad?", "Yes, to 40 countries; duties are shown at checkout before you pay.", 3
+            ),
+            _sft(
+                "What payment methods do you take?",
+                "We take cards, PayPal and bank transfers in 30 countries.",
+                4,
+            ),
+        ]
+    )
+
+
+def test_semantic_curation_leaves_out_a_restatement_that_shares_few_words():
+    from core.quality.curate import curate
+
+    frame = _restated_frame()
+    result = curate(frame, 4, method="semantic")
+    assert result.method == "semantic"
+    lines = sorted(int(frame["source_line"][p]) for p in result.chosen)
+    assert len({1, 2} & set(lines)) == 1 and {3, 4} <= set(lines)
+    (reason,) = result.left_out["reason"]
+    assert reason.startswith("too close: to line ") and "cosine" in reason
+
+
+def test_lexical_curation_keeps_that_restatement():
+    from core.quality.curate import curate
+
+    result = curate(_restated_frame(), 4, method="lexical")
+    assert result.method == "lexical" and len(result.chosen) == 4
+
+
+def test_curation_by_meaning_without_the_model_falls_back_to_words(monkeypatch):
+    from core.quality import curate as curation
+
+    monkeypatch.setattr(curation, "_embeddings", lambda frame: None)
+    assert curation.curate(_restated_frame(), 4).method == "lexical"
+    with pytest.raises(ValueError, match="embedding model is not available"):
+        curation.curate(_restated_frame(), 4, method="semantic")
+
+
+@pytest.mark.parametrize("closeness, kept", [("semantic", 3), ("lexical", 4)])
+def test_cli_curate_by_meaning_or_by_words(tmp_path, capsys, closeness, kept):
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"messages": m}) + "\n" for m in _restated_frame()["messages"]))
+    out = tmp_path / "best.jsonl"
+    args = ["quality", str(path), "--curate", "4", "--closeness", closeness, "-o", str(out), "--json"]
+    assert main(args) == 0
+    curated = json.loads(capsys.readouterr().out)["curated"]
+    assert curated["closeness"] == closeness and curated["chosen"] == kept

@@ -17,7 +17,7 @@ SAMPLES = sorted(
 def _write_both(frame, fmt, monkeypatch):
     fast = formats.write_dataset(frame, fmt)
     with monkeypatch.context() as patch:
-        patch.setattr(formats, "_DIRECT_FORMATS", ())  # every row through the full record
+        patch.setattr(formats.write, "_DIRECT_FORMATS", ())  # every row through the full record
         slow = formats.write_dataset(frame, fmt)
     return fast, slow
 

@@ -157,7 +157,7 @@ _RUN_STARTED = """() => {
 
 
 @contextlib.contextmanager
-def expect_rerun(tab, timeout: float = 120_000, start_timeout: float = 20_000):
+def expect_rerun(tab, timeout: float = 120_000, start_timeout: float = 45_000):
     """Around an action that reruns the script: wait until that run has started, then until all is idle.
 
     On a busy machine a click's run can start later than any fixed pause; waiting for it to start

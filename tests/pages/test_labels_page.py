@@ -1,3 +1,5 @@
+import importlib.util
+
 import pandas as pd
 import pytest
 
@@ -189,3 +191,15 @@ def test_labels_of_deduplicated_items_are_explained(tmp_path):
     assert not at.exception, at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert f"{gone} were removed as duplicates on the Dedup page" in warnings
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cleanlab") is None, reason="cleanlab is not installed")
+def test_cleanlab_ranks_the_drifting_annotator_last(labelled_workspace):
+    at = _run(labelled_workspace)
+    tables = [d.value for d in at.dataframe]
+    annotators = next(t for t in tables if "worst_label" in t.columns)
+    assert list(annotators.index)[-1] == "annotator_c"
+    assert annotators["quality"].between(0, 1).all()
+    items = next(t for t in tables if "text" in t.columns and "quality" in t.columns)
+    assert {"label", "agreement"} <= set(items.columns)
+    assert any("classifier from the texts" in m.value for m in at.markdown)

@@ -8,6 +8,8 @@ is gone or belongs to another process now) or that has not been renewed for ``tt
 Writes that must only come from the holder (a request about to be sent) check the token in the same
 transaction (:func:`holds`): a runner that lost its lease, say because it was frozen past the TTL,
 cannot send anything more, whatever it believes.
+
+The table and its statements are in :mod:`core.lease.store`.
 """
 
 from __future__ import annotations
@@ -21,22 +23,12 @@ import time
 from dataclasses import dataclass
 
 from core.errors import DatasetError
+from core.lease import store
+from core.lease.store import ensure, holds
 from core.workspace import Workspace, WorkspaceError
 
 DEFAULT_TTL_S = 30.0
 _RENEW_EVERY_S = 2.0
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS leases (
-    name TEXT PRIMARY KEY,
-    token TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    started REAL,
-    label TEXT NOT NULL,
-    acquired_at REAL NOT NULL,
-    heartbeat REAL NOT NULL
-);
-"""
 
 
 class LeaseHeld(DatasetError):
@@ -78,22 +70,11 @@ class LeaseInfo:
         return True
 
 
-def ensure(ws: Workspace) -> None:
-    """Create the lease table if it is missing."""
-    ws.ensure_schema(_SCHEMA)
-
-
 def current(ws: Workspace, name: str) -> LeaseInfo | None:
     """Return the stored holder of ``name`` (live or not), or ``None``."""
     ensure(ws)
     with ws.connect() as connection:
         return _read(connection, name)
-
-
-def holds(connection: sqlite3.Connection, name: str, token: str) -> bool:
-    """Whether ``token`` still holds ``name``: call it inside the transaction it must fence."""
-    row = connection.execute("SELECT token FROM leases WHERE name = ?", (name,)).fetchone()
-    return row is not None and row[0] == token
 
 
 @dataclass
@@ -115,10 +96,7 @@ class Lease:
         """Refresh the heartbeat; False (and :attr:`lost` set) when someone else holds it now."""
         try:
             with self.ws.connect() as connection:
-                changed = connection.execute(
-                    "UPDATE leases SET heartbeat = ? WHERE name = ? AND token = ?",
-                    (time.time(), self.name, self.token),
-                ).rowcount
+                changed = store.beat(connection, self.name, self.token, time.time())
         except sqlite3.Error:
             return not self.lost.is_set()  # a busy or full disk is not a lost lease; fencing still holds
         if not changed:
@@ -146,7 +124,7 @@ class Lease:
             self._thread.join(timeout=5)
         try:
             with self.ws.connect() as connection:
-                connection.execute("DELETE FROM leases WHERE name = ? AND token = ?", (self.name, self.token))
+                store.delete(connection, self.name, self.token)
         except sqlite3.Error:
             pass  # the owner is gone when this process ends: the next runner sees a dead pid
 
@@ -172,9 +150,8 @@ def acquire(ws: Workspace, name: str, *, label: str, ttl_s: float = DEFAULT_TTL_
             previous = _read(connection, name)
             if previous is not None and previous.alive(ttl_s=ttl_s, now=now):
                 raise LeaseHeld(previous)
-            connection.execute(
-                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, token, os.getpid(), _HOST, _process_start(os.getpid()), label, now, now),
+            store.write(
+                connection, (name, token, os.getpid(), _HOST, _process_start(os.getpid()), label, now, now)
             )
     except sqlite3.Error as exc:
         raise WorkspaceError(f"cannot take {name} in the workspace database {ws.db_path}: {exc}") from None
@@ -182,10 +159,7 @@ def acquire(ws: Workspace, name: str, *, label: str, ttl_s: float = DEFAULT_TTL_
 
 
 def _read(connection: sqlite3.Connection, name: str) -> LeaseInfo | None:
-    row = connection.execute(
-        "SELECT name, token, pid, host, started, label, acquired_at, heartbeat FROM leases WHERE name = ?",
-        (name,),
-    ).fetchone()
+    row = store.read(connection, name)
     return LeaseInfo(*row) if row is not None else None
 
 
@@ -223,3 +197,16 @@ def _is_zombie(pid: int) -> bool:
             return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except (OSError, IndexError):
         return False
+
+
+__all__ = [
+    "DEFAULT_TTL_S",
+    "Lease",
+    "LeaseHeld",
+    "LeaseInfo",
+    "LeaseLost",
+    "acquire",
+    "current",
+    "ensure",
+    "holds",
+]

@@ -1,30 +1,34 @@
-"""Plotly figures of eval rounds, confusions and comparisons (to move to pages/ui.py, issue 18)."""
+"""Plotly figures the pages draw (core stays data-only: it returns tables, these turn them into charts).
+
+The eval loop's: rounds over time (:func:`history_figure`), the confusion matrix (:func:`confusion_figure`)
+and current against baseline per slice (:func:`comparison_figure`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
 
-from core.evalloop.compare import Comparison
-from core.evalloop.metrics import SLICE_DIMENSIONS, EvalReport
+from core.evalloop import SLICE_DIMENSIONS, Comparison, EvalReport
 
 
-def history_figure(history: pd.DataFrame, *, dimension: str = "overall", metrics: Sequence[str] = ()) -> Any:
+def history_figure(
+    history: pd.DataFrame, *, dimension: str = "overall", metrics: Sequence[str] = ()
+) -> go.Figure:
     """Plotly line chart of a metric per round: overall metrics, or one line per slice of a dimension.
 
     Args:
-        history: The table from :func:`round_history`.
+        history: The table from :func:`core.evalloop.round_history`.
         dimension: ``overall`` or one of :data:`SLICE_DIMENSIONS`.
         metrics: For ``overall``, which metrics to draw (default: every one stored).
 
     Raises:
         ValueError: If ``dimension`` is unknown.
     """
-    import plotly.express as px
-
     if dimension != "overall" and dimension not in SLICE_DIMENSIONS:
         raise ValueError(f"dimension must be 'overall' or one of {SLICE_DIMENSIONS}, got {dimension!r}")
     data = history[history["dimension"] == dimension]
@@ -41,10 +45,8 @@ def history_figure(history: pd.DataFrame, *, dimension: str = "overall", metrics
     return figure
 
 
-def confusion_figure(report: EvalReport) -> Any:
+def confusion_figure(report: EvalReport) -> go.Figure:
     """Plotly heatmap of the confusion matrix (rows: expected, columns: predicted)."""
-    import plotly.express as px
-
     figure = px.imshow(
         np.array(report.confusion),
         x=report.labels,
@@ -59,10 +61,8 @@ def confusion_figure(report: EvalReport) -> Any:
     return figure
 
 
-def comparison_figure(comparison: Comparison, *, dimension: str = "category") -> Any:
+def comparison_figure(comparison: Comparison, *, dimension: str = "category") -> go.Figure:
     """Plotly grouped bars: current against baseline per slice of one dimension."""
-    import plotly.graph_objects as go
-
     items = [s for s in comparison.slices if s.slice.startswith(f"{dimension}=")]
     names = [s.slice.split("=", 1)[1] for s in items]
     figure = go.Figure(
