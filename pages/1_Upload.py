@@ -229,7 +229,10 @@ if view == "Problems":
             hide_index=True,
             width="stretch",
             column_config={
-                "line": st.column_config.NumberColumn("line", format="%d"),
+                "line": st.column_config.NumberColumn(
+                    "record" if "text_line" in shown.columns else "line", format="%d"
+                ),
+                "text_line": st.column_config.NumberColumn("line in the file", format="%d"),
                 "message": st.column_config.TextColumn("message", width="large"),
                 "fix": st.column_config.TextColumn("fix", width="medium"),
             },

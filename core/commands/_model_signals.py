@@ -21,12 +21,13 @@ import hashlib
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # --help loads none of these (tests/core/test_cli_startup.py)
+    import pandas as pd
 
-from core.quality.base import Flag
-from core.workspace import Workspace
+    from core.quality.base import Flag
+    from core.workspace import Workspace
 
 MODEL_SIGNALS = ("perplexity", "judge")
 
@@ -94,6 +95,8 @@ def _endpoint(args: argparse.Namespace) -> Iterator[tuple[str, str, bool]]:
 
 @contextlib.contextmanager
 def _workspace(args: argparse.Namespace) -> Iterator[Workspace]:
+    from core.workspace import Workspace
+
     with tempfile.TemporaryDirectory() as scratch:
         yield Workspace.open(args.workspace or scratch)
 
@@ -175,6 +178,8 @@ def _settings(base_url: str, model: str, local: bool, args: argparse.Namespace) 
 
 
 def _rows(frame: pd.DataFrame, scores: pd.DataFrame) -> list[dict[str, Any]]:
+    import pandas as pd
+
     lines = frame["source_line"].tolist() if "source_line" in frame.columns else [None] * len(frame)
     return [
         {

@@ -37,12 +37,18 @@ class LoadResult:
     token_stats: dict[str, float] | None = None
 
     def problems_frame(self) -> pd.DataFrame:
-        """Return the problems as a table (columns line, field, code, severity, message, fix)."""
+        """Return the problems as a table (columns line, field, code, severity, message, fix).
+
+        In a JSON array ``line`` is the record number: then a ``text_line`` column gives the line of the
+        file each record starts on.
+        """
         frame = pd.DataFrame(
             [(p.line, p.field, p.code, p.severity, p.message, p.fix) for p in self.problems],
             columns=_PROBLEM_COLUMNS,
         )
         frame["line"] = frame["line"].astype("Int64")
+        if any(p.text_line is not None and p.text_line != p.line for p in self.problems):
+            frame["text_line"] = pd.array([p.text_line for p in self.problems], dtype="Int64")
         return frame
 
     def quarantine_summary(self, where: str | None = None) -> dict[str, Any]:

@@ -76,3 +76,12 @@ def test_a_container_csv_cannot_swap():
     records = formats.load_dataset(json.dumps(CONVERSATIONS).encode(), "x.json").records
     with pytest.raises(ValueError, match="csv is written as csv"):
         formats.write_dataset(records, "csv", container="json")
+
+
+def test_the_problems_table_of_a_json_array_says_the_line_each_record_starts_on():
+    from core import formats
+
+    data = b'[\n  {"conversations": [{"from": "human", "value": "hi"}]},\n  {"conversations": []}\n]\n'
+    frame = formats.load_dataset(data, "chats.json", format="sharegpt").problems_frame()
+    placed = frame.dropna(subset=["line"])
+    assert placed[["line", "text_line"]].astype(int).values.tolist() == [[1, 2], [2, 3]]
