@@ -6,8 +6,10 @@ import streamlit as st
 
 from core import dedup, derived
 from core.errors import DatasetError
+from core.semantic import pairs as semantic_pairs
+from core.semantic import versioned
 from core.workspace import Workspace
-from ui import highlight_markdown, md_text, open_workspace, require_dataset
+from ui import highlight_markdown, md_text, open_workspace, plural, require_dataset
 
 _SCOPE_LABELS = {
     "all": "Whole conversation (prompt + response)",
@@ -25,6 +27,11 @@ _POLICY_LABELS = {
     "newest": "Newest (created_at)",
     "prefer_real": "Prefer real over synthetic",
     "prefer_valid": "Prefer valid rows",
+}
+_METHOD_LABELS = {
+    "lexical": "Lexical (shared words: MinHash)",
+    "semantic": "Semantic (same meaning: embeddings)",
+    "both": "Both (either links a pair)",
 }
 _PAGE_SIZE = 10
 _SHOWN_CHARS = 2000
@@ -73,6 +80,23 @@ def _sensitivity(root: str, dataset_version: int, settings: tuple, thresholds: t
     return dedup.sensitivity(_frame, config, thresholds, graph=graph)
 
 
+# Embeddings and pairs are found once per version and scope down to cosine 0.75 and Jaccard 0.7 and kept
+# with the version (core.semantic.versioned): the cosine and Jaccard sliders only filter them.
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _semantic(root: str, dataset_version: int, scope: str, include_system: bool, _frame: pd.DataFrame):
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Embedding every row, once per dataset version…")
+    found = versioned.version_pairs(
+        Workspace.open(root),
+        dataset_version,
+        semantic_pairs.PairSettings(scope=scope, include_system=include_system),
+        _frame,
+        progress=lambda p: bar.progress(p.done / max(p.total, 1), text=f"Embedding… {p.describe()}"),
+    )
+    slot.empty()
+    return found
+
+
 def _settings_controls():
     preference = bool((frame["kind"] == "preference").any()) if "kind" in frame.columns else False
     scopes = (
@@ -80,6 +104,27 @@ def _settings_controls():
         if preference
         else ["all", "prompt", "response"]
     )
+    methods = list(_METHOD_LABELS)
+    method = st.radio(
+        "Find",
+        methods,
+        index=methods.index(saved.get("method", "lexical")) if saved.get("method") in methods else 0,
+        format_func=_METHOD_LABELS.get,
+        horizontal=True,
+        key="dedup_method",
+        help="Semantic finds rows that say the same thing in other words (cosine of sentence embeddings).",
+    )
+    cosine = None
+    if method != "lexical":
+        cosine = st.slider(
+            "Cosine threshold",
+            versioned.COSINE_FLOOR,
+            1.0,
+            float(min(max(saved.get("cosine", semantic_pairs.DEFAULT_COSINE), versioned.COSINE_FLOOR), 1.0)),
+            0.01,
+            key="dedup_cosine",
+            help="Two examples are semantic duplicates when their embeddings' cosine is at least this.",
+        )
     left, middle, right = st.columns(3)
     threshold = left.slider(
         "Jaccard threshold",
@@ -128,7 +173,16 @@ def _settings_controls():
         casefold=casefold,
         collapse_whitespace=collapse,
     )
-    return config, policy
+    semantic = None
+    if cosine is not None:
+        semantic = semantic_pairs.PairSettings(
+            method=method,
+            cosine=round(cosine, 2),
+            threshold=config.threshold,
+            scope=scope,
+            include_system=system,
+        )
+    return config, policy, semantic
 
 
 def _run(config):
@@ -146,6 +200,60 @@ def _run(config):
     result = _find(str(ws.root), version, settings, frame)
     cancel.empty()
     return result, settings
+
+
+def _run_semantic(semantic):
+    found = _semantic(str(ws.root), version, semantic.scope, semantic.include_system, frame)
+    linked = versioned.pairs_at(found, semantic)
+    result = semantic_pairs.duplicate_result(frame, linked, semantic)
+    by_cluster = {}
+    row_cluster = {m: c.cluster_id for c in result.clusters for m in c.members}
+    for pair in linked:
+        by_cluster.setdefault(row_cluster[pair.a], []).append(pair)
+    counts = semantic_pairs.pair_counts(linked)
+    st.caption(
+        f"{plural(counts['pairs'], 'pair')} linked: {counts['semantic']:,} by meaning (cosine ≥ "
+        f"{semantic.cosine:.2f}), {counts['lexical']:,} by wording (Jaccard ≥ {semantic.threshold:.2f}), "
+        f"{counts['both']:,} by both."
+    )
+    return result, by_cluster
+
+
+def _novelty(semantic):
+    found = versioned.version_novelty(ws, version, semantic, frame)
+    with st.expander(
+        f"Novelty: {found.paraphrase_share:.0%} of rows restate another row (cosine ≥ {semantic.cosine:.2f})"
+    ):
+        st.caption(
+            "A row's novelty is 1 - the cosine to its nearest other row: 0 is a copy, about 0.15 a "
+            "paraphrase; if most rows are near 0, new examples mostly restate what you have."
+        )
+        least = found.scores.argsort(kind="stable")[:50]
+        table = pd.DataFrame(
+            {
+                "row": [_member_label(int(r)) for r in least],
+                "novelty": found.scores[least].round(3),
+                "nearest": [
+                    _member_label(int(found.nearest[r])) if found.nearest[r] >= 0 else "" for r in least
+                ],
+            }
+        )
+        st.dataframe(table, hide_index=True, key="dedup_novelty_table")
+
+
+def _pair_table(links, semantic):
+    rows = [
+        {
+            "a": _member_label(p.a),
+            "b": _member_label(p.b),
+            "cosine": round(p.cosine, 3),
+            "Jaccard": round(p.jaccard, 3),
+            "method": p.method,
+            "why": semantic_pairs.explain_pair(p, semantic),
+        }
+        for p in links[:50]
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key=None)
 
 
 def _metrics(result):
@@ -190,11 +298,13 @@ def _member_label(position):
     return f"{where} · {row['id']} · {source}"
 
 
-def _cluster(cluster, keeper, config, texts):
-    header = (
-        f"Cluster {cluster.cluster_id + 1} · {cluster.size} members · {cluster.kind} · "
-        f"min Jaccard {cluster.min_jaccard:.2f}"
+def _cluster(cluster, keeper, config, texts, links=None, semantic=None):
+    measure = (
+        f"best cosine {max(cluster.similarity):.2f}"
+        if cluster.kind == "semantic"
+        else f"min Jaccard {cluster.min_jaccard:.2f}"
     )
+    header = f"Cluster {cluster.cluster_id + 1} · {cluster.size} members · {cluster.kind} · {measure}"
     with st.expander(header, expanded=cluster.cluster_id < 3):
         options = list(cluster.members)
         pick = st.selectbox(
@@ -220,14 +330,16 @@ def _cluster(cluster, keeper, config, texts):
                     st.markdown(highlight_markdown(runs, "green" if member == pick else "red"))
         if cluster.size > len(shown):
             st.caption(f"… and {cluster.size - len(shown)} more members")
-        if cluster.size <= 8:
+        if links is not None:
+            _pair_table(links, semantic)
+        elif cluster.size <= 8:
             matrix = dedup.pairwise_jaccard(frame, cluster.members, config)
             labels = [f"{k + 1}. {frame.iloc[m]['id']}" for k, m in enumerate(cluster.members)]
             st.dataframe(pd.DataFrame(matrix, index=labels, columns=labels).round(3), key=None)
     return pick
 
 
-def _clusters(result, config, policy):
+def _clusters(result, config, policy, by_cluster=None, semantic=None):
     keepers = dedup.choose_keepers(frame, result, policy)
     st.subheader(f"{len(result.clusters):,} clusters, largest first")
     cols = st.columns(2)
@@ -240,7 +352,8 @@ def _clusters(result, config, policy):
     )
     texts = dict(zip(members, dedup.scope_texts(frame.iloc[members], config), strict=True))
     for cluster in result.clusters[(page - 1) * _PAGE_SIZE : page * _PAGE_SIZE]:
-        _cluster(cluster, keepers[cluster.cluster_id], config, texts)
+        links = None if by_cluster is None else by_cluster.get(cluster.cluster_id, [])
+        _cluster(cluster, keepers[cluster.cluster_id], config, texts, links, semantic)
     manual = {}
     for cluster in result.clusters:  # picks made on any page count
         chosen = st.session_state.get(f"dedup_pick_{version}_{cluster.cluster_id}")
@@ -249,9 +362,10 @@ def _clusters(result, config, policy):
     return manual
 
 
-def _apply(result, config, policy, manual):
+def _apply(result, config, policy, manual, semantic=None):
     kept, audit = dedup.apply_dedup(frame, result, policy=policy, manual=manual)
-    note = f"dedup at {config.threshold:.2f} ({config.scope}, keep {policy}): removed {len(audit)} rows"
+    at = f"{config.threshold:.2f}" if semantic is None else f"{semantic.method} cosine {semantic.cosine:.2f}"
+    note = f"dedup at {at} ({config.scope}, keep {policy}): removed {len(audit)} rows"
     new_version = ws.save_dataset(kept, note=note)
     dedup.save_audit(ws, audit, from_version=version, to_version=new_version)
     settings = {"threshold": config.threshold, "scope": config.scope, "keep": policy}
@@ -261,6 +375,8 @@ def _apply(result, config, policy, manual):
         collapse_whitespace=config.collapse_whitespace,
         include_system=config.include_system,
     )
+    if semantic is not None:
+        settings.update(method=semantic.method, cosine=semantic.cosine)
     ws.set_state("dedup.settings", settings)
     ws.mark_step(
         "dedup",
@@ -318,18 +434,25 @@ def _restore(audit, keys):
     st.rerun()
 
 
+by_cluster = None
 try:
-    config, policy = _settings_controls()
-    result, settings = _run(config)
+    config, policy, semantic = _settings_controls()
+    if semantic is None:
+        result, settings = _run(config)
+    else:
+        result, by_cluster = _run_semantic(semantic)
 except DatasetError as exc:
     st.error(str(exc))
     st.stop()
 _metrics(result)
 if result.clusters:
-    _sensitivity_chart(config, settings)
-    manual = _clusters(result, config, policy)
+    if semantic is None:
+        _sensitivity_chart(config, settings)
+    else:
+        _novelty(semantic)
+    manual = _clusters(result, config, policy, by_cluster, semantic)
     if st.button(f"Apply: remove {result.removed:,} rows", type="primary", key="dedup_apply"):
-        _apply(result, config, policy, manual)
+        _apply(result, config, policy, manual, semantic)
 else:
     st.success("No duplicates at this threshold.")
 _audit()

@@ -8,6 +8,8 @@ import streamlit as st
 from core import derived, export, formats, pricing, report, review, split, synth
 from core.errors import DatasetError
 from core.pipeline import opening
+from core.semantic import leaks as semantic_leaks
+from core.semantic import pairs as semantic_pairs
 from core.workspace import Workspace
 from ui import blank, md_text, open_workspace, require_dataset, stop_on_dataset_error
 
@@ -68,6 +70,17 @@ def _cost(
     counts = derived.token_counts(Workspace.open(root), version, model, _frame)["total_tokens"]
     train = [int(n) for n, label in zip(counts, _labels, strict=True) if label == "train"]
     return export.finetune_cost_dict(pricing.finetune_estimate(train, model))
+
+
+_SEMANTIC_AUTO_ROWS = 20_000
+
+
+@st.cache_data(max_entries=4, show_spinner="Looking for test and val rows restated in train…")
+def _semantic_leaks(
+    root: str, version: int, labels_digest: str, cosine: float, scope: str, _parts: dict
+) -> list[semantic_leaks.SemanticLeak]:
+    settings = semantic_pairs.PairSettings(cosine=cosine, scope=scope)
+    return semantic_leaks.find_leaks(_parts, settings)
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -140,6 +153,7 @@ settings = {
     "split_threshold": float(threshold),
     "split_stratify": list(stratify),
     "split_time_based": time_based,
+    "split_cosine": float(st.session_state.get("split_cosine", saved.get("split_cosine", 0.85))),
 }
 if settings != saved:
     ws.set_state("split.settings", settings)
@@ -237,6 +251,59 @@ st.dataframe(pd.DataFrame(leakage.counts).T.rename_axis("between"), width="stret
 if leakage.total:
     st.dataframe(leakage.pairs_frame(), hide_index=True, width="stretch")
 
+cols = st.columns([1, 2])
+# embedding every row takes seconds from tens of thousands of rows: asked for there, automatic below
+checked = cols[0].toggle(
+    "Look for semantic leaks",
+    value=len(frame) <= _SEMANTIC_AUTO_ROWS,
+    key="split_semantic",
+    help="Embeds every row once per split: seconds to minutes on large datasets.",
+)
+leak_cosine = cols[0].slider(
+    "Semantic leaks at cosine",
+    0.75,
+    1.0,
+    float(saved.get("split_cosine", semantic_pairs.DEFAULT_COSINE)),
+    0.01,
+    key="split_cosine",
+    help="A val or test row whose restatement (embedding cosine at least this) is in train.",
+)
+labels_digest = hashlib.sha256("\n".join(result.labels).encode()).hexdigest()
+found_leaks = (
+    _semantic_leaks(str(ws.root), version, labels_digest, float(leak_cosine), config.cluster_scope, parts)
+    if checked
+    else []
+)
+bundle_parts, leak_excluded = {k: parts[k] for k in split.SPLITS}, {}
+if not checked:
+    cols[1].info("Semantic leaks not checked: turn the check on to look for restated test rows.")
+elif not found_leaks:
+    cols[1].success(f"✅ No val or test row is restated in train (cosine ≥ {leak_cosine:.2f}).")
+else:
+    cols[1].warning(
+        f"Semantic leaks: {len(found_leaks)} pairs of a val/test row and its paraphrase in train "
+        "(few shared words, so the Jaccard report above misses them)."
+    )
+    st.dataframe(semantic_leaks.leaks_frame(found_leaks, parts), hide_index=True, width="stretch")
+    fixes = {"keep": "Leave them", "move": "Move the train rows beside their paraphrase", "drop": "Drop them"}
+    fix = st.radio(
+        "Before the bundle is built",
+        list(fixes),
+        format_func=fixes.get,
+        horizontal=True,
+        key="split_leak_fix",
+        help="With the test set locked, a train row restating a test row is dropped instead of moved.",
+    )
+    if fix != "keep":
+        repaired = semantic_leaks.fix_leaks(
+            bundle_parts, found_leaks, fix, locked=("test",) if lock is not None else ()
+        )
+        bundle_parts, leak_excluded = repaired.parts, repaired.dropped
+        st.caption(
+            f"The bundle will have {len(repaired.moved)} train rows moved, {len(repaired.dropped)} dropped: "
+            + ", ".join(f"{s} {len(p):,}" for s, p in bundle_parts.items())
+        )
+
 # -- lock ---------------------------------------------------------------------------------------
 st.subheader("Test lock")
 if lock is None:
@@ -280,7 +347,6 @@ model = cols[1].selectbox(
     index=models.index("gpt-4.1-mini") if "gpt-4.1-mini" in models else 0,
     key="split_model",
 )
-labels_digest = hashlib.sha256("\n".join(result.labels).encode()).hexdigest()
 cost = _cost(str(ws.root), version, labels_digest, model, result.labels, frame)
 if cost["usd"] is not None:
     st.metric(
@@ -322,7 +388,7 @@ if st.button("Build bundle", key="split_build", type="primary", disabled=not cho
         **sections,
     )
     new_lock = lock or split.make_lock(
-        parts["test"], seed=int(seed), fractions=config.fractions(), dataset_version=version
+        bundle_parts["test"], seed=int(seed), fractions=config.fractions(), dataset_version=version
     )
     request = export.BundleRequest(
         formats=tuple(chosen),
@@ -333,10 +399,10 @@ if st.button("Build bundle", key="split_build", type="primary", disabled=not cho
         quarantine=ws.quarantine(),
         review_audit=None if audit.empty else audit,
         lock=new_lock,
-        excluded=result.excluded,
+        excluded={**result.excluded, **leak_excluded},
     )
     try:
-        bundle = export.build_bundle({k: parts[k] for k in split.SPLITS}, request)
+        bundle = export.build_bundle(bundle_parts, request)
     except DatasetError as exc:
         st.error(md_text(exc))  # quotes rows that failed the check
     else:

@@ -4,6 +4,8 @@ import plotly.express as px
 import streamlit as st
 
 from core import explore, formats, review
+from core.semantic import pairs, versioned
+from core.workspace import Workspace
 from ui import (
     md_text,
     open_workspace,
@@ -80,6 +82,14 @@ if undoable and st.button(f"Undo: back to v{last.parent}", key="explore_undo"):
 @st.cache_resource(max_entries=2, show_spinner="Indexing the rows for search…")
 def _table(root: str, dataset_version: int, _frame: pd.DataFrame, _features, _flags, _topics):
     return explore.explore_table(_frame, _features, _flags, _topics)
+
+
+# 1 - cosine to the nearest other row, embedded once per version and kept with it (core.semantic)
+@st.cache_resource(
+    max_entries=2, show_spinner="Embedding every row to measure its novelty, once per version…"
+)
+def _novelty(root: str, dataset_version: int, _frame: pd.DataFrame):
+    return versioned.version_novelty(Workspace.open(root), dataset_version, pairs.PairSettings(), _frame)
 
 
 features = version_features(ws, frame, _MODEL)
@@ -178,6 +188,14 @@ if not len(rows):
 listed = pd.DataFrame([explore.row_summary(table, int(r), row_filter.text) for r in rows[:_SHOWN]])
 listed = listed[["line", "category", "language", "total_tokens", "flags", "prompt", "response"]]
 listed["flags"] = [", ".join(v) for v in listed["flags"]]
+if st.toggle(
+    "Novelty",
+    key="explore_novelty",
+    help="1 - the cosine of a row's embedding to its nearest other row: 0 a copy, about 0.15 a paraphrase.",
+):
+    listed.insert(
+        4, "novelty", _novelty(str(ws.root), version, frame).scores[np.asarray(rows[:_SHOWN])].round(3)
+    )
 event = st.dataframe(
     listed,
     hide_index=True,
@@ -190,6 +208,7 @@ event = st.dataframe(
         "language": st.column_config.TextColumn("Language"),
         "flags": st.column_config.TextColumn("Flags"),
         "total_tokens": st.column_config.NumberColumn("Tokens", format="%d"),
+        "novelty": st.column_config.NumberColumn("Novelty", format="%.3f"),
         "prompt": st.column_config.TextColumn("Prompt", width="large"),
         "response": st.column_config.TextColumn("Reply", width="large"),
     },

@@ -150,7 +150,9 @@ def _create_run(ws: Any, args: argparse.Namespace) -> str:
         name = Path(args.seeds).name
         ws.save_dataset(frame, note=f"seeds {name}", name=name, source_format=source_format)
     target = validators.target_format_for(source_format, mode)
-    rules = validators.rules_from_data(frame, mode, target_format=target, language=args.language)
+    rules = validators.rules_from_data(
+        frame, mode, target_format=target, language=args.language, paraphrase_cosine=args.paraphrase_cosine
+    )
     return runner.create_run(ws, seeds, plan, settings, rules, run_id=args.run_id)
 
 

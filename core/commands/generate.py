@@ -65,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", help="ISO code the examples must be written in (checked)")
     parser.add_argument("--timeout", type=float, help="per-request timeout in seconds (default 60)")
     parser.add_argument(
+        "--paraphrase-cosine",
+        type=float,
+        help="reject examples restating a real, test or accepted one at this cosine (off; 0.9 suggested)",
+    )
+    parser.add_argument(
         "--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key"
     )
     parser.add_argument("--workspace", help="workspace folder (keeps the run; reuse it to resume)")
@@ -126,6 +131,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     _check_int("--seeds-per-request", args.seeds_per_request, 1, 50)
     if args.timeout is not None:
         _check_number("--timeout", args.timeout, 0, teachers.MAX_TIMEOUT_S, open_low=True)
+    if args.paraphrase_cosine is not None:
+        _check_number("--paraphrase-cosine", args.paraphrase_cosine, 0, 1, open_low=True)
     for flag in ("price_in", "price_out", "price_cached"):
         value = getattr(args, flag)
         if value is not None:

@@ -78,6 +78,26 @@ def nearest(queries: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return best, best_cos
 
 
+def nearest_other(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per row, the nearest other row of the same set and its cosine (-1 and 0.0 when alone).
+
+    Rows of zeros (no text) have no neighbour and are nobody's (-1, 0.0).
+    """
+    present = np.any(vectors != 0, axis=1)
+    rows = np.flatnonzero(present)
+    best = np.full(len(vectors), -1, dtype=np.int64)
+    best_cos = np.zeros(len(vectors), dtype=np.float32)
+    if len(rows) < 2:
+        return best, best_cos
+    x = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+    for start in range(0, len(x), _BLOCK):
+        block = x[start : start + _BLOCK] @ x.T
+        block[np.arange(len(block)), np.arange(start, start + len(block))] = -np.inf  # not itself
+        best[rows[start : start + len(block)]] = rows[block.argmax(axis=1)]
+        best_cos[rows[start : start + len(block)]] = block.max(axis=1)
+    return best, best_cos
+
+
 def _check(cosine: float) -> None:
     if not -1.0 <= cosine <= 1.0:
         raise ValueError(f"cosine threshold must be in [-1, 1], got {cosine!r}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,9 @@ _UNK = 100
 MAX_TOKENS = 1024
 """Tokens read per text: the mean of the first thousand tokens already says what a text is about."""
 _BATCH = 4096
+# separators Python's str.split() splits at but BERT's normaliser deletes or keeps: such texts are summed
+# from their own encoding, so that splitting at whitespace never changes a text's tokens
+_ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
 _LOADED: dict[Path, StaticModel] = {}
 _LOAD_GUARD = threading.Lock()
 
@@ -90,6 +94,40 @@ class StaticModel:
         return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        summed = self._sum_by_words(texts)
+        norms = np.linalg.norm(summed, axis=1, keepdims=True)
+        return np.divide(summed, norms, out=np.zeros_like(summed), where=norms > 0)
+
+    def _sum_by_words(self, texts: list[str]) -> np.ndarray:
+        """Sum of the texts' token rows, each distinct whitespace-separated word tokenised once.
+
+        BERT's normaliser and pre-tokeniser work character by character and split at whitespace, so a
+        word's tokens do not depend on its neighbours: a batch's texts are their words' sums, and the
+        tokenizer sees each distinct word of the batch once (a fifth of the words on typical text) instead
+        of every occurrence. Texts over :data:`MAX_TOKENS` tokens (and the rare ones with a separator that
+        BERT and Python treat differently) are summed from their own, truncated, encoding.
+        """
+        words = [t.split() for t in texts]
+        local: dict[str, int] = {}
+        cols = np.fromiter(
+            (local.setdefault(w, len(local)) for ws in words for w in ws),
+            dtype=np.int64,
+            count=sum(len(ws) for ws in words),
+        )
+        lengths = np.fromiter((len(ws) for ws in words), dtype=np.int64, count=len(words))
+        by_word = csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), (np.repeat(np.arange(len(texts)), lengths), cols)),
+            shape=(len(texts), len(local)),
+        )
+        word_sums, word_tokens = self._sum_exact(list(local))
+        summed = np.asarray(by_word @ word_sums, dtype=np.float32)
+        odd = np.fromiter((_ODD_SPACE.search(t) is not None for t in texts), dtype=bool, count=len(texts))
+        for row in np.flatnonzero((by_word @ word_tokens > MAX_TOKENS) | odd):
+            summed[row] = self._sum_exact([texts[row]])[0][0]
+        return summed
+
+    def _sum_exact(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, the sum of its (truncated) tokens' rows, unknown pieces hashed, and its token count."""
         encodings = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
@@ -105,8 +143,7 @@ class StaticModel:
             np.fromiter((_UNK in e.ids for e in encodings), dtype=bool, count=len(ids))
         ):
             summed[row] += self._unknown_pieces(texts[row])
-        norms = np.linalg.norm(summed, axis=1, keepdims=True)
-        return np.divide(summed, norms, out=np.zeros_like(summed), where=norms > 0)
+        return summed, lengths.astype(np.float32)
 
     def _unknown_pieces(self, text: str) -> np.ndarray:
         """Sum of the hashed vectors of the text's pieces the vocabulary does not know."""

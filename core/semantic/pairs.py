@@ -151,6 +151,27 @@ def pair_json(pair: SimilarPair, a_frame: pd.DataFrame, b_frame: pd.DataFrame) -
     }
 
 
+def explain_pair(pair: SimilarPair, settings: PairSettings) -> str:
+    """Say in one sentence why two rows are linked: their meaning (cosine), their wording (Jaccard)."""
+    meaning = f"cosine {pair.cosine:.2f}"
+    wording = (
+        f"{pair.jaccard:.0%} of their word {settings.shingle_size}-grams shared (Jaccard {pair.jaccard:.2f})"
+    )
+    if pair.jaccard >= 1.0 - 1e-12:
+        return f"The same text once case, spacing and Unicode forms are normalised ({meaning})."
+    if pair.method == "both":
+        return f"Close in meaning ({meaning} >= {settings.cosine:.2f}) and in wording: {wording}."
+    if pair.method == "semantic":
+        return (
+            f"Close in meaning ({meaning} >= {settings.cosine:.2f}) but reworded: {wording}, under "
+            f"{settings.threshold:.2f}, so the lexical method alone would miss this pair."
+        )
+    return (
+        f"Mostly the same words ({wording}) but further apart in meaning ({meaning} < "
+        f"{settings.cosine:.2f}): a detail such as a number, a name or a negation may change the request."
+    )
+
+
 def duplicate_result(
     frame: pd.DataFrame, pairs: list[SimilarPair], settings: PairSettings
 ) -> dedup.DedupResult:

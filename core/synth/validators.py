@@ -6,7 +6,9 @@ percentile; no unfilled template placeholder ("[your name here]", "{customer_nam
 real data has them too; prompt and answer made of words at least as much as the real data's 1st
 percentile (a file path or a hash is not a customer question); language as requested; not an exact
 or near duplicate (Jaccard >= threshold) of the real data, the seeds, other synthetic examples or
-the test split; person-written regex rules; a JSON Schema for structured (JSON) answers.
+the test split; not a paraphrase of them either (embedding cosine >= ``paraphrase_cosine``, code
+``paraphrase``, :mod:`core.semantic.references`); person-written regex rules; a JSON Schema for
+structured (JSON) answers.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from core import lang
 from core.errors import DatasetError
 from core.quality.pii import PLACEHOLDERS
+from core.semantic.references import ParaphraseIndex
 from core.similarity import NearDupIndex
 
 _SHINGLE = 3  # words per shingle: generated variations are short
@@ -47,6 +50,11 @@ _WORD = re.compile(r"[(\"'“‘«„¿¡*_]*[^\W\d_]+(?:['’-][^\W\d_]+)*[.,!?
 _MARKUP = re.compile(r"[-*+•>#|=_~`]+|\d+[.)]")  # bullets, numbering, headings, rules: neither
 _PLACEHOLDER_SHARE = 0.01  # real data with more placeholders than this is a template set: no check
 _MAX_WORD_SHARE_FLOOR = 0.5  # never ask for more words than this, whatever the real data holds
+PARAPHRASE_COSINE = 0.9
+"""The cosine to ask for (``rules_from_data(..., paraphrase_cosine=PARAPHRASE_COSINE)``): above the
+Dedup page's 0.85, since a variation on a seed's topic is wanted and its restatement is not. The check
+is off unless asked for: templated teacher output (one answer shape, other numbers) reads as
+restatements of each other, and ``paraphrase`` mode's examples are restatements by design."""
 
 
 def find_placeholder(text: str) -> str | None:
@@ -113,6 +121,7 @@ class Rules:
     target_format: str | None = None  # a core.formats name: examples must survive writing in it
     reject_placeholders: bool = True
     min_word_share: float | None = None  # prompts and answers with fewer words than this fail
+    paraphrase_cosine: float | None = None  # reject restatements of a reference at this cosine (None: off)
 
     def __post_init__(self) -> None:
         for pattern in (*self.must_match, *self.must_not_match):
@@ -120,6 +129,8 @@ class Rules:
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+        if self.paraphrase_cosine is not None and not 0.0 < self.paraphrase_cosine <= 1.0:
+            raise ValueError(f"paraphrase_cosine must be in (0, 1], got {self.paraphrase_cosine!r}")
         if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
             raise ValueError(f"min_chars {self.min_chars} > max_chars {self.max_chars}")
 
@@ -195,10 +206,18 @@ class Validator:
     rules: Rules
     mode: str
     index: NearDupIndex = field(default_factory=near_dup_index)
+    paraphrases: ParaphraseIndex | None = None
+
+    def __post_init__(self) -> None:
+        if self.paraphrases is None and self.rules.paraphrase_cosine is not None:
+            self.paraphrases = ParaphraseIndex(self.rules.paraphrase_cosine)
 
     def seed_index(self, items: Iterable[tuple[str, str]]) -> None:
-        """Add reference texts (real data, seeds, test split, earlier synthetic) to the index."""
-        self.index.add_many(items)
+        """Add reference texts (real data, seeds, test split, earlier synthetic) to the indexes."""
+        references = list(items)
+        self.index.add_many(references)
+        if self.paraphrases is not None:
+            self.paraphrases.add_many(references)
 
     def check(self, record: dict[str, Any]) -> list[str]:
         """Return every reason ``record`` fails (empty when it passes); a passing one joins the index."""
@@ -211,9 +230,21 @@ class Validator:
         dup = self.index.query(text, prepared=prepared)
         if dup:
             reasons.append(f"near duplicate of {dup[0][0]} (Jaccard {dup[0][1]:.2f})")
+        elif self.paraphrases is not None:
+            reasons += self._paraphrase_reasons(text)
         if not reasons:
             self.index.add(f"synthetic:{record['id']}", text, prepared=prepared)
+            if self.paraphrases is not None:
+                self.paraphrases.add(f"synthetic:{record['id']}", text)
         return reasons
+
+    def _paraphrase_reasons(self, text: str) -> list[str]:
+        assert self.paraphrases is not None
+        match = self.paraphrases.query(text)
+        if match is None:
+            return []
+        key, cosine = match
+        return [f"paraphrase: restates {key} (cosine {cosine:.2f} >= {self.paraphrases.cosine:.2f})"]
 
     def _label_reasons(self, record: dict[str, Any]) -> list[str]:
         label = record.get("category")

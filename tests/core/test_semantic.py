@@ -87,3 +87,16 @@ def test_cross_pairs_and_nearest() -> None:
     assert np.array_equal(best, sims.argmax(axis=1)) and np.allclose(best_cos, sims.max(axis=1))
     with pytest.raises(ValueError, match="cosine"):
         index.similar_pairs(x, 1.5)
+
+
+def test_summing_words_gives_the_embedding_of_the_whole_encoding() -> None:
+    model = load_model()
+    texts = [p[1] for p in PARAPHRASES] + [
+        "Ünïcödé  café\tnaïve — “quotes” 🙂, emoji (ok)?",
+        "中文 和 English mixed, 😀😀",
+        "a\x1cb c\u2028d",  # separators Python splits at and BERT does not
+        " ".join(["refund"] * 3000),  # over MAX_TOKENS: truncated as the tokenizer does
+    ]
+    whole, _ = model._sum_exact(texts)
+    whole /= np.linalg.norm(whole, axis=1, keepdims=True)
+    assert np.allclose(model.embed(texts), whole, atol=1e-5)

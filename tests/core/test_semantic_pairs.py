@@ -151,3 +151,19 @@ def test_dedup_command_lists_semantic_pairs(tmp_path: Path, capsys: pytest.Captu
     assert summary["clusters"][0]["kind"] == "semantic" and summary["near_duplicates"] == 1
     assert main(["dedup", str(path), "--scope", "prompt", "--json"]) == 0
     assert "pairs" not in json.loads(capsys.readouterr().out)  # without --method: as before
+
+
+@pytest.mark.parametrize(
+    "pair, said",
+    [
+        (pairs.SimilarPair(0, 1, 1.0, 1.0, "both"), "The same text"),
+        (
+            pairs.SimilarPair(0, 1, 0.93, 0.85, "both"),
+            "Close in meaning (cosine 0.93 >= 0.85) and in wording",
+        ),
+        (pairs.SimilarPair(0, 1, 0.91, 0.1, "semantic"), "lexical method alone would miss"),
+        (pairs.SimilarPair(0, 1, 0.6, 0.82, "lexical"), "further apart in meaning (cosine 0.60 < 0.85)"),
+    ],
+)
+def test_each_pair_is_explained_by_what_links_it(pair: pairs.SimilarPair, said: str) -> None:
+    assert said in pairs.explain_pair(pair, pairs.PairSettings())

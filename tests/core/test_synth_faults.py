@@ -522,6 +522,11 @@ def _truncated_db(tmp_path):
         ({"--budget": "0.000001"}, None, "does not cover even one request: its worst case is $"),
         ({"--timeout": "nan"}, None, "--timeout must be a finite number, more than 0"),
         ({"--timeout": "0"}, None, "--timeout must be a finite number, more than 0"),
+        (
+            {"--paraphrase-cosine": "2"},
+            None,
+            "--paraphrase-cosine must be a finite number, more than 0 and at most 1",
+        ),
         ({"--price-in": "nan"}, None, "--price-in must be a finite number"),
         ({"--n": "0"}, None, "--n must be in 1..100,000, got 0 (every request of a run is planned"),
         ({"--n": "100000000"}, None, "--n must be in 1..100,000, got 100000000"),

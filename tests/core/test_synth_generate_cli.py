@@ -128,3 +128,40 @@ def test_generate_subprocess_help():
         timeout=60,
     )
     assert done.returncode == 0 and "--budget" in done.stdout
+
+
+def test_generate_with_a_paraphrase_cosine_rejects_a_restated_seed(tmp_path, capsys, monkeypatch):
+    from core.synth import store
+    from core.workspace import Workspace
+    from tests.fake_openai_server import FakeOpenAIServer, Reply
+    from tests.paraphrase_corpus import PARAPHRASES
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    seeds = tmp_path / "seeds.jsonl"
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": a},
+                {"role": "assistant", "content": "Here is the answer."},
+            ]
+        }
+        for _, a, _ in PARAPHRASES[:16]
+    ]
+    seeds.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    restated = {
+        "user": PARAPHRASES[1][2],
+        "assistant": "Here is the answer.",
+    }  # "Which city is France's capital?"
+    server = FakeOpenAIServer()
+    server.responder = lambda body: Reply(content=json.dumps({"examples": [restated]}))
+    with server:
+        flags = f"--n 1 --budget 1 --model m --base-url {server.base_url} --price-in 0.5 --price-out 1.5"
+        argv = ["generate", str(seeds), *flags.split(), "--paraphrase-cosine", "0.85", "--out"]
+        argv += [str(tmp_path / "out.jsonl"), "--workspace", str(tmp_path / "ws"), "--json"]
+        code, summary = _run(capsys, argv)
+    assert code == 0 and (summary["valid"], summary["invalid"]) == (0, 1)
+    ws = Workspace.open(tmp_path / "ws")
+    (run_id,) = store.run_ids(ws)
+    examples = store.batch_examples(ws, run_id, valid_only=False)
+    reasons = [r for rs in examples["reasons"] for r in rs]
+    assert any(r.startswith("paraphrase: restates real:") for r in reasons), reasons

@@ -242,3 +242,40 @@ def test_a_generated_example_with_a_quality_flag_is_rejected_with_its_code(reply
     reasons = validators.quality_reasons(record)
     assert [r.split(":")[0] for r in reasons] == [code]
     assert validators.Validator(validators.Rules(), "variations").check(record) == reasons
+
+
+def _paraphrase_validator(cosine=0.85):
+    from tests.paraphrase_corpus import PARAPHRASES
+
+    validator = Validator(Rules(paraphrase_cosine=cosine), "variations")
+    validator.seed_index(
+        (f"real:seed{i}", f"{a}\nHere is how.") for i, (_, a, _) in enumerate(PARAPHRASES[:16])
+    )
+    return validator, PARAPHRASES
+
+
+def test_a_generated_restatement_of_a_seed_is_rejected_with_the_paraphrase_code_and_the_seed():
+    validator, paraphrases = _paraphrase_validator()
+    restated = _sft(paraphrases[1][2], "Here is how.")  # "Which city is France's capital?"
+    reasons = validator.check(restated)
+    assert [r.split(":")[0] for r in reasons] == ["paraphrase"]
+    assert "real:seed1" in reasons[0] and "cosine" in reasons[0]
+
+
+def test_a_new_request_passes_and_its_restatement_is_then_rejected_as_a_synthetic_paraphrase():
+    validator, _ = _paraphrase_validator()
+    new = _sft("How do I repot a cactus without hurting my hands?", "Here is how.")
+    assert validator.check(new) == []
+    again = _sft("What is the way to repot a cactus without hurting my hands?", "Here is how.")
+    reasons = validator.check(again)
+    assert len(reasons) == 1 and reasons[0].startswith("paraphrase: restates synthetic:")
+
+
+def test_paraphrase_check_is_off_unless_asked_for():
+    assert Validator(Rules(), "variations").paraphrases is None
+    assert rules_from_data(support_frame(10), "variations").paraphrase_cosine is None
+    asked = rules_from_data(support_frame(10), "variations", paraphrase_cosine=validators.PARAPHRASE_COSINE)
+    assert Rules.from_dict(asked.to_dict()) == asked
+    assert Validator(asked, "variations").paraphrases.cosine == validators.PARAPHRASE_COSINE
+    with pytest.raises(ValueError, match="paraphrase_cosine"):
+        Rules(paraphrase_cosine=1.5)

@@ -115,3 +115,44 @@ def test_cancelled_search_can_be_started_again(tmp_path):
     at.button(key="dedup_run").click().run()
     assert not at.exception
     assert at.button(key="dedup_apply")
+
+
+def _seed_paraphrases(tmp_path):
+    """Unrelated support requests and one request restated in other words (no shared 5-gram)."""
+    from tests.paraphrase_corpus import PARAPHRASES
+
+    ws = Workspace.open(tmp_path)
+    rows = [_record(a, "Here is how.") for _, a, _ in PARAPHRASES[:12]]
+    rows.append(_record(PARAPHRASES[0][2], "Here is how."))  # restates row 0
+    ws.save_dataset(records.make_frame(rows), note="upload")
+    return ws
+
+
+def test_semantic_view_shows_the_pair_with_cosine_jaccard_and_why_and_applies_with_undo(tmp_path):
+    ws = _seed_paraphrases(tmp_path)
+    at = _app(tmp_path)
+    at.radio(key="dedup_method").set_value("semantic").run()
+    assert not at.exception
+    at.slider(key="dedup_cosine").set_value(0.8).run()
+    assert not at.exception
+    tables = [t.value for t in at.dataframe if "cosine" in t.value.columns]
+    assert tables, "no pair table"
+    pair = tables[0].iloc[0]
+    assert pair["cosine"] >= 0.8 and pair["Jaccard"] < 0.8 and pair["method"] == "semantic"
+    assert "reworded" in pair["why"]
+    at.button(key="dedup_apply").click().run()
+    assert not at.exception
+    assert len(ws.current_dataset()) == 12
+    assert ws.get_state("dedup.settings")["method"] == "semantic"
+    at.button(key="dedup_restore_all").click().run()
+    assert len(ws.current_dataset()) == 13
+
+
+def test_semantic_view_with_no_pair_at_the_cosine_says_so(tmp_path):
+    _seed_paraphrases(tmp_path)
+    at = _app(tmp_path)
+    at.radio(key="dedup_method").set_value("semantic").run()
+    at.slider(key="dedup_cosine").set_value(0.99).run()
+    assert not at.exception, at.exception
+    assert any("No duplicates" in s.value for s in at.success)
+    assert "dedup_apply" not in [b.key for b in at.button]

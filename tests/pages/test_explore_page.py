@@ -78,6 +78,20 @@ def test_quality_flags_are_a_filter(tmp_path):
     assert "2 rows of" in _subheaders(at)[0]
 
 
+def test_novelty_column_shows_a_copy_at_zero_and_other_rows_above(tmp_path):
+    frame = small_frame(12)
+    frame = records.make_frame([*frame.to_dict("records"), frame.iloc[3].to_dict()])  # row 13 copies row 4
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(frame, note="with a copy")
+    at = app_test(PAGE, ws.root).run()
+    at.toggle(key="explore_novelty").set_value(True).run()
+    assert not at.exception, at.exception
+    listed = next(t.value for t in at.dataframe if "novelty" in t.value.columns)
+    assert listed["novelty"].iloc[3] == pytest.approx(0.0, abs=1e-3)
+    assert listed["novelty"].iloc[12] == pytest.approx(0.0, abs=1e-3)
+    assert (listed["novelty"].drop([3, 12]) > 0).all()
+
+
 def test_the_prompts_are_grouped_into_topics_a_person_can_filter_by(ws):
     at = app_test(PAGE, ws.root).run()
     assert not at.exception, at.exception

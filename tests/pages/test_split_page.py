@@ -180,3 +180,49 @@ def test_moving_the_threshold_reuses_the_stored_pairs(seeded_workspace, monkeypa
     assert calls == [0.7, 0.5]
     version = seeded_workspace.dataset_version()
     assert len(list(seeded_workspace.derived_dir(version).glob("split-graph-*"))) == 2
+
+
+def _restated_test_workspace(tmp_path):
+    """Diverse requests; the locked test set restates one of them in other words."""
+    from core.workspace import Workspace
+    from tests.paraphrase_corpus import PARAPHRASES
+
+    def row(prompt):
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": "Sure."}]
+        return records.make_record("sft", messages, extra={"category": "billing", "source": "real"})
+
+    frame = records.make_frame([row(a) for _, a, _ in PARAPHRASES[:16]] + [row(PARAPHRASES[1][2])])
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(frame, note="paraphrases")
+    split.save_lock(ws, split.make_lock(frame.iloc[[16]], seed=0, fractions={}))
+    return ws, str(frame["id"].iloc[1])
+
+
+def test_a_test_row_restated_in_train_is_shown_and_dropped_before_the_bundle(tmp_path):
+    import io
+    import json
+    import zipfile
+
+    ws, restated = _restated_test_workspace(tmp_path)
+    at = app_test(PAGE, ws.root).run()
+    assert not at.exception, at.exception
+    assert any("Semantic leaks: 1 pairs" in w.value for w in at.warning)
+    table = next(t.value for t in at.dataframe if "held-out prompt" in t.value.columns)
+    assert list(table["train id"]) == [restated] and table["cosine"].iloc[0] >= 0.85
+    at.radio(key="split_leak_fix").set_value("move").run()  # the test set is locked: a move is a drop
+    at.button(key="split_build").click().run()
+    assert not at.exception, at.exception
+    bundle = zipfile.ZipFile(io.BytesIO(at.session_state["split_bundle"]["data"]))
+    excluded = [json.loads(line) for line in bundle.read("excluded.jsonl").splitlines()]
+    assert [e["id"] for e in excluded] == [restated] and "locked" in excluded[0]["reason"]
+    manifest = json.loads(bundle.read("manifest.json"))
+    assert sum(manifest["counts"][k] for k in ("train", "val", "test")) == 16
+
+
+def test_the_semantic_leak_check_can_be_turned_off(tmp_path):
+    ws, _ = _restated_test_workspace(tmp_path)
+    at = app_test(PAGE, ws.root).run()
+    at.toggle(key="split_semantic").set_value(False).run()
+    assert not at.exception, at.exception
+    assert not any("Semantic leaks:" in w.value for w in at.warning)
+    assert any("not checked" in i.value for i in at.info)

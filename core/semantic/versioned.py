@@ -1,0 +1,118 @@
+"""A dataset version's semantic and lexical pairs, found once down to floor thresholds and kept beside it.
+
+The Dedup page's semantic view lists pairs at a cosine and a Jaccard the person moves. Embedding
+every row and verifying shingles takes seconds at 100,000 rows, so the pairs are found once per
+version and scope down to :data:`COSINE_FLOOR` and :data:`core.derived.NEAR_FLOOR`, stored in the
+version's folder (:func:`core.derived.stored`: one computation at a time, written atomically), and a
+slider then only filters them (:func:`pairs_at`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from core import derived
+from core.semantic.model import PassProgress, timed_progress
+from core.semantic.novelty import Novelty, row_novelty
+from core.semantic.pairs import PairSettings, SimilarPair, duplicate_pairs
+from core.workspace import Workspace
+
+COSINE_FLOOR = 0.75
+"""Semantic pairs are kept down to this cosine: the page's cosine slider starts here."""
+FORMAT = 1
+_COLUMNS = ("a", "b", "cosine", "jaccard", "method")
+
+
+def version_pairs(
+    ws: Workspace,
+    version: int,
+    settings: PairSettings,
+    frame: pd.DataFrame | None = None,
+    *,
+    progress: Callable[[PassProgress], None] | None = None,
+) -> list[SimilarPair]:
+    """Return every pair of the version at or above the floors, under ``settings``' scope and seed.
+
+    Only the scope, the system-prompt choice, the shingle size and the seed select the stored file;
+    the method and thresholds of ``settings`` are ignored (filter with :func:`pairs_at`).
+
+    Args:
+        ws: The workspace holding the version.
+        version: The dataset version.
+        settings: Scope and shingling of the comparison.
+        frame: The version's rows, when the caller has them (else they are read).
+        progress: Called with the embedding pass's rows done, rate and time left.
+    """
+    floor = dataclasses.replace(
+        settings, method="both", cosine=COSINE_FLOOR, threshold=min(derived.NEAR_FLOOR, settings.threshold)
+    )
+    name = (
+        f"semantic-pairs-v{FORMAT}-{floor.scope.replace('+', '_')}-sys{int(floor.include_system)}"
+        f"-sh{floor.shingle_size}-seed{floor.seed}-j{floor.threshold:.2f}.parquet"
+    )
+
+    def compute() -> list[SimilarPair]:
+        rows = frame if frame is not None else ws.load_version(version)
+        return duplicate_pairs(rows, floor, progress=timed_progress(progress) if progress else None)
+
+    return derived.stored(ws.derived_dir(version) / name, compute, read=_read, write=_write)
+
+
+def version_novelty(
+    ws: Workspace, version: int, settings: PairSettings, frame: pd.DataFrame | None = None
+) -> Novelty:
+    """Return :func:`core.semantic.novelty.row_novelty` of the version (stored per scope)."""
+    name = (
+        f"semantic-novelty-v{FORMAT}-{settings.scope.replace('+', '_')}"
+        f"-sys{int(settings.include_system)}.parquet"
+    )
+
+    def compute() -> pd.DataFrame:
+        found = row_novelty(frame if frame is not None else ws.load_version(version), settings)
+        return pd.DataFrame({"novelty": found.scores, "nearest": found.nearest})
+
+    table = derived.stored(
+        ws.derived_dir(version) / name,
+        compute,
+        read=pd.read_parquet,
+        write=lambda value, path: value.to_parquet(path, index=False),
+    )
+    return Novelty(
+        scores=table["novelty"].to_numpy(), nearest=table["nearest"].to_numpy(), cosine=settings.cosine
+    )
+
+
+def pairs_at(pairs: list[SimilarPair], settings: PairSettings) -> list[SimilarPair]:
+    """Return the pairs that ``settings``' method links at its thresholds, each with its method re-named.
+
+    ``semantic`` keeps pairs with cosine >= ``settings.cosine``, ``lexical`` those with Jaccard >=
+    ``settings.threshold``, ``both`` either; a pair's ``method`` says which thresholds it reaches.
+    """
+    kept = []
+    for pair in pairs:
+        semantic = pair.cosine >= settings.cosine - 1e-6
+        lexical = pair.jaccard >= settings.threshold - 1e-12
+        method = "both" if semantic and lexical else ("semantic" if semantic else "lexical")
+        wanted = {"semantic": semantic, "lexical": lexical, "both": semantic or lexical}[settings.method]
+        if wanted:
+            kept.append(dataclasses.replace(pair, method=method))
+    return kept
+
+
+def _read(path: Path) -> list[SimilarPair]:
+    table = pd.read_parquet(path)
+    return [
+        SimilarPair(int(a), int(b), float(c), float(j), str(m))
+        for a, b, c, j, m in zip(*(table[c] for c in _COLUMNS), strict=True)
+    ]
+
+
+def _write(pairs: list[SimilarPair], path: Path) -> None:
+    table = pd.DataFrame([dataclasses.astuple(p) for p in pairs], columns=list(_COLUMNS))
+    table.astype({"a": "int64", "b": "int64", "cosine": "float64", "jaccard": "float64"}).to_parquet(
+        path, index=False
+    )
