@@ -229,7 +229,7 @@ def _show_estimate(plan, seeds, settings):
     return estimate
 
 
-def _start(plan, seeds, settings):
+def _start(plan, seeds, settings, paraphrases: bool = False):
     try:
         runner.check_affordable(seeds, plan, settings)
     except ValueError as exc:
@@ -237,7 +237,13 @@ def _start(plan, seeds, settings):
         return
     info = ws.dataset_info()
     target = validators.target_format_for(info.source_format if info else None, plan.mode)
-    rules = validators.rules_from_data(frame, plan.mode, language=plan.language, target_format=target)
+    rules = validators.rules_from_data(
+        frame,
+        plan.mode,
+        language=plan.language,
+        target_format=target,
+        paraphrase_cosine=validators.PARAPHRASE_COSINE if paraphrases else None,
+    )
     run_id = runner.create_run(ws, seeds, plan, settings, rules)
     ws.set_state(_CURRENT_RUN, run_id)
     _start_existing(run_id)
@@ -450,8 +456,15 @@ if ready:
     _show_estimate(plan, seeds, settings)
     current = ws.get_state(_CURRENT_RUN)
     busy = bool(current) and runner.is_active(ws, current)
+    paraphrases = st.checkbox(
+        f"Reject restatements of a seed, a real row or a test row (cosine ≥ {validators.PARAPHRASE_COSINE})",
+        key="synth_paraphrase_check",
+        disabled=plan.mode == "paraphrase",
+        help="Embeddings of the packaged model. Off by default: templated teacher output (one answer "
+        "shape, other numbers) reads as restatements, and paraphrase mode restates by design.",
+    )
     if st.button("Start generating", key="synth_start", type="primary", disabled=busy):
-        _start(plan, seeds, settings)
+        _start(plan, seeds, settings, paraphrases and plan.mode != "paraphrase")
 elif teacher is None:
     st.info("Choose a teacher (start the offline teacher, or give an endpoint) to see the estimate.")
 _meter()

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from core.synth import runner, store
+from core.synth import runner, store, validators
 from tests.conftest import ROOT
 from tests.core.conftest import support_frame, unique_reply
 from tests.fake_openai_server import FakeOpenAIServer, Reply
@@ -260,3 +260,16 @@ def test_a_failed_run_says_why_and_offers_to_retry_what_gave_up(support_ws):
         thread.join(timeout=60)
     meter = runner.progress(support_ws, run_id)
     assert (meter.status, meter.requests_failed, meter.generated) == ("done", 0, 3)
+
+
+def test_the_paraphrase_check_is_asked_for_on_the_page_and_kept_with_the_run(support_ws, slow_server):
+    at = _configure(app_test(PAGE, support_ws.root).run(), slow_server)
+    at.number_input(key="synth_n").set_value(2).run()
+    assert not at.checkbox(key="synth_paraphrase_check").value  # off unless asked for
+    at.checkbox(key="synth_paraphrase_check").check().run()
+    at.button(key="synth_start").click().run()
+    assert not at.exception, at.exception
+    run_id = support_ws.get_state("synth.current_run")
+    rules = store.get_run(support_ws, run_id)["config"]["rules"]
+    assert rules["paraphrase_cosine"] == validators.PARAPHRASE_COSINE
+    _wait_until(lambda: not runner.is_active(support_ws, run_id), 60, "the two examples are generated")
