@@ -92,7 +92,7 @@ KNOWN_IDS = [
 
 @pytest.mark.parametrize(("encoding", "text", "ids"), KNOWN_IDS)
 def test_known_token_ids(encoding, text, ids):
-    assert tokens._tokenizer(encoding).encode(text) == ids
+    assert tokens.messages._tokenizer(encoding).encode(text) == ids
     assert count_text(text, encoding) == len(ids)
 
 
@@ -324,7 +324,7 @@ def test_tools_match_the_api_counts_in_the_cookbook(model, expected):
 
 @pytest.mark.parametrize("encoding", tokens.ENCODINGS)
 def test_role_names_are_one_token(encoding):
-    for role in tokens._PLAIN_OVERHEAD:
+    for role in tokens.encodings._PLAIN_OVERHEAD:
         assert count_text(role, encoding) == 1
 
 
