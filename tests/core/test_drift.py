@@ -242,13 +242,13 @@ _TEXT = hs.lists(_WORD, max_size=9).map(" ".join)
 def _reference_vector(text: str, config: drift.DriftConfig) -> Counter:
     """Hashed character n-gram counts of one text, the way the docstring of core.drift defines them."""
     limit = config.max_chars
-    cleaned = " " + " ".join(text[: 2 * limit].lower().translate(drift._DIGITS).split())[:limit] + " "
+    cleaned = " " + " ".join(text[: 2 * limit].lower().translate(drift.config._DIGITS).split())[:limit] + " "
     grams: Counter = Counter()
     for start in range(len(cleaned) - config.ngram + 1):
         value = 0
         for char in cleaned[start : start + config.ngram]:
-            value = (value * int(drift._BASE) + ord(char)) & _MASK
-        grams[((value * int(drift._MIX)) & _MASK) >> (64 - drift._HASH_BITS)] += 1
+            value = (value * int(drift.config._BASE) + ord(char)) & _MASK
+        grams[((value * int(drift.config._MIX)) & _MASK) >> (64 - drift.config._HASH_BITS)] += 1
     return grams
 
 
@@ -291,4 +291,4 @@ def test_the_similarity_reported_is_the_exact_cosine_of_the_nearest(train, produ
 def test_the_best_candidates_are_those_of_a_full_search():
     scores = np.random.default_rng(3).standard_normal((40, 1_000)).astype(np.float32)
     expected = np.argsort(-scores, axis=1, kind="stable")[:, :6]
-    assert (drift._top_candidates(scores.copy(), 6) == expected).all()
+    assert (drift.coverage._top_candidates(scores.copy(), 6) == expected).all()
