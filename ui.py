@@ -153,15 +153,16 @@ def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
     return _quality_report(str(ws.root), ws.dataset_version(), frame)
 
 
-@st.cache_data(max_entries=4, show_spinner="Grouping the prompts into topics…")
-def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> list[str | None]:
+# a resource, not data: Explore passes it on every rerun, and a copy of 100,000 names each time is waste
+@st.cache_resource(max_entries=4, show_spinner="Grouping the prompts into topics…")
+def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> tuple[str | None, ...]:
     from core import topics
 
     texts = _frame["prompt_text"].tolist() if "prompt_text" in _frame.columns else [None] * len(_frame)
-    return topics.find_topics(texts).of_rows()
+    return tuple(topics.find_topics(texts).of_rows())
 
 
-def version_topics(ws: Workspace, frame: pd.DataFrame) -> list[str | None]:
+def version_topics(ws: Workspace, frame: pd.DataFrame) -> tuple[str | None, ...]:
     """Return each row's topic (:func:`core.topics.find_topics` of its prompt), once per version."""
     return _topics(str(ws.root), ws.dataset_version(), frame)
 
