@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from pathlib import Path
 
 import pytest
@@ -120,8 +121,28 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(60_000)
+    _count_server_frames(tab)
     yield tab
     context.close()
+
+
+# Messages the app server sent to each tab over its websocket. A script run always sends some (new
+# session, status, deltas, finished); the page's script-state attribute can miss a short run, because
+# the browser may render "running" and "not running" in one frame.
+_SERVER_FRAMES: "weakref.WeakKeyDictionary[object, list[int]]" = weakref.WeakKeyDictionary()
+
+
+def _count_server_frames(tab) -> None:
+    count = _SERVER_FRAMES.setdefault(tab, [0])
+
+    def on_socket(socket) -> None:
+        socket.on("framereceived", lambda _payload: count.__setitem__(0, count[0] + 1))
+
+    tab.on("websocket", on_socket)
+
+
+def _server_frames(tab) -> int:
+    return _SERVER_FRAMES.get(tab, [0])[0]
 
 
 # The app root carries the script-run and connection states (Streamlit >= 1.30): idle means both settled.
@@ -165,15 +186,27 @@ def expect_rerun(tab, timeout: float = 120_000, start_timeout: float = 45_000):
     """
     tab.wait_for_selector('[data-testid="stApp"]')
     tab.evaluate(_COUNT_RUNS)
+    frames = _server_frames(tab)
     yield
-    try:
-        tab.wait_for_function(_RUN_STARTED, timeout=start_timeout)
-    except Exception as exc:  # playwright's TimeoutError, reworded
-        raise AssertionError(
-            f"the action did not start a script run within {start_timeout / 1000:.0f} s "
-            "(the click missed, or the widget does not rerun the page)"
-        ) from exc
+    deadline = time.monotonic() + start_timeout / 1000
+    while not _run_started(tab, frames):
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the action did not start a script run within {start_timeout / 1000:.0f} s "
+                "(the click missed, or the widget does not rerun the page)"
+            )
+        tab.wait_for_timeout(50)  # lets Playwright deliver the websocket events it has received
     wait_for_app(tab, timeout)
+
+
+def _run_started(tab, frames_before: int) -> bool:
+    """Whether the server answered since the action, or the page shows a run began."""
+    if _server_frames(tab) > frames_before:
+        return True
+    try:
+        return bool(tab.evaluate(_RUN_STARTED))
+    except Exception:  # the page is navigating: its old context is gone, so a run has begun
+        return True
 
 
 def screenshot(tab, name: str, *, max_height: int = 3000) -> None:
