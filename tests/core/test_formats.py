@@ -802,7 +802,8 @@ def test_every_reported_code_is_documented():
     from tests.conftest import ROOT
 
     source = "\n".join(
-        p.read_text() for p in [ROOT / "core/io.py", *sorted((ROOT / "core/formats").glob("*.py"))]
+        p.read_text()
+        for p in [*sorted((ROOT / "core/io").glob("*.py")), *sorted((ROOT / "core/formats").glob("*.py"))]
     )
     called = set(re.findall(r'\.(?:error|warn)\(\s*[^,()]+(?:\([^()]*\))?,\s*"([a-z_]+)"', source))
     called |= set(re.findall(r'(?:ReadIssue|Problem)\(\s*[^,]+,\s*(?:"",\s*)?"([a-z_]+)"', source))
