@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from core.io.csv_table import _read_csv
-from core.io.decoding import (
-    _PARQUET_MAGIC,
-    _SNIFF_BYTES,
-    _decode_head,
-    _opener,
-    _peek,
-)
+from core.io.decoding import _PARQUET_MAGIC, _SNIFF_BYTES, _decode_head, _opener, _peek
 from core.io.json_array import _read_json, unwrap_document
 from core.io.jsonl import _read_jsonl
 from core.io.parquet import _read_parquet

@@ -8,13 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from core.io.decoding import (
-    _binary_stream,
-    _decode_head,
-    _Lines,
-    _numbered,
-    _utf16_stream,
-)
+from core.io.decoding import _binary_stream, _decode_head, _Lines, _numbered, _utf16_stream
 from core.io.rows import ReadIssue, Row, RowSource, truncate_raw
 
 

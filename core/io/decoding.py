@@ -12,11 +12,7 @@ from core.errors import FormatError
 from core.io.rows import ReadIssue
 
 _GZIP_MAGIC = b"\x1f\x8b"
-
-
 _PARQUET_MAGIC = b"PAR1"
-
-
 _SNIFF_BYTES = 65_536
 
 

@@ -8,25 +8,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.errors import FormatError
-from core.io.decoding import (
-    _binary_stream,
-    _decode_whole,
-    _opener,
-    _peek,
-    _salvage_gzip,
-)
-from core.io.json_text import (
-    _BROKEN,
-    _WARNINGS,
-    JSON_FIXES,
-    _doubtless,
-    parse_strict,
-)
+from core.io.decoding import _binary_stream, _decode_whole, _opener, _peek, _salvage_gzip
+from core.io.json_text import _BROKEN, _WARNINGS, JSON_FIXES, _doubtless, parse_strict
 from core.io.rows import _BOM, RAW_LIMIT, ReadIssue, Row, RowSource, truncate_raw
 
 _WRAPPER_KEYS = frozenset({"data", "rows", "examples", "records", "items", "instances", "samples", "train"})
-
-
 # A dict holding one of these is a row (a self-instruct task keeps its examples under "instances").
 _ROW_KEYS = frozenset({"instruction", "messages", "conversations", "prompt"})
 

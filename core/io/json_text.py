@@ -32,11 +32,7 @@ class _Broken:
 
 
 _BROKEN: Any = _Broken()
-
-
 _WARNINGS = frozenset({"duplicate_key", "non_finite_number", "lone_surrogate"})
-
-
 JSON_FIXES = {
     "invalid_json": "fix or remove this line",
     "truncated_line": "complete or remove the last line",

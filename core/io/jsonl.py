@@ -7,19 +7,8 @@ from typing import IO
 
 import orjson
 
-from core.io.decoding import (
-    _binary_stream,
-    _early_end,
-    _Lines,
-    _utf16_stream,
-)
-from core.io.json_text import (
-    _BROKEN,
-    _WARNINGS,
-    JSON_FIXES,
-    _maybe_deep,
-    parse_strict,
-)
+from core.io.decoding import _binary_stream, _early_end, _Lines, _utf16_stream
+from core.io.json_text import _BROKEN, _WARNINGS, JSON_FIXES, _maybe_deep, parse_strict
 from core.io.rows import ReadIssue, Row, RowSource, truncate_raw
 
 

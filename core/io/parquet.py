@@ -7,9 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from core.errors import FormatError
-from core.io.decoding import (
-    _binary_stream,
-)
+from core.io.decoding import _binary_stream
 from core.io.rows import Row, RowSource
 
 

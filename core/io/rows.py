@@ -7,16 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 CONTAINERS = ("jsonl", "json", "csv", "parquet")
-
-
 RAW_LIMIT = 10_000
-
-
 # Deeper JSON is refused as a row: later steps (orjson.dumps stops at 255 levels, recursive walks)
 # could not handle it, and no fine-tuning row needs it.
 MAX_DEPTH = 128
-
-
 _BOM = "\ufeff"
 
 
