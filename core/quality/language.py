@@ -111,6 +111,6 @@ def _detection(texts: list[str]) -> Callable[[], list[str]]:
     if len(texts) < _FORK_FROM_TEXTS:  # not worth a child, nor importing the Distribution step
         return lambda: lang.detect_languages(texts)
     # the Distribution step's split of language detection between a forked child and this process
-    from core.profile import _languages_of
+    from core.profile.texts import _languages_of
 
     return _languages_of(texts)

@@ -3,7 +3,8 @@ import signal
 
 import pytest
 
-from core import _fork, lang, profile
+from core import _fork, lang
+from core.profile import texts as profile_texts
 
 pytestmark = pytest.mark.skipif(not _fork.can_fork(), reason="needs fork and two cores")
 
@@ -45,8 +46,8 @@ def test_languages_of_many_texts_are_the_same_forked_or_not(monkeypatch, forked_
         "Wo ist meine Bestellung? Sie ist noch nicht angekommen.",
         "",
     ]
-    monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
-    assert profile._languages_of(texts)() == lang.detect_languages(texts)
+    monkeypatch.setattr(profile_texts, "_FORK_FROM_TEXTS", 1)
+    assert profile_texts._languages_of(texts)() == lang.detect_languages(texts)
     assert len(forked_calls) == 1 and forked_calls[0]._process.exitcode == 0  # a child did detect
     assert lang.detect_languages(texts)[-3:] == ["es", "de", "und"]
 

@@ -160,11 +160,11 @@ def test_a_language_mismatch_names_both_languages(corpus):
 
 
 def test_the_language_check_gives_the_same_flags_in_a_forked_child(corpus, monkeypatch, forked_calls):
-    from core import profile
+    from core.profile import texts as profile_texts
     from core.quality import language
 
     frame, _expected, report = corpus
-    monkeypatch.setattr(profile, "_FORK_FROM_TEXTS", 1)
+    monkeypatch.setattr(profile_texts, "_FORK_FROM_TEXTS", 1)
     monkeypatch.setattr(language, "_FORK_FROM_TEXTS", 1)
     forked = quality.scan_quality(frame)
     assert len(forked_calls) == 1 and forked_calls[0]._process is not None  # the child did start
