@@ -14,7 +14,7 @@ candidates, which happens when many training rows are about equally (dis)similar
 Uncovered inputs (similarity under ``coverage_threshold``) are clustered with k-means on their
 word TF-IDF (k chosen by silhouette, seeded) and each cluster is named by its top terms.
 
-The modules: ``config`` (settings, report), ``production`` (reading the sample), ``shift``
+The modules: ``config`` (settings, report), ``production`` (reading the sample, keeping it), ``shift``
 (lengths, shares), ``coverage`` (nearest training prompt), ``clusters`` (uncovered inputs);
 :func:`compare` runs them.
 """
@@ -27,7 +27,7 @@ import pandas as pd
 from core.drift.clusters import _clusters, cluster_uncovered
 from core.drift.config import MIN_PRODUCTION, Cluster, DriftConfig, DriftReport
 from core.drift.coverage import char_ngram_counts, nearest_similarity, tfidf_vectors
-from core.drift.production import load_production
+from core.drift.production import forget_production, load_production, saved_production, store_production
 from core.drift.shift import _count_tokens, compare_lengths, compare_shares, population_stability_index
 from core.errors import DatasetError
 
@@ -41,9 +41,12 @@ __all__ = [
     "compare",
     "compare_lengths",
     "compare_shares",
+    "forget_production",
     "load_production",
     "nearest_similarity",
     "population_stability_index",
+    "saved_production",
+    "store_production",
     "tfidf_vectors",
 ]
 

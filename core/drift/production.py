@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -12,6 +13,11 @@ from core.drift.config import (
     MIN_PRODUCTION,
 )
 from core.errors import DatasetError, FormatError
+
+if TYPE_CHECKING:
+    from core.workspace import Workspace
+
+_STATE = "distribution.production"
 
 
 def load_production(
@@ -76,3 +82,26 @@ def _dataset_inputs(data: bytes, name: str) -> pd.DataFrame:
 
 
 # -- lengths, languages, categories ----------------------------------------------------------
+
+
+def saved_production(ws: Workspace) -> tuple[str, bytes] | None:
+    """The production sample kept in the workspace (its name and bytes), or ``None`` without one."""
+    saved = ws.get_state(_STATE)
+    if not saved:
+        return None
+    path = ws.root / "distribution" / saved["file"]
+    return (saved["name"], path.read_bytes()) if path.exists() else None
+
+
+def store_production(ws: Workspace, name: str, data: bytes) -> None:
+    """Keep a production sample in the workspace, so that a refresh keeps it."""
+    folder = ws.root / "distribution"
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = "production" + "".join(Path(name).suffixes[-2:])
+    (folder / stored).write_bytes(data)
+    ws.set_state(_STATE, {"name": name, "file": stored})
+
+
+def forget_production(ws: Workspace) -> None:
+    """Drop the production sample from the workspace."""
+    ws.set_state(_STATE, None)

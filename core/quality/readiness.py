@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.profile import Check
+from core.profile import Check, StepSummaries
 from core.quality import QualityReport
 
 MAX_REFUSAL_SHARE = 0.01
@@ -66,6 +66,31 @@ def quality_checks(summary: Mapping[str, Any] | None, version: int | None = None
             "stop mid-answer",
         ),
     ]
+
+
+def step_summaries(steps: Mapping[str, Any], uncovered: float | None = None) -> StepSummaries:
+    """What the Dedup and Labels steps' recorded summaries (``Workspace.steps()``) tell the checklist.
+
+    Args:
+        steps: Each step's record, as :meth:`core.workspace.Workspace.steps` returns them.
+        uncovered: Share of production inputs no training example resembles, if compared.
+
+    Returns:
+        The duplicate share (0 once a dedup removed rows), the label agreement and ``uncovered``.
+    """
+    dedup = steps.get("dedup", {}).get("summary", {})
+    labels = steps.get("labels", {}).get("summary", {})
+    duplicates = None
+    if dedup.get("before"):
+        found = (dedup.get("exact") or 0) + (dedup.get("near") or 0)
+        applied = dedup.get("after") is not None and dedup["after"] < dedup["before"]
+        duplicates = 0.0 if applied else found / dedup["before"]
+    agreement = labels.get("kappa", labels.get("alpha"))
+    return StepSummaries(
+        duplicate_share=duplicates,
+        agreement=float(agreement) if isinstance(agreement, (int, float)) else None,
+        uncovered_share=uncovered,
+    )
 
 
 def _pii(found: int) -> Check:
