@@ -42,11 +42,12 @@ from core.dedup.explain import (
     diff_words,
     differing_parts,
     from_first_difference,
+    member_label,
     pairwise_jaccard,
     result_summary,
 )
 from core.dedup.policy import KEEP_POLICIES, apply_dedup, choose_keepers, keep_table, keepers_of, restore
-from core.dedup.store import load_audit, mark_restored, save_audit
+from core.dedup.store import load_audit, mark_restored, save_audit, save_settings
 
 __all__ = [
     "KEEP_POLICIES",
@@ -71,11 +72,13 @@ __all__ = [
     "keepers_of",
     "load_audit",
     "mark_restored",
+    "member_label",
     "pairwise_jaccard",
     "restore",
     "result_at",
     "result_summary",
     "save_audit",
+    "save_settings",
     "scope_parts",
     "scope_texts",
     "sensitivity",

@@ -145,5 +145,14 @@ def result_summary(
     }
 
 
+def member_label(frame: pd.DataFrame, position: int) -> str:
+    """How a person finds a row again: its source line (or row number), its id and its source."""
+    row = frame.iloc[position]
+    source = row.get("source") if isinstance(row.get("source"), str) else "real"
+    line = row.get("source_line")
+    where = f"line {line}" if line is not None and not pd.isna(line) else f"row {position + 1}"
+    return f"{where} · {row['id']} · {source}"
+
+
 def _line(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)

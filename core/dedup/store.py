@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.dedup.config import DedupConfig
 from core.dedup.policy import _AUDIT_COLUMNS
 from core.workspace import Workspace
 
@@ -87,6 +88,22 @@ def mark_restored(ws: Workspace, audit_keys: Iterable[int], *, version: int) -> 
             "UPDATE dedup_audit SET restored_version = ? WHERE audit_key = ?",
             [(version, int(k)) for k in audit_keys],
         )
+
+
+def save_settings(
+    ws: Workspace, config: DedupConfig, policy: str, *, method: str | None = None, cosine: float | None = None
+) -> None:
+    """Keep the settings of an applied dedup: the Dedup page starts from them from then on."""
+    settings: dict[str, Any] = {"threshold": config.threshold, "scope": config.scope, "keep": policy}
+    settings.update(
+        nfkc=config.nfkc,
+        casefold=config.casefold,
+        collapse_whitespace=config.collapse_whitespace,
+        include_system=config.include_system,
+    )
+    if method is not None:
+        settings.update(method=method, cosine=cosine)
+    ws.set_state("dedup.settings", settings)
 
 
 def _json_default(value: Any) -> Any:

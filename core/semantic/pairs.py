@@ -203,6 +203,15 @@ def duplicate_result(
     )
 
 
+def pairs_by_cluster(result: dedup.DedupResult, links: list[SimilarPair]) -> dict[int, list[SimilarPair]]:
+    """The linked pairs of each cluster of :func:`duplicate_result` (by cluster id)."""
+    row_cluster = {m: c.cluster_id for c in result.clusters for m in c.members}
+    grouped: dict[int, list[SimilarPair]] = {}
+    for pair in links:
+        grouped.setdefault(row_cluster[pair.a], []).append(pair)
+    return grouped
+
+
 def _cluster(cluster_id: int, rows: list[int], links: list[SimilarPair], ids: list[str]) -> dedup.Cluster:
     semantic = any(p.method == "semantic" for p in links)
     exact = all(p.jaccard >= 1.0 - 1e-12 for p in links)
