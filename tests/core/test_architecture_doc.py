@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
-NAMED = set(re.findall(r"`((?:core|pages)/[\w/.]*|app\.py)`", DOC))
+NAMED = set(re.findall(r"`((?:core|pages)/[\w/.]*|app\.py|ui\w*\.py)`", DOC))
 
 
 def test_every_module_the_document_names_exists() -> None:

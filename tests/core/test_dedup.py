@@ -529,3 +529,29 @@ def test_a_pair_opens_at_its_first_difference_and_can_show_only_the_lines_that_d
     parts = "".join(t for t, _ in dedup.differing_parts(left))
     assert "blue" in parts and "line three" in parts and "line two" not in parts
     assert dedup.from_first_difference([("same", False)]) == [("same", False)]  # nothing differs: as it is
+
+
+def test_a_member_label_names_its_line_id_and_source():
+    frame = records.make_frame(
+        [records.make_record("sft", [{"role": "user", "content": f"hi {i}"}]) for i in range(2)]
+    )
+    frame["source_line"] = pd.array([7, None], dtype="Int64")
+    frame["source"] = ["synthetic", None]
+    assert dedup.member_label(frame, 0) == f"line 7 · {frame['id'][0]} · synthetic"
+    assert dedup.member_label(frame, 1) == f"row 2 · {frame['id'][1]} · real"
+
+
+def test_applied_settings_are_saved_for_the_next_visit(tmp_path):
+    from core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    config = dedup.DedupConfig(threshold=0.85, scope="prompt", casefold=False)
+    dedup.save_settings(ws, config, "longest")
+    saved = ws.get_state("dedup.settings")
+    assert saved["threshold"] == 0.85 and saved["keep"] == "longest" and saved["casefold"] is False
+    assert "method" not in saved
+    dedup.save_settings(ws, config, "first", method="semantic", cosine=0.9)
+    assert {k: ws.get_state("dedup.settings")[k] for k in ("method", "cosine")} == {
+        "method": "semantic",
+        "cosine": 0.9,
+    }

@@ -292,3 +292,15 @@ def test_the_best_candidates_are_those_of_a_full_search():
     scores = np.random.default_rng(3).standard_normal((40, 1_000)).astype(np.float32)
     expected = np.argsort(-scores, axis=1, kind="stable")[:, :6]
     assert (drift.coverage._top_candidates(scores.copy(), 6) == expected).all()
+
+
+def test_the_production_sample_is_kept_in_the_workspace_until_forgotten(tmp_path):
+    from core.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    assert drift.saved_production(ws) is None
+    drift.store_production(ws, "inputs.jsonl.gz", b"\x1f\x8b data")
+    assert drift.saved_production(ws) == ("inputs.jsonl.gz", b"\x1f\x8b data")
+    assert (ws.root / "distribution" / "production.jsonl.gz").exists()  # the suffixes say how to read it
+    drift.forget_production(ws)
+    assert drift.saved_production(ws) is None

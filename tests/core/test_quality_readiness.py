@@ -1,4 +1,4 @@
-from core import quality, records
+from core import profile, quality, records
 from core.quality import readiness
 from tests.quality_corpus import planted
 
@@ -43,3 +43,15 @@ def test_the_data_card_reports_the_quality_step():
     card = render_data_card(DataCardInputs(quality=readiness.step_summary(_report())))
     section = card.split("## Quality signals", 1)[1].split("##", 1)[0]
     assert "- with PII: 13" in section and "- refusals: 2" in section
+
+
+def test_the_steps_summaries_read_dedup_and_labels():
+    assert readiness.step_summaries({}) == profile.StepSummaries()
+    found = {
+        "dedup": {"summary": {"before": 100, "exact": 5, "near": 15}},
+        "labels": {"summary": {"kappa": 0.6}},
+    }
+    assert readiness.step_summaries(found, 0.25) == profile.StepSummaries(0.2, 0.6, 0.25)
+    applied = {"dedup": {"summary": {"before": 100, "after": 80, "exact": 5, "near": 15}}}
+    assert readiness.step_summaries(applied).duplicate_share == 0.0  # removed: none left
+    assert readiness.step_summaries({"labels": {"summary": {"alpha": "n/a"}}}).agreement is None
