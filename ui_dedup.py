@@ -103,7 +103,7 @@ def settings_controls(
     method = st.radio(
         "Find",
         methods,
-        index=methods.index(saved.get("method", "lexical")) if saved.get("method") in methods else 0,
+        index=_saved_index(methods, saved.get("method")),
         format_func=_METHOD_LABELS.get,
         horizontal=True,
         key="dedup_method",
@@ -130,21 +130,19 @@ def settings_controls(
         key="dedup_threshold",
         help="Two examples are near duplicates when their shingle sets overlap at least this much.",
     )
-    default_scope = saved.get("scope", "all")
     scope = middle.selectbox(
         "Compare",
         scopes,
-        index=scopes.index(default_scope) if default_scope in scopes else 0,
-        format_func=_SCOPE_LABELS.get,
+        _saved_index(scopes, saved.get("scope", "all")),
+        _SCOPE_LABELS.get,
         key="dedup_scope",
     )
     policies = list(dedup.KEEP_POLICIES)
-    default_policy = saved.get("keep", "first")
     policy = right.selectbox(
         "Keep in each cluster",
         policies,
-        index=policies.index(default_policy) if default_policy in policies else 0,
-        format_func=_POLICY_LABELS.get,
+        _saved_index(policies, saved.get("keep", "first")),
+        _POLICY_LABELS.get,
         key="dedup_keep",
     )
     config = _normalisation(saved, round(threshold, 2), scope)
@@ -158,6 +156,10 @@ def settings_controls(
             include_system=config.include_system,
         )
     return config, policy, semantic
+
+
+def _saved_index(options: list[str], saved: Any) -> int:
+    return options.index(saved) if saved in options else 0
 
 
 def _normalisation(saved: dict[str, Any], threshold: float, scope: str) -> dedup.DedupConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.express as px
@@ -130,33 +131,24 @@ def _lengths(report: drift.DriftReport) -> None:
 
 
 def _shares(report: drift.DriftReport) -> None:
-    shares = pd.DataFrame(
-        [
-            {"language": lang.language_label(k), "set": s, "share": v[s]}
-            for k, v in report.languages.items()
-            for s in ("train", "production")
-        ]
-    )
-    st.plotly_chart(
-        px.bar(shares, x="language", y="share", color="set", barmode="group"),
-        key="distribution_drift_languages_chart",
-    )
+    _share_chart(report.languages, "language", lang.language_label, "distribution_drift_languages_chart")
     with st.expander("Table: languages, training vs production"):
         st.dataframe(pd.DataFrame(report.languages).T.rename(index=lang.language_label), width="stretch")
     if report.categories:
-        shares = pd.DataFrame(
-            [
-                {"category": plain(k), "set": s, "share": v[s]}
-                for k, v in report.categories.items()
-                for s in ("train", "production")
-            ]
-        )
-        st.plotly_chart(
-            px.bar(shares, x="category", y="share", color="set", barmode="group"),
-            key="distribution_drift_categories_chart",
-        )
+        _share_chart(report.categories, "category", plain, "distribution_drift_categories_chart")
         with st.expander("Table: categories, training vs production"):
             st.dataframe(pd.DataFrame(report.categories).T, width="stretch")
+
+
+def _share_chart(shares: dict, column: str, label: Callable[[str], str], key: str) -> None:
+    table = pd.DataFrame(
+        [
+            {column: label(k), "set": s, "share": v[s]}
+            for k, v in shares.items()
+            for s in ("train", "production")
+        ]
+    )
+    st.plotly_chart(px.bar(table, x=column, y="share", color="set", barmode="group"), key=key)
 
 
 def _coverage(report: drift.DriftReport, features: pd.DataFrame) -> None:
