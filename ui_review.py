@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import review, synth
 from core.workspace import Workspace
-from ui import blank, current_dataset, md_text, open_workspace, plural, render_example, render_message
+from ui import blank, current_dataset, md_text, plural, render_example, render_message
 
 EVERY_CATEGORY = "(every category)"
 
@@ -21,7 +21,7 @@ EVERY_CATEGORY = "(every category)"
 @st.cache_data(max_entries=16, ttl=30)
 def batch(root: str, batch_id: str) -> pd.DataFrame:
     """The passing examples of a generated batch (cached for half a minute)."""
-    return synth.batch_examples(open_workspace(), batch_id, valid_only=True)
+    return synth.batch_examples(Workspace.open(root), batch_id, valid_only=True)
 
 
 def _reviewer() -> str:
