@@ -71,23 +71,11 @@ def problems_view(problems: pd.DataFrame, quarantine: pd.DataFrame) -> None:
                 "fix": st.column_config.TextColumn("fix", width="medium"),
             },
         )
-        st.download_button(
-            "Download problems (CSV)",
-            shown.to_csv(index=False).encode(),
-            "problems.csv",
-            "text/csv",
-            key="upload_download_problems",
-        )
+        _csv_download("Download problems (CSV)", shown, "problems.csv", "upload_download_problems")
     if not quarantine.empty:
         st.markdown(f"**Quarantine**: {len(quarantine):,} rows kept aside with their reasons.")
         st.dataframe(blank(quarantine), hide_index=True, width="stretch")
-        st.download_button(
-            "Download quarantine (CSV)",
-            quarantine.to_csv(index=False).encode(),
-            "quarantine.csv",
-            "text/csv",
-            key="upload_download_quarantine",
-        )
+        _csv_download("Download quarantine (CSV)", quarantine, "quarantine.csv", "upload_download_quarantine")
 
 
 def preview_view(frame: pd.DataFrame) -> None:
@@ -169,3 +157,7 @@ def versions_view(ws: Workspace, info: DatasetVersion) -> None:
         if st.button("Make it current", key="upload_revert"):
             ws.revert_to(int(back))
             st.rerun()
+
+
+def _csv_download(label: str, table: pd.DataFrame, file_name: str, key: str) -> None:
+    st.download_button(label, table.to_csv(index=False).encode(), file_name, "text/csv", key=key)
