@@ -1,17 +1,16 @@
-import io
 import time
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from core import derived, export, formats, pricing, tokens
+import ui_upload
+from core import derived, formats, pricing
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
 from core.pipeline import opening
 from core.project import Project
 from core.workspace import Workspace
-from ui import blank, current_dataset, md_text, open_workspace, render_example, switch_dataset
+from ui import current_dataset, md_text, open_workspace, switch_dataset
 
 st.title("⬆️ Upload")
 st.caption(
@@ -52,42 +51,6 @@ def _parse(data: bytes, filename: str, fmt: str | None, model: str, column_map: 
 def _token_counts(root: str, version: int, model: str) -> pd.DataFrame:
     # kept with the version (core.derived): the Distribution and Split pages use the same counts
     return derived.token_counts(Workspace.open(root), version, model, current_dataset(open_workspace()))
-
-
-@st.cache_data(max_entries=8)
-def _convert(root: str, version: int, target: str) -> tuple[bytes, list]:
-    extension = export.file_extension(target)  # what the download's name promises (a .json is an array)
-    container = None if extension == "csv" else extension
-    return formats.write_dataset(current_dataset(open_workspace()), target, container=container)
-
-
-def _csv_mapping(data: bytes, filename: str) -> tuple | None:
-    try:
-        columns = list(pd.read_csv(io.BytesIO(data), nrows=5, compression="infer").columns)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        st.error(f"{filename}: cannot read the CSV header ({exc}).")
-        st.stop()
-    suggested = formats.suggest_column_map(columns)
-    st.markdown("**CSV column mapping**: which column is what.")
-    options = ["—", *columns]
-    cols = st.columns(4)
-    chosen = {}
-    for i, field in enumerate(
-        ("prompt", "response", "system", "category", "difficulty", "created_at", "chosen", "rejected")
-    ):
-        default = getattr(suggested, field, None) if suggested else None
-        pick = cols[i % 4].selectbox(
-            field,
-            options,
-            index=options.index(default) if default in options else 0,
-            key=f"upload_map_{field}",
-        )
-        if pick != "—":
-            chosen[field] = pick
-    if "prompt" not in chosen:
-        st.warning("Pick the prompt column to load this CSV.")
-        st.stop()
-    return tuple(sorted(chosen.items()))
 
 
 with st.container(border=True):
@@ -176,7 +139,7 @@ try:
     elif uploaded is not None and st.session_state.get("upload_stored") != (uploaded.file_id, fmt, model):
         data = uploaded.getvalue()
         is_csv = uploaded.name.lower().removesuffix(".gz").endswith(".csv")
-        mapping = _csv_mapping(data, uploaded.name) if is_csv else None
+        mapping = ui_upload.csv_mapping(data, uploaded.name) if is_csv else None
         if not is_csv or st.button("Load with this mapping", key="upload_load_csv"):
             result = _parse(data, uploaded.name, fmt, model, mapping)
             target = _target(uploaded.name)
@@ -218,113 +181,16 @@ view = st.segmented_control(
 )
 
 if view == "Problems":
-    if problems.empty:
-        st.success("No problems found: every row is valid.")
-    else:
-        codes = sorted(problems["code"].unique())
-        picked = st.multiselect("Filter by code", codes, key="upload_codes")
-        shown = problems[problems["code"].isin(picked)] if picked else problems
-        st.dataframe(
-            blank(shown),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "line": st.column_config.NumberColumn(
-                    "record" if "text_line" in shown.columns else "line", format="%d"
-                ),
-                "text_line": st.column_config.NumberColumn("line in the file", format="%d"),
-                "message": st.column_config.TextColumn("message", width="large"),
-                "fix": st.column_config.TextColumn("fix", width="medium"),
-            },
-        )
-        st.download_button(
-            "Download problems (CSV)",
-            shown.to_csv(index=False).encode(),
-            "problems.csv",
-            "text/csv",
-            key="upload_download_problems",
-        )
-    if not quarantine.empty:
-        st.markdown(f"**Quarantine**: {len(quarantine):,} rows kept aside with their reasons.")
-        st.dataframe(blank(quarantine), hide_index=True, width="stretch")
-        st.download_button(
-            "Download quarantine (CSV)",
-            quarantine.to_csv(index=False).encode(),
-            "quarantine.csv",
-            "text/csv",
-            key="upload_download_quarantine",
-        )
+    ui_upload.problems_view(problems, quarantine)
 
 if view == "Preview":
-    if frame.empty:
-        st.info("No valid examples to preview.")
-    else:
-        position = st.number_input("Example", 1, len(frame), 1, key="upload_preview_index") - 1
-        row = frame.iloc[int(position)]
-        meta = {
-            k: row.get(k)
-            for k in ("id", "category", "difficulty", "language", "source", "created_at", "source_line")
-            if pd.notna(row.get(k))
-        }
-        st.text(" · ".join(f"{k}: {v}" for k, v in meta.items()))  # dataset values: never markdown
-        render_example(row)
+    ui_upload.preview_view(frame)
 
 if view == "Tokens & cost":
-    counts = _token_counts(str(ws.root), info.version, model)
-    limit = tokens.token_limit(model)
-    cols = st.columns(4)
-    cols[0].metric("Total tokens", f"{int(counts['total_tokens'].sum()):,}")
-    cols[1].metric("Mean per example", f"{counts['total_tokens'].mean():,.0f}")
-    cols[2].metric("Max per example", f"{int(counts['total_tokens'].max()):,}")
-    cols[3].metric(
-        "Over the limit",
-        f"{int((counts['total_tokens'] > limit).sum()) if limit else 0:,}",
-        help=f"{model} trains on at most {limit:,} tokens per example" if limit else None,
-    )
-    fig = px.histogram(counts, x="total_tokens", nbins=50, title="Tokens per example")
-    if limit:
-        fig.add_vline(x=limit, line_dash="dash", annotation_text="limit")
-    st.plotly_chart(fig, key="upload_tokens_hist")
-    estimate = pricing.finetune_estimate(counts["total_tokens"].tolist(), model)
-    st.markdown(
-        f"**Fine-tuning {model}**: {estimate.epochs} epochs × {estimate.billable_tokens:,} billable "
-        f"tokens ≈ **${estimate.usd:,.2f}**"
-    )
-    for note in estimate.notes:
-        st.caption(note)
+    ui_upload.tokens_view(_token_counts(str(ws.root), info.version, model), model)
 
 if view == "Convert & download":
-    kinds = sorted(frame["kind"].dropna().unique())
-    targets = formats.formats_for_kind(kinds[0]) if len(kinds) == 1 else []
-    if not targets:
-        st.info("Conversion needs a dataset of one kind (SFT, preference or RFT).")
-    else:
-        target = st.selectbox("Convert to", targets, key="upload_convert_to")
-        if st.session_state.get("upload_converted") != (info.version, target):
-            if not st.button(f"Convert to {target}", key="upload_convert", type="primary"):
-                st.stop()
-            st.session_state["upload_converted"] = (info.version, target)
-        with st.spinner(f"Converting {info.rows:,} examples…"):
-            data, losses = _convert(str(ws.root), info.version, target)
-        if losses:
-            st.warning(f"{len(losses):,} rows lose something in {target}:")
-            st.dataframe(pd.DataFrame([vars(p) for p in losses]), hide_index=True, width="stretch")
-        else:
-            st.success(f"Nothing is lost converting to {target}.")
-        extension = export.file_extension(target)
-        st.download_button(
-            f"Download {target}",
-            data,
-            f"{(info.name or 'dataset').split('.')[0]}.{target}.{extension}",
-            key="upload_download_converted",
-        )
+    ui_upload.convert_view(ws, info, frame)
 
 if view == "Versions":
-    versions = pd.DataFrame([vars(v) for v in ws.versions()])
-    st.dataframe(blank(versions), hide_index=True, width="stretch")
-    older = [v.version for v in ws.versions() if v.version != info.version]
-    if older:
-        back = st.selectbox("Go back to version", older[::-1], key="upload_revert_version")
-        if st.button("Make it current", key="upload_revert"):
-            ws.revert_to(int(back))
-            st.rerun()
+    ui_upload.versions_view(ws, info)

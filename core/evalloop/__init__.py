@@ -1,6 +1,7 @@
 """Eval loop: eval results -> metrics and failing slices -> the next round of data.
 
-An eval results file (CSV, JSONL or a JSON array) has one row per eval example: an id or
+An eval results file (CSV / TSV, JSON Lines, a JSON array or Parquet, gzipped or not; read through
+:mod:`core.io`, as on Upload) has one row per eval example: an id or
 the input, the expected output or label, the model's output or label, optionally a category
 and a grader score. Columns are found by their usual names (see :data:`COLUMN_SYNONYMS`) or
 given with a :class:`ColumnMap`.
@@ -182,22 +183,10 @@ from core.evalloop.read import (
     _first_free as _first_free,
 )
 from core.evalloop.read import (
-    _frame_of as _frame_of,
-)
-from core.evalloop.read import (
-    _gunzip as _gunzip,
-)
-from core.evalloop.read import (
     _ids as _ids,
 )
 from core.evalloop.read import (
     _norm_name as _norm_name,
-)
-from core.evalloop.read import (
-    _read_csv as _read_csv,
-)
-from core.evalloop.read import (
-    _read_json as _read_json,
 )
 from core.evalloop.read import (
     _scores as _scores,

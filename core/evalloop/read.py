@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import json
 import math
 import re
@@ -16,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import io as core_io
 from core import records
 from core.errors import DatasetError, FormatError
 
@@ -148,71 +146,46 @@ def _first_free(names: Iterable[str], by_norm: Mapping[str, str], taken: set[str
 
 
 def read_table(data: bytes | str | Path, *, filename: str | None = None) -> pd.DataFrame:
-    """Read a CSV, JSONL or JSON-array file (optionally given as bytes) into a frame of strings.
+    """Read an eval results file (a path or an upload's bytes) into a frame of strings, via :mod:`core.io`.
+
+    Any container :func:`core.io.open_rows` reads, as on Upload: CSV / TSV (delimiter sniffed), JSON
+    Lines, a JSON array, Parquet, any of them gzipped; the name's extension tells CSV and Parquet.
 
     Args:
         data: A path, or the raw bytes of an upload.
-        filename: Name used to guess the format and in messages (default: the path's name).
+        filename: Name used to guess the container and in messages (default: the path's name).
 
     Returns:
-        The table as read; every cell a string or ``None`` (numbers kept as text).
+        The table as read; every cell a string or ``None`` (numbers kept as text, empty CSV cells
+        ``None``).
 
     Raises:
-        FormatError: If the file is empty, not UTF-8, or not CSV / JSON Lines / a JSON array (any of
-            them may be gzipped).
+        FormatError: If the file cannot be read: empty, damaged, a broken row or a row that is not an
+            object (naming the file and line), or a CSV with a single column.
     """
     if isinstance(data, (str, Path)):
         filename = filename or Path(data).name
         data = Path(data).read_bytes()
     name = filename or "results"
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data, name)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
-    if not text.strip():
-        raise FormatError(f"{name}: the file is empty")
-    stripped = text.lstrip()
-    if stripped.startswith("[") or (stripped.startswith("{") and not name.lower().endswith(".csv")):
-        return _read_json(text, name)
-    return _read_csv(text, name)
-
-
-def _gunzip(data: bytes, name: str) -> bytes:
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError) as exc:
-        raise FormatError(f"{name}: a damaged gzip file ({exc})") from exc
-
-
-def _read_json(text: str, name: str) -> pd.DataFrame:
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            rows = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{name}: invalid JSON array at line {exc.lineno}: {exc.msg}") from exc
-        return _frame_of(rows, name, lines=None)
-    rows, numbers = [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{name}, line {number}: invalid JSON ({exc.msg})") from exc
-        numbers.append(number)
-    return _frame_of(rows, name, lines=numbers)
-
-
-def _frame_of(rows: list[Any], name: str, *, lines: list[int] | None) -> pd.DataFrame:
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            where = f"line {lines[i]}" if lines else f"item {i + 1}"
-            raise FormatError(f"{name}, {where}: expected a JSON object, got {type(row).__name__}")
-    frame = pd.DataFrame.from_records(rows)
-    return frame.astype(object).map(_cell_text)
+    source = core_io.open_rows(data, name)
+    rows = list(source.rows)
+    errors = [issue for issue in source.issues if issue.severity == "error"]
+    if errors:
+        raise FormatError(errors[0].message)
+    for row in rows:
+        if not isinstance(row.value, dict):
+            raise FormatError(
+                f"{name}, line {row.line}: expected a JSON object, got {type(row.value).__name__}"
+            )
+    if source.container != "csv":
+        if not rows:
+            raise FormatError(f"{name}: no rows")
+        return pd.DataFrame.from_records([row.value for row in rows]).astype(object).map(_cell_text)
+    columns = source.columns or []
+    if len(columns) < 2:
+        raise FormatError(f"{name}: found only one column {columns}; expected CSV, JSONL or JSON")
+    frame = pd.DataFrame.from_records([row.value for row in rows], columns=columns)
+    return frame.astype(object).map(lambda v: None if v is None or v == "" else v)
 
 
 def _cell_text(value: Any) -> str | None:
@@ -224,22 +197,7 @@ def _cell_text(value: Any) -> str | None:
         return str(value).lower()
     if isinstance(value, (int, float)):
         return repr(value) if isinstance(value, float) else str(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _read_csv(text: str, name: str) -> pd.DataFrame:
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise FormatError(f"{name}: not a readable CSV file ({exc})") from exc
-    if frame.shape[1] < 2:
-        raise FormatError(f"{name}: found only one column {list(frame.columns)}; expected CSV, JSONL or JSON")
-    return frame.astype(object).map(lambda v: None if v == "" else v)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def standardize(table: pd.DataFrame, columns: ColumnMap, *, name: str = "results") -> pd.DataFrame:

@@ -41,7 +41,8 @@ def _peek(opener: Callable[[], IO[bytes]], name: str) -> tuple[bytes, bool]:
                 raise FormatError(f"{name}: the gzip data is damaged ({exc})") from exc
             head = _gzip_salvage_head(opener)
     if not head.strip():
-        raise FormatError(f"{name}: the file is empty")
+        ended = " (the gzip data ends before any text: a truncated file?)" if compressed else ""
+        raise FormatError(f"{name}: the file is empty{ended}")
     if head.startswith(b"PK\x03\x04"):
         raise FormatError(f"{name}: this is a ZIP archive (an Excel .xlsx?), not a data file; save it as CSV")
     if _looks_binary(head):

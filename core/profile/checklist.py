@@ -109,7 +109,7 @@ def run_checks(
         check_categories(features, config),
         check_difficulty(features, config),
         check_negatives(features, config),
-        check_length_diversity(features, config),
+        check_length_diversity(features),
         check_length_outliers(features, config),
         check_token_limit(features, config, token_limit),
         check_languages(features, config),

@@ -146,7 +146,7 @@ def check_negatives(features: pd.DataFrame, config: ProfileConfig) -> Check:
     )
 
 
-def check_length_diversity(features: pd.DataFrame, config: ProfileConfig) -> Check:
+def check_length_diversity(features: pd.DataFrame) -> Check:
     """Very short (one sentence) and long (3+ paragraphs) inputs must both be present."""
     short = (features["prompt_sentences"] == 1).to_numpy()
     long = (features["prompt_paragraphs"] >= 3).to_numpy()

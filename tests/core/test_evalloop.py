@@ -186,6 +186,39 @@ def test_gzipped_results_are_read():
         evalloop.read_results(data[:12], filename="r.csv.gz")
 
 
+def _results_rows():
+    return [
+        {"id": i, "prompt": f"text {i}", "gold": "a" if i % 2 else "b", "prediction": "a"} for i in range(4)
+    ]
+
+
+@pytest.mark.parametrize("kind", ["jsonl.gz", "json.gz", "parquet", "parquet.gz"])
+def test_results_read_through_the_one_reader(kind, tmp_path):
+    rows = _results_rows()
+    if kind.startswith("parquet"):
+        pd.DataFrame(rows).to_parquet(tmp_path / "r.parquet")
+        data = (tmp_path / "r.parquet").read_bytes()
+    elif kind.startswith("jsonl"):
+        data = "\n".join(json.dumps(r) for r in rows).encode()
+    else:
+        data = json.dumps(rows, indent=2).encode()
+    if kind.endswith(".gz"):
+        data = gzip.compress(data)
+    frame = evalloop.read_results(data, filename=f"results.{kind}")
+    assert frame["id"].tolist() == ["0", "1", "2", "3"]  # numbers kept as text, as in CSV
+    assert frame["expected"].tolist() == ["b", "a", "b", "a"]
+    assert frame["input"].tolist() == [f"text {i}" for i in range(4)]
+
+
+def test_a_results_file_cut_short_names_the_file_and_the_line():
+    lines = "\n".join(json.dumps(r) for r in _results_rows() * 400).encode()
+    data = gzip.compress(lines)
+    with pytest.raises(FormatError, match=r"results.jsonl.gz: the compressed file ends early after line \d+"):
+        evalloop.read_table(data[: len(data) // 2], filename="results.jsonl.gz")
+    with pytest.raises(FormatError, match=r"results.csv.gz: the file is empty \(the gzip data ends"):
+        evalloop.read_table(data[:12], filename="results.csv.gz")
+
+
 def test_ids_come_from_the_input_when_missing():
     data = b"input,label,prediction\nhello there,a,a\nsomething else,b,a\n"
     frame = evalloop.read_results(data, filename="x.csv")
@@ -196,9 +229,10 @@ def test_ids_come_from_the_input_when_missing():
     ("data", "error", "match"),
     [
         (b"", FormatError, "empty"),
-        (b"\xff\xfe\x00garbage", FormatError, "UTF-8"),
+        (b"\xff\xfe\x00garbage", FormatError, r"bad.csv: found only one column"),
         (b'{"id": 1, "label": "a", "prediction": "a"}\n{"id": 2, "label": \n', FormatError, "line 2"),
-        (b"[1, 2]", FormatError, "JSON object"),
+        (b"[1, 2]", FormatError, "bad.json, line 1: expected a JSON object, got int"),
+        (b"id,label,prediction\n1,a,a\n2,b\n", FormatError, "bad.csv row 2 .*2 fields, the header has 3"),
         (b"id,label,other\n1,a,b\n", DatasetError, "predicted"),
         (b"id,label,prediction\n1,a,a\n1,b,b\n", DatasetError, "unique"),
         (b"id,label,prediction,score\n1,a,a,high\n", DatasetError, "score 'high'"),
@@ -206,7 +240,8 @@ def test_ids_come_from_the_input_when_missing():
 )
 def test_bad_files_are_clear_dataset_errors(data, error, match):
     with pytest.raises(error, match=match):
-        evalloop.read_results(data, filename="bad.jsonl" if data.startswith(b"{") else "bad.csv")
+        name = {b"{": "bad.jsonl", b"[": "bad.json"}.get(data[:1], "bad.csv")
+        evalloop.read_results(data, filename=name)
 
 
 def test_label_metrics_need_every_label():
