@@ -128,6 +128,20 @@ class StaticModel:
 
     def _sum_exact(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per text, the sum of its (truncated) tokens' rows, unknown pieces hashed, and its token count."""
+        summed, _, lengths = self._encode_sum(texts)
+        return summed, lengths
+
+    def token_sums(self, texts: list[str]) -> tuple[np.ndarray, csr_matrix]:
+        """Per text, the sum of its (truncated) tokens' rows, and how often each vocabulary token occurs.
+
+        Returns:
+            The sums (unknown pieces hashed, as :meth:`embed` sums them, not normalised) and a
+            (texts x vocabulary) sparse count matrix without the special tokens.
+        """
+        summed, counts, _ = self._encode_sum(texts)
+        return summed, counts
+
+    def _encode_sum(self, texts: list[str]) -> tuple[np.ndarray, csr_matrix, np.ndarray]:
         encodings = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
@@ -143,7 +157,7 @@ class StaticModel:
             np.fromiter((_UNK in e.ids for e in encodings), dtype=bool, count=len(ids))
         ):
             summed[row] += self._unknown_pieces(texts[row])
-        return summed, lengths.astype(np.float32)
+        return summed, counts, lengths.astype(np.float32)
 
     def _unknown_pieces(self, text: str) -> np.ndarray:
         """Sum of the hashed vectors of the text's pieces the vocabulary does not know."""
