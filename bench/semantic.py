@@ -19,12 +19,16 @@ measured here. Each run is a fresh child process
 Quality: ROC AUC of the model's cosine on the planted paraphrase pairs of tests/paraphrase_corpus.py
 (en, es, de, zh; label 1 paraphrase, 0 a request sharing a topic or words), next to TF-IDF cosine and
 word-5-gram Jaccard on the same pairs; and on an MSRP-format TSV (``Quality, #1 ID, #2 ID, #1 String,
-#2 String``) when one is given. Nothing is downloaded.
+#2 String``) when one is given; recall and precision at the app's cosine (0.85); and the unrelated
+pairs of tests/paraphrase_corpus.UNRELATED (de, es, zh) at or above 0.85 among 300 English requests of
+the bundled sample. Each quality line is printed with our vectors and with the dataset's mean only
+(before minority languages' function words were taken out). Nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -40,6 +44,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_ROOT))
 
 _COSINE = 0.9
+DEFAULT_COSINE = 0.85  # the app's (core.semantic.DEFAULT_COSINE): recall and precision are read there
 
 
 # -- corpus ----------------------------------------------------------------------------------------
@@ -81,12 +86,14 @@ class _PackagedEncoder:
     """
 
     def __init__(self, corpus: list[str], *, centred: bool) -> None:
+        from core.semantic.function_words import embed_centred
         from core.semantic.model import common_direction, load_model
 
         self._model = load_model()
         raw = self._model.embed(corpus)
         self._mean = common_direction(raw) if centred else np.zeros(raw.shape[1], dtype=np.float32)
-        self._vectors = dict(zip(corpus, self._centre(raw), strict=True))
+        vectors = embed_centred(corpus) if centred else raw
+        self._vectors = dict(zip(corpus, vectors, strict=True))
 
     def _centre(self, raw: np.ndarray) -> np.ndarray:
         from core.semantic.model import remove_common_direction
@@ -158,15 +165,26 @@ def _shingles(text: str, k: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + k]) for i in range(max(1, len(words) - k + 1))}
 
 
-def roc_aucs(a: list[str], b: list[str], labels: list[int]) -> dict[str, float]:
+def _centred(texts: list[str], corrected: bool) -> np.ndarray:
+    """Our vectors (``corrected``) or those before minority languages' function words were taken out."""
+    from core.semantic.function_words import embed_centred
+    from core.semantic.model import load_model, remove_common_direction
+
+    return embed_centred(texts) if corrected else remove_common_direction(load_model().embed(texts))
+
+
+def pair_cosines(a: list[str], b: list[str], *, corrected: bool = True) -> np.ndarray:
+    """Return our cosine of each pair (a and b embedded together, as a dataset's rows are)."""
+    vectors = _centred(a + b, corrected)
+    return (vectors[: len(a)] * vectors[len(a) :]).sum(axis=1)
+
+
+def roc_aucs(a: list[str], b: list[str], labels: list[int], *, corrected: bool = True) -> dict[str, float]:
     """Return ROC AUC of our cosine, TF-IDF cosine and word-5-gram Jaccard on the pairs."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics import roc_auc_score
 
-    from core.semantic.model import load_model, remove_common_direction
-
-    vectors = remove_common_direction(load_model().embed(a + b))
-    ours = (vectors[: len(a)] * vectors[len(a) :]).sum(axis=1)
+    ours = pair_cosines(a, b, corrected=corrected)
     tfidf = TfidfVectorizer().fit(a + b)
     ta, tb = tfidf.transform(a), tfidf.transform(b)
     tf = np.asarray(ta.multiply(tb).sum(axis=1)).ravel()
@@ -179,6 +197,49 @@ def roc_aucs(a: list[str], b: list[str], labels: list[int]) -> dict[str, float]:
         "tfidf_cosine": roc_auc_score(labels, tf),
         "word5_jaccard": roc_auc_score(labels, jac),
     }
+
+
+def at_threshold(
+    cosines: np.ndarray, labels: list[int], cosine: float = DEFAULT_COSINE
+) -> tuple[float, float]:
+    """Return recall and precision of ``cosine >= threshold`` for label 1."""
+    found = cosines >= cosine - 1e-6
+    truth = np.asarray(labels) == 1
+    hits = int((found & truth).sum())
+    return hits / max(1, int(truth.sum())), hits / max(1, int(found.sum()))
+
+
+def unrelated_false_positives(*, corrected: bool = True, cosine: float = DEFAULT_COSINE) -> dict[str, int]:
+    """Count unrelated pairs at or above the cosine among the bundled sample's English requests.
+
+    The rows are ``tests/paraphrase_corpus.UNRELATED`` (eight unrelated requests with their answers per
+    language: de, es, zh) embedded together with the first 300 distinct requests of
+    ``sample_data/production_inputs.txt``; every pair of two of them is unrelated, within one language
+    (``same``) or across two (``cross``).
+    """
+    from tests.paraphrase_corpus import UNRELATED
+
+    lines = (_ROOT / "sample_data" / "production_inputs.txt").read_text().splitlines()
+    english = list(dict.fromkeys(line for line in lines if line.strip()))[:300]
+    rows = [(code, text) for code, texts in UNRELATED.items() for text in texts]
+    vectors = _centred(english + [text for _, text in rows], corrected)[len(english) :]
+    counts = {"same": 0, "same_pairs": 0, "cross": 0, "cross_pairs": 0}
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        kind = "same" if rows[i][0] == rows[j][0] else "cross"
+        counts[kind + "_pairs"] += 1
+        counts[kind] += int(float(vectors[i] @ vectors[j]) >= cosine - 1e-6)
+    return counts
+
+
+def _quality(name: str, a: list[str], b: list[str], labels: list[int]) -> None:
+    """Print AUCs, recall and precision at the app's cosine, now and without the function-word step."""
+    for corrected, label in ((False, "before (dataset mean only)"), (True, "ours")):
+        aucs = roc_aucs(a, b, labels, corrected=corrected)
+        recall, precision = at_threshold(pair_cosines(a, b, corrected=corrected), labels)
+        print(
+            f"ROC AUC on {len(labels)} {name}, {label}: {_fmt(aucs)}; at cosine {DEFAULT_COSINE}: "
+            f"recall {recall:.2f}, precision {precision:.2f}"
+        )
 
 
 def _msrp(path: Path) -> tuple[list[str], list[str], list[int]]:
@@ -209,11 +270,17 @@ def main(argv: list[str] | None = None) -> int:
     from tests.paraphrase_corpus import labelled_pairs
 
     planted = labelled_pairs()
-    aucs = roc_aucs([p[0] for p in planted], [p[1] for p in planted], [p[2] for p in planted])
-    print(f"ROC AUC on {len(planted)} planted pairs (tests/paraphrase_corpus.py): " + _fmt(aucs))
+    planted_sides = [p[0] for p in planted], [p[1] for p in planted], [p[2] for p in planted]
+    _quality("planted pairs (tests/paraphrase_corpus.py)", *planted_sides)
+    for corrected, label in ((False, "before"), (True, "ours")):
+        fp = unrelated_false_positives(corrected=corrected)
+        print(
+            f"unrelated pairs at cosine >= {DEFAULT_COSINE} among 300 English rows, {label}: "
+            f"{fp['same']} of {fp['same_pairs']} within one language (de, es, zh), "
+            f"{fp['cross']} of {fp['cross_pairs']} across two"
+        )
     if args.msrp:
-        a, b, labels = _msrp(args.msrp)
-        print(f"ROC AUC on {len(labels)} MSRP pairs ({args.msrp.name}): " + _fmt(roc_aucs(a, b, labels)))
+        _quality(f"MSRP pairs ({args.msrp.name})", *_msrp(args.msrp))
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.json"
         corpus.write_text(json.dumps(make_corpus(args.rows, seed=args.seed)))

@@ -92,6 +92,60 @@ DISTINCT: list[tuple[str, str, str]] = [
 ]
 
 
+# Requests with their answers on unrelated subjects, eight per language (German, Spanish, Chinese): no two
+# rows of a language say the same thing, but each language's rows share its function words ("ich", "der",
+# "Sie"; "que", "el"; "的", "我"), which the English-only vocabulary weighs heavily. Among English rows,
+# no pair of them should reach the app's cosine (the false positives of issue 19).
+UNRELATED: dict[str, list[str]] = {
+    "de": [
+        "Ich kann mich nicht mehr in mein Konto einloggen, obwohl ich das Passwort zurückgesetzt habe. "
+        "Bitte löschen Sie die Cookies Ihres Browsers und melden Sie sich danach mit dem neuen Passwort an.",
+        "Wie lange dauert der Versand nach Österreich und was kostet er? Lieferungen nach Österreich dauern "
+        "drei bis fünf Werktage und kosten 9,90 Euro.",
+        "Der Bildschirm meines neuen Fernsehers hat einen Riss. Das tut mir leid, bitte schicken Sie uns ein "
+        "Foto des Schadens, dann senden wir Ihnen ein Ersatzgerät.",
+        "Meine Kopfhörer funktionieren auf der linken Seite nicht mehr. Das ist ein Garantiefall, ich habe "
+        "Ihnen ein kostenloses Rücksendeetikett per E-Mail geschickt.",
+        "Schreibe ein kurzes Gedicht über den Herbst im Wald. Die Blätter fallen leise, der Nebel liegt "
+        "über den Wiesen und die Tage werden kürzer.",
+        "Erkläre mir, wie die Photosynthese bei Pflanzen funktioniert. Pflanzen nutzen das Licht der Sonne, "
+        "um aus Wasser und Kohlendioxid Zucker und Sauerstoff herzustellen.",
+        "Welche Zutaten brauche ich für einen Apfelkuchen? Sie brauchen Mehl, Butter, Zucker, Eier, einen "
+        "Teelöffel Zimt und etwa ein Kilo säuerliche Äpfel.",
+        "Wann fährt der nächste Zug von Berlin nach München? Der nächste Zug fährt um 14:30 Uhr vom "
+        "Hauptbahnhof ab und ist gegen 18:40 Uhr in München.",
+    ],
+    "es": [
+        "Mi altavoz inteligente no se conecta al wifi desde que cambié el router. Mantén pulsado el botón "
+        "de acción diez segundos y vuelve a configurarlo desde la aplicación.",
+        "¿Todavía puedo cancelar mi pedido de esta mañana? Sí, el pedido aún no se ha enviado, así que lo he "
+        "cancelado y recibirás el reembolso en tres días.",
+        "Me cobraron dos veces el mismo pedido con mi tarjeta de crédito. Lo siento, he anulado el segundo "
+        "cargo y el banco lo devolverá en unos días.",
+        "Quiero devolver los auriculares que compré la semana pasada. Puedes devolverlos gratis durante "
+        "treinta días; te he enviado la etiqueta por correo.",
+        "Escribe un poema corto sobre el mar en invierno. Las olas grises golpean la playa vacía y el viento "
+        "frío canta entre las rocas.",
+        "Explícame cómo funciona la fotosíntesis en las plantas. Las plantas usan la luz del sol para "
+        "convertir el agua y el dióxido de carbono en azúcar y oxígeno.",
+        "¿Qué ingredientes necesito para hacer una tortilla de patatas? Necesitas patatas, huevos, aceite "
+        "de oliva, sal y, si te gusta, una cebolla.",
+        "¿A qué hora sale el próximo tren de Madrid a Barcelona? El próximo tren sale a las cuatro de la "
+        "tarde desde la estación de Atocha y llega a las siete.",
+    ],
+    "zh": [
+        "我的账户无法登录，即使我已经重置了密码。请清除浏览器的缓存，然后用新密码重新登录。",
+        "寄到上海需要多长时间，运费是多少？寄到上海一般需要三到五个工作日，运费十五元。",
+        "我新买的电视屏幕有裂痕，应该怎么办？非常抱歉，请发一张照片给我们，我们会给您换一台新的。",
+        "耳机的左边没有声音了。这在保修范围内，我已经把免费的退货标签发到您的邮箱。",
+        "请写一首关于秋天的短诗。落叶轻轻飘下，薄雾笼罩田野，白天越来越短。",
+        "请解释一下植物的光合作用是怎样进行的。植物利用阳光，把水和二氧化碳变成糖和氧气。",
+        "做红烧肉需要哪些材料？需要五花肉、冰糖、酱油、料酒、姜和葱。",
+        "下一班从北京到上海的火车几点出发？下一班火车下午两点半从北京南站出发，晚上七点到达上海。",
+    ],
+}
+
+
 def labelled_pairs() -> list[tuple[str, str, int, str]]:
     """Every pair as ``(a, b, label, language)``: 1 for a paraphrase, 0 for a distinct request."""
     return [(a, b, 1, lang) for lang, a, b in PARAPHRASES] + [(a, b, 0, lang) for lang, a, b in DISTINCT]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.sparse import csr_matrix
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -37,6 +38,8 @@ _UNK = 100
 MAX_TOKENS = 1024
 """Tokens read per text: the mean of the first thousand tokens already says what a text is about."""
 _BATCH = 4096
+_WORD_CACHE = 200_000
+"""Distinct words whose token sums one embedding pass keeps across its batches (~100 MB at most)."""
 # separators Python's str.split() splits at but BERT's normaliser deletes or keeps: such texts are summed
 # from their own encoding, so that splitting at whitespace never changes a text's tokens
 _ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
@@ -86,48 +89,62 @@ class StaticModel:
             progress: Called with (rows done, rows) after each batch.
         """
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        words = _WordSums(self.dims)
         for start in range(0, len(texts), _BATCH):
             batch = [t if isinstance(t, str) else "" for t in texts[start : start + _BATCH]]
-            out[start : start + len(batch)] = self._embed_batch(batch)
+            out[start : start + len(batch)] = self._embed_batch(batch, words)
             if progress is not None:
                 progress(start + len(batch), len(texts))
         return out
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        summed = self._sum_by_words(texts)
+    def _embed_batch(self, texts: list[str], words: _WordSums) -> np.ndarray:
+        summed = self._sum_by_words(texts, words)
         norms = np.linalg.norm(summed, axis=1, keepdims=True)
         return np.divide(summed, norms, out=np.zeros_like(summed), where=norms > 0)
 
-    def _sum_by_words(self, texts: list[str]) -> np.ndarray:
-        """Sum of the texts' token rows, each distinct whitespace-separated word tokenised once.
+    def _sum_by_words(self, texts: list[str], words: _WordSums) -> np.ndarray:
+        """Sum of the texts' token rows, each distinct whitespace-separated word tokenised once a pass.
 
         BERT's normaliser and pre-tokeniser work character by character and split at whitespace, so a
-        word's tokens do not depend on its neighbours: a batch's texts are their words' sums, and the
-        tokenizer sees each distinct word of the batch once (a fifth of the words on typical text) instead
-        of every occurrence. Texts over :data:`MAX_TOKENS` tokens (and the rare ones with a separator that
-        BERT and Python treat differently) are summed from their own, truncated, encoding.
+        word's tokens do not depend on its neighbours: a text is its words' sums, and the tokenizer sees
+        each distinct word once per :meth:`embed` call (``words`` keeps the sums of the first
+        :data:`_WORD_CACHE` distinct words across batches) instead of every occurrence. Texts over
+        :data:`MAX_TOKENS` tokens (and the rare ones with a separator that BERT and Python treat
+        differently) are summed from their own, truncated, encoding.
         """
-        words = [t.split() for t in texts]
-        local: dict[str, int] = {}
-        cols = np.fromiter(
-            (local.setdefault(w, len(local)) for ws in words for w in ws),
-            dtype=np.int64,
-            count=sum(len(ws) for ws in words),
-        )
-        lengths = np.fromiter((len(ws) for ws in words), dtype=np.int64, count=len(words))
+        split = [t.split() for t in texts]
+        lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        codes, distinct = pd.factorize(pd.Series([w for ws in split for w in ws], dtype=object), sort=False)
+        slots = words.slots(list(distinct), self._sum_exact)
         by_word = csr_matrix(
-            (np.ones(len(cols), dtype=np.float32), (np.repeat(np.arange(len(texts)), lengths), cols)),
-            shape=(len(texts), len(local)),
+            (
+                np.ones(len(codes), dtype=np.float32),
+                (np.repeat(np.arange(len(texts)), lengths), slots[codes]),
+            ),
+            shape=(len(texts), words.size),
         )
-        word_sums, word_tokens = self._sum_exact(list(local))
-        summed = np.asarray(by_word @ word_sums, dtype=np.float32)
+        summed = np.asarray(by_word @ words.sums[: words.size], dtype=np.float32)
         odd = np.fromiter((_ODD_SPACE.search(t) is not None for t in texts), dtype=bool, count=len(texts))
-        for row in np.flatnonzero((by_word @ word_tokens > MAX_TOKENS) | odd):
+        for row in np.flatnonzero((by_word @ words.tokens[: words.size] > MAX_TOKENS) | odd):
             summed[row] = self._sum_exact([texts[row]])[0][0]
         return summed
 
     def _sum_exact(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per text, the sum of its (truncated) tokens' rows, unknown pieces hashed, and its token count."""
+        summed, _, lengths = self._encode_sum(texts)
+        return summed, lengths
+
+    def token_sums(self, texts: list[str]) -> tuple[np.ndarray, csr_matrix]:
+        """Per text, the sum of its (truncated) tokens' rows, and how often each vocabulary token occurs.
+
+        Returns:
+            The sums (unknown pieces hashed, as :meth:`embed` sums them, not normalised) and a
+            (texts x vocabulary) sparse count matrix without the special tokens.
+        """
+        summed, counts, _ = self._encode_sum(texts)
+        return summed, counts
+
+    def _encode_sum(self, texts: list[str]) -> tuple[np.ndarray, csr_matrix, np.ndarray]:
         encodings = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
@@ -143,7 +160,7 @@ class StaticModel:
             np.fromiter((_UNK in e.ids for e in encodings), dtype=bool, count=len(ids))
         ):
             summed[row] += self._unknown_pieces(texts[row])
-        return summed, lengths.astype(np.float32)
+        return summed, counts, lengths.astype(np.float32)
 
     def _unknown_pieces(self, text: str) -> np.ndarray:
         """Sum of the hashed vectors of the text's pieces the vocabulary does not know."""
@@ -162,6 +179,44 @@ class StaticModel:
             vector *= self._piece_norm / float(np.linalg.norm(vector))
             self._pieces[piece] = vector
         return vector
+
+
+class _WordSums:
+    """The token sums and counts of the distinct words one embedding pass has seen, by slot.
+
+    Up to :data:`_WORD_CACHE` words are kept for the whole pass; past that, a batch's other words get
+    slots after the kept ones for that batch only.
+    """
+
+    def __init__(self, dims: int) -> None:
+        self.sums = np.zeros((0, dims), dtype=np.float32)
+        self.tokens = np.zeros(0, dtype=np.float32)
+        self.size = 0
+        self._kept: dict[str, int] = {}
+
+    def slots(
+        self, distinct: list[str], sum_exact: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+    ) -> np.ndarray:
+        """Return each word's slot, tokenising the words not seen yet in this pass."""
+        self.size = len(self._kept)
+        found = np.fromiter((self._kept.get(w, -1) for w in distinct), dtype=np.int64, count=len(distinct))
+        new = np.flatnonzero(found < 0)
+        if len(new):
+            sums, tokens = sum_exact([distinct[i] for i in new])
+            need = self.size + len(new)
+            if need > len(self.sums):
+                grown = max(need, 2 * len(self.sums))
+                self.sums = np.resize(self.sums, (grown, self.sums.shape[1]))
+                self.tokens = np.resize(self.tokens, grown)
+            self.sums[self.size : need] = sums
+            self.tokens[self.size : need] = tokens
+            found[new] = np.arange(self.size, need)
+            keep = min(len(new), max(0, _WORD_CACHE - len(self._kept)))
+            self._kept.update(
+                zip((distinct[i] for i in new[:keep]), range(self.size, self.size + keep), strict=True)
+            )
+            self.size = need
+        return found
 
 
 def load_model(data: Path = _DATA) -> StaticModel:

@@ -1,10 +1,11 @@
 """Novelty: how far each row is from its nearest neighbour, in meaning.
 
 A row's novelty is ``1 - cosine`` to the nearest other row (of the same set, or of a reference set:
-the dataset a candidate file or a synthetic batch would join), on embeddings with the common
-direction removed (:func:`core.semantic.model.remove_common_direction`). 0 is a copy, ~0.15 a
-paraphrase at the app's cosine of 0.85, and larger values say the row adds something the others do
-not say. The share of rows under ``1 - cosine`` is the "mostly paraphrases of what we have?" number.
+the dataset a candidate file or a synthetic batch would join), on embeddings with minority languages'
+function words and the common direction removed (:func:`core.semantic.function_words.embed_centred`).
+0 is a copy, ~0.15 a paraphrase at the app's cosine of 0.85, and larger values say the row adds
+something the others do not say. The share of rows under ``1 - cosine`` is the "mostly paraphrases of
+what we have?" number.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.semantic import index
-from core.semantic.model import common_direction, load_model, remove_common_direction
+from core.semantic.function_words import embed_centred
 from core.semantic.pairs import PairSettings, row_texts
 
 
@@ -63,16 +64,13 @@ def row_novelty(
         against: Reference rows (e.g. the dataset a candidate file would join); ``None``: ``frame``'s
             other rows.
     """
-    model = load_model()
     texts = row_texts(frame, settings)
     if against is None:
-        vectors = remove_common_direction(model.embed(texts))
+        vectors = embed_centred(texts)
         nearest, cos = index.nearest_other(vectors)
     else:
-        raw = model.embed(texts + row_texts(against, settings))
-        mean = common_direction(raw)
-        queries = remove_common_direction(raw[: len(texts)], mean)
-        base = remove_common_direction(raw[len(texts) :], mean)
+        both = embed_centred(texts + row_texts(against, settings))
+        queries, base = both[: len(texts)], both[len(texts) :]
         nearest, cos = index.nearest(queries, base)
         nearest = np.where(np.any(queries != 0, axis=1), nearest, -1)
     scores = np.where(nearest >= 0, 1.0 - np.clip(cos, -1.0, 1.0), 1.0).astype(np.float32)

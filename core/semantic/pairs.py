@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from core import _minhash, dedup, similarity
 from core.semantic import DEFAULT_COSINE, DEFAULT_JACCARD, METHODS, index  # noqa: F401  (re-exported)
-from core.semantic.model import common_direction, load_model, remove_common_direction
+from core.semantic.function_words import embed_centred
 
 Progress = Callable[[int, int], None]
 
@@ -98,7 +98,7 @@ def duplicate_pairs(
     """Return the pairs of rows of one table that the settings' method links, by ``a`` then ``b``."""
     texts = row_texts(frame, settings)
     codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
-    vectors = remove_common_direction(load_model().embed(list(uniques), progress=progress))
+    vectors = embed_centred(list(uniques), progress=progress)
     found: dict[tuple[int, int], None] = {}
     if settings.method != "lexical":
         found.update(dict.fromkeys(_semantic_links(codes, vectors, settings)))
@@ -112,14 +112,12 @@ def leakage_pairs(
 ) -> list[SimilarPair]:
     """Return every (train row, other row) pair the settings' method links, by ``a`` then ``b``.
 
-    Both tables' embeddings have the common direction of the two together removed.
+    Both tables are embedded together (:func:`core.semantic.function_words.embed_centred`): minority
+    languages' function words and the common direction of the two together are taken out.
     """
     left, right = row_texts(train, settings), row_texts(other, settings)
-    model = load_model()
-    raw = model.embed(left + right, progress=progress)
-    mean = common_direction(raw)
-    a_vec = remove_common_direction(raw[: len(left)], mean)
-    b_vec = remove_common_direction(raw[len(left) :], mean)
+    vectors = embed_centred(left + right, progress=progress)
+    a_vec, b_vec = vectors[: len(left)], vectors[len(left) :]
     found: dict[tuple[int, int], None] = {}
     if settings.method != "lexical":
         rows_a, rows_b, _ = index.cross_pairs(a_vec, b_vec, settings.cosine)

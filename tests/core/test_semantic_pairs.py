@@ -30,7 +30,10 @@ def test_planted_paraphrases_are_found_in_each_language_and_unrelated_rows_are_n
     linked = {(p.a, p.b) for p in found}
     planted = {(start + i, start + k + i): PARAPHRASES[i][0] for i in range(k)}
     hits = [planted[pair] for pair in linked & planted.keys()]
-    assert len(hits) >= 0.4 * k
+    # 11 of the 31 at 0.85 (13 before minority languages lost their function words, core/semantic/
+    # function_words.py: two Spanish and German pairs fell from 0.86-0.87 to 0.84 without "cómo", "mi",
+    # "wie", "ich"; the price of no unrelated German row at 0.9 from another, README has the figures)
+    assert len(hits) >= 11
     assert {"en", "es", "de", "zh"} <= set(hits)
     # no planted request is linked to a support request of the sample, nor to another planted request
     assert all(pair in planted for pair in linked if pair[0] >= start or pair[1] >= start)
