@@ -2,7 +2,7 @@
 
 The driver holds ids and small per-row state only (row labels, exact keys, lengths,
 cluster roots); every shard's text is read by the worker that processes it. Stage
-directories under ``out``: ``validate``, ``signatures``, ``buckets``, ``components``,
+directories under ``out``: ``validate``, ``measure``, ``signatures``, ``buckets``, ``components``,
 ``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
 ``removed.parquet``, ``export/manifest.json`` and ``run.json`` (summary, settings, inputs).
 """
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core import _minhash
-from core.pipeline import stages, store
+from core.pipeline import components, measure, stages, store
 from core.pipeline.engine import Engine, PipelineRun, expand_inputs
 from core.pipeline.plan import (
     SPLITS,
@@ -57,6 +57,8 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
     summary: dict[str, Any] = _quarantine(run, len(shards))
     summary["valid"] = int(len(index["g"]))
     upstream = store.fingerprint(v_fps)
+    if "measure" in config.steps:
+        _measure(run, index, upstream)
     removed = np.zeros(0, np.int64)
     decisions = None
     if "dedup" in config.steps:
@@ -122,6 +124,16 @@ def _index(run: PipelineRun, shards: int) -> dict[str, Any]:
     }
 
 
+def _measure(run: PipelineRun, index: dict[str, Any], upstream: str) -> None:
+    fp = store.fingerprint(upstream, "measure", run.config.model, run.code)
+    extra = {"model": run.config.model}
+    shards = len(index["offsets"]) - 1
+    tasks = [
+        _shard_task(run, index, i, run.dir("measure"), store.fingerprint(fp, i), extra) for i in range(shards)
+    ]
+    run.stage("measure", measure.measure_shard, tasks)
+
+
 def _shard_g(index: dict[str, Any], i: int) -> np.ndarray:
     return np.asarray(index["g"][index["offsets"][i] : index["offsets"][i + 1]])
 
@@ -184,12 +196,12 @@ def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str,
         [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
     )
     comp = run.dir("components")
-    roots = store.read_tables(
-        [
-            *(run.dir("buckets") / f"exact-{p:05d}.parquet" for p in parts),
-            *(comp / f"roots-{t['name']}.parquet" for t in blocks),
-        ]
-    )
+    partial = [
+        *(str(run.dir("buckets") / f"exact-{p:05d}.parquet") for p in parts),
+        *(str(comp / f"roots-{t['name']}.parquet") for t in blocks),
+    ]
+    sources = [(path, ("node", "root")) for path in partial]
+    roots = components.connect(run, "components", sources, comp / "unite", comp_fp, config.partitions)
     edges = store.read_tables([comp / f"{t['name']}.parquet" for t in blocks], ["a", "b", "jaccard"])
     decisions = choose_kept(roots, edges, signatures, config.keep)
     return store.fingerprint(comp_fp, config.keep), decisions

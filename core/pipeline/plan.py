@@ -24,7 +24,7 @@ from core import _minhash
 from core.dedup import DedupConfig
 from core.pipeline import stages, store
 
-STEPS = ("validate", "dedup", "split", "export")
+STEPS = ("validate", "measure", "dedup", "split", "export")
 KEEP_POLICIES = ("smallest", "longest")
 SPLITS = ("train", "val", "test")
 
@@ -43,6 +43,7 @@ class PipelineConfig:
         val: Fraction of clusters for validation.
         test: Fraction of clusters for test.
         seed: Seed of the split's hashes.
+        model: The model whose encoding the measure stage counts tokens in.
         partitions: Bucket partitions of the band-key shuffle (results do not depend on it).
         dedup: Shingling, MinHash and threshold settings (dedup's scope ``all``).
     """
@@ -56,6 +57,7 @@ class PipelineConfig:
     val: float = 0.1
     test: float = 0.1
     seed: int = 0
+    model: str = "gpt-4.1-mini"
     partitions: int = 8
     dedup: DedupConfig = dataclasses.field(default_factory=DedupConfig)
 
@@ -140,10 +142,11 @@ def verification_tasks(
 
 
 def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: str) -> dict[str, np.ndarray]:
-    """Merge the partial components and pick each cluster's keeper (deterministic, order-free).
+    """Pick each cluster's keeper (deterministic, order-free).
 
     Args:
-        roots: ``(node, root)`` maps of every bucket partition (exact pairs) and verification block.
+        roots: ``(node, root)`` of every clustered row, sorted by node, ``root`` its cluster's smallest
+            label (:func:`core.pipeline.components.connect` of the partial components).
         edges: Verified near pairs ``(a, b, jaccard)``.
         signatures: Per row: ``g``, ``exact_key``, ``length``.
         keep: ``smallest`` (the smallest label, i.e. the smallest id) or ``longest`` (ties: smallest).
@@ -153,9 +156,8 @@ def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: st
         label), ``kept`` (its keeper), ``removed``, ``exact`` (same exact key as the keeper),
         ``jaccard`` (1.0 for exact, else the row's best verified Jaccard).
     """
-    node = roots.column("node").to_numpy() if roots.num_rows else np.zeros(0, np.int64)
-    root = roots.column("root").to_numpy() if roots.num_rows else np.zeros(0, np.int64)
-    g, final = stages.local_components(node.astype(np.int64), root.astype(np.int64))
+    g = roots.column("node").to_numpy().astype(np.int64) if roots.num_rows else np.zeros(0, np.int64)
+    final = roots.column("root").to_numpy().astype(np.int64) if roots.num_rows else np.zeros(0, np.int64)
     label = signatures.column("g").to_numpy()
     by_g = np.empty(len(label), np.int64)
     by_g[label] = np.arange(len(label))
