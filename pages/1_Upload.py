@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import ui_pipeline
 from core import derived, export, formats, pricing, tokens
 from core.errors import DatasetError
 from core.ingest import SAMPLES, load_sample, store_upload
@@ -112,6 +113,8 @@ with st.container(border=True):
         sample_names = [s.name for s in SAMPLES]
         sample_name = st.selectbox("Bundled sample", sample_names, key="upload_sample")
         open_sample = st.button("Open sample", key="upload_open_sample")
+    with st.expander("Run a pipeline on shards"):
+        ui_pipeline.run_section(ws.root / "pipeline-run", key="upload_run", open_key="upload_pipeline_dir")
     with st.expander("Open a pipeline run folder"):
         run_dir = st.text_input(
             "Folder",

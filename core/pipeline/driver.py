@@ -4,7 +4,8 @@ The driver holds ids and small per-row state only (row labels, exact keys, lengt
 cluster roots); every shard's text is read by the worker that processes it. Stage
 directories under ``out``: ``validate``, ``measure``, ``signatures``, ``buckets``, ``components``,
 ``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
-``removed.parquet``, ``export/manifest.json`` and ``run.json`` (summary, settings, inputs).
+``removed.parquet``, ``export/manifest.json``, ``progress.json`` (each stage's figures as it
+runs) and ``run.json`` (summary, settings, inputs).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from core.pipeline.plan import (
     verification_tasks,
     write_manifest,
 )
-from core.pipeline.progress import StageProgress
+from core.pipeline.progress import RECORD_FILE, ProgressRecord, StageProgress
 
 RUN_FILE = "run.json"  # the last run's summary, settings and input shards
 
@@ -50,6 +51,7 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
         The summary printed by ``python -m core pipeline --json``.
     """
     run = PipelineRun(config, engine, stream, Path(config.out), store.code_version())
+    run.record = ProgressRecord(run.out / RECORD_FILE)
     shards = expand_inputs(config.inputs)
     v_fps = [store.fingerprint(store.file_facts(p), config.format, run.code) for p in shards]
     _validate(run, shards, v_fps)
@@ -245,7 +247,9 @@ def _split(run: PipelineRun, upstream: str, shards: int) -> pa.Table:
     ran = 0 if store.is_done(out, "assign", fp) else 1
     parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
     rows = sum(pq.read_metadata(p).num_rows for p in parts) if ran else 0
-    bar = StageProgress("split", [rows] * ran, run.stream, rows_total=rows, skipped=1 - ran)
+    bar = StageProgress(
+        "split", [rows] * ran, run.stream, rows_total=rows, skipped=1 - ran, record=run.record
+    )
     if ran:
         kept = store.read_tables(parts, ["g", "id", "rowhash", "category"])
         store.write_table(

@@ -20,7 +20,7 @@ from core.pipeline import store
 from core.pipeline.plan import (
     PipelineConfig,
 )
-from core.pipeline.progress import StageProgress
+from core.pipeline.progress import ProgressRecord, StageProgress
 
 _INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 
@@ -75,6 +75,7 @@ class PipelineRun:
     out: Path
     code: str
     stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    record: ProgressRecord | None = None
 
     def stage(
         self,
@@ -100,6 +101,7 @@ class PipelineRun:
             rows_total=int(sum(weights)) if known else None,
             skipped=len(tasks) - len(todo),
             unit=unit,
+            record=self.record,
         )
         driver_cpu = time.process_time()
         results = self.engine.map(
