@@ -3,9 +3,10 @@
 The driver holds ids and small per-row state only (row labels, exact keys, lengths,
 cluster roots); every shard's text is read by the worker that processes it. Stage
 directories under ``out``: ``validate``, ``measure``, ``signatures``, ``buckets``, ``components``,
-``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
-``removed.parquet``, ``export/manifest.json``, ``progress.json`` (each stage's figures as it
-runs) and ``run.json`` (summary, settings, inputs).
+``kept`` (the filter stage), ``split``, ``export`` (the rounds of components in
+``buckets/_candidates`` and ``components/_unite``: ``_`` folders, which Parquet readers skip);
+plus ``quarantine.parquet``, ``removed.parquet``, ``export/manifest.json``, ``progress.json``
+(each stage's figures as it runs) and ``run.json`` (summary, settings, inputs).
 """
 
 from __future__ import annotations
@@ -189,8 +190,20 @@ def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str,
     parts = range(config.partitions)
     pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
     comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
+    near = [(str(run.dir("buckets") / f"part-{p:05d}.parquet"), ("a", "b")) for p in parts]
+    cand_fp = store.fingerprint(sig_fp, "candidates")
+    candidates = components.connect(
+        run, "buckets", near, run.dir("buckets") / "_candidates", cand_fp, config.partitions
+    )
     gather, blocks = verification_tasks(
-        pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold, config.partitions
+        pairs,
+        candidates,
+        index,
+        sig_dir,
+        run.dir("components"),
+        comp_fp,
+        config.dedup.threshold,
+        config.partitions,
     )
     run.stage("gather", stages.gather_shard, gather)
     run.stage("components", stages.verify_partition, blocks, unit="pairs")
@@ -203,7 +216,7 @@ def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str,
         *(str(comp / f"roots-{t['name']}.parquet") for t in blocks),
     ]
     sources = [(path, ("node", "root")) for path in partial]
-    roots = components.connect(run, "components", sources, comp / "unite", comp_fp, config.partitions)
+    roots = components.connect(run, "components", sources, comp / "_unite", comp_fp, config.partitions)
     edges = store.read_tables([comp / f"{t['name']}.parquet" for t in blocks], ["a", "b", "jaccard"])
     decisions = choose_kept(roots, edges, signatures, config.keep)
     return store.fingerprint(comp_fp, config.keep), decisions

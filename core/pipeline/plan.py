@@ -77,6 +77,7 @@ class PipelineConfig:
 
 def verification_tasks(
     pairs: pa.Table,
+    candidates: pa.Table,
     index: dict[str, Any],
     sig_dir: Path,
     out: Path,
@@ -86,8 +87,9 @@ def verification_tasks(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Plan the verification of the distinct candidate pairs: gather tasks, then verify tasks.
 
-    Candidate rows are grouped by their component in the candidate graph (so a pair never
-    straddles two partitions) and the components spread over ``partitions`` by a hash of their
+    Candidate rows are grouped by their component in the candidate graph (``candidates``: the
+    ``(node, root)`` of every candidate row, from :func:`core.pipeline.components.connect`, so a
+    pair never straddles two partitions) and the components spread over ``partitions`` by a hash of their
     smallest label. Each shard's gather task copies the shingles of its candidate rows to their
     partitions (every shard read once, every candidate row copied once); each verify task reads
     its partition's gathered rows and checks its pairs.
@@ -97,7 +99,8 @@ def verification_tasks(
     both = stages.unique_pairs(
         np.stack([pairs.column("a").to_numpy(), pairs.column("b").to_numpy()], axis=1).astype(np.int64)
     )
-    nodes, roots = stages.local_components(both[:, 0], both[:, 1])
+    nodes = candidates.column("node").to_numpy().astype(np.int64)
+    roots = candidates.column("root").to_numpy().astype(np.int64)
     part_of_node = (_minhash.mix64(roots.astype(np.uint64)) % np.uint64(partitions)).astype(np.int64)
     shard_of, pos_of = index["shard_of_g"][nodes], index["pos_of_g"][nodes]
     order = np.lexsort((pos_of, shard_of))
