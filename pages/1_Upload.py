@@ -3,6 +3,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+import ui_pipeline
 import ui_upload
 from core import derived, formats, pricing
 from core.errors import DatasetError
@@ -75,6 +76,8 @@ with st.container(border=True):
         sample_names = [s.name for s in SAMPLES]
         sample_name = st.selectbox("Bundled sample", sample_names, key="upload_sample")
         open_sample = st.button("Open sample", key="upload_open_sample")
+    with st.expander("Run a pipeline on shards"):
+        ui_pipeline.run_section(ws.root / "pipeline-run", key="upload_run", open_key="upload_pipeline_dir")
     with st.expander("Open a pipeline run folder"):
         run_dir = st.text_input(
             "Folder",

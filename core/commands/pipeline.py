@@ -1,6 +1,6 @@
 """``python -m core pipeline INPUT... --out DIR [--steps S] [--engine local|ray] [--workers N] [--json]``.
 
-Runs the batch pipeline (validate, dedup, split, export) over shards on the local engine
+Runs the batch pipeline (validate, measure, dedup, split, export) over shards on the local engine
 or on Ray; a re-run on unchanged input does nothing, a killed run resumes at the first
 unfinished shard. Progress per stage goes to stderr. ``--json`` prints one object::
 
@@ -24,7 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("inputs", nargs="+", help="input shards: files, directories or globs")
     parser.add_argument("--out", required=True, help="output directory (stage outputs and markers)")
-    parser.add_argument("--steps", default="validate,dedup,split,export", help="comma-separated steps")
+    parser.add_argument(
+        "--steps", default="validate,measure,dedup,split,export", help="comma-separated steps"
+    )
     parser.add_argument("--engine", choices=("local", "ray"), default="local")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (Ray: tasks in flight)")
     parser.add_argument("--ray-address", default=None, help="address of a running Ray cluster")
@@ -35,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val", type=float, default=0.1)
     parser.add_argument("--test", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="gpt-4.1-mini", help="model whose tokens the measure stage counts")
     parser.add_argument("--partitions", type=int, default=8, help="bucket partitions of the shuffle")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             val=args.val,
             test=args.test,
             seed=args.seed,
+            model=args.model,
             partitions=args.partitions,
             dedup=DedupConfig(threshold=args.threshold, seed=args.seed),
         )

@@ -2,9 +2,11 @@
 
 The driver holds ids and small per-row state only (row labels, exact keys, lengths,
 cluster roots); every shard's text is read by the worker that processes it. Stage
-directories under ``out``: ``validate``, ``signatures``, ``buckets``, ``components``,
-``kept`` (the filter stage), ``split``, ``export``; plus ``quarantine.parquet``,
-``removed.parquet``, ``export/manifest.json`` and ``run.json`` (summary, settings, inputs).
+directories under ``out``: ``validate``, ``measure``, ``signatures``, ``buckets``, ``components``,
+``kept`` (the filter stage), ``split``, ``export`` (the rounds of components in
+``buckets/_candidates`` and ``components/_unite``: ``_`` folders, which Parquet readers skip);
+plus ``quarantine.parquet``, ``removed.parquet``, ``export/manifest.json``, ``progress.json``
+(each stage's figures as it runs) and ``run.json`` (summary, settings, inputs).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core import _minhash
-from core.pipeline import stages, store
+from core.pipeline import components, measure, stages, store
 from core.pipeline.engine import Engine, PipelineRun, expand_inputs
 from core.pipeline.plan import (
     SPLITS,
@@ -33,7 +35,7 @@ from core.pipeline.plan import (
     verification_tasks,
     write_manifest,
 )
-from core.pipeline.progress import StageProgress
+from core.pipeline.progress import RECORD_FILE, ProgressRecord, StageProgress
 
 RUN_FILE = "run.json"  # the last run's summary, settings and input shards
 
@@ -50,6 +52,7 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
         The summary printed by ``python -m core pipeline --json``.
     """
     run = PipelineRun(config, engine, stream, Path(config.out), store.code_version())
+    run.record = ProgressRecord(run.out / RECORD_FILE)
     shards = expand_inputs(config.inputs)
     v_fps = [store.fingerprint(store.file_facts(p), config.format, run.code) for p in shards]
     _validate(run, shards, v_fps)
@@ -57,6 +60,8 @@ def run_pipeline(config: PipelineConfig, engine: Engine, *, stream: TextIO | Non
     summary: dict[str, Any] = _quarantine(run, len(shards))
     summary["valid"] = int(len(index["g"]))
     upstream = store.fingerprint(v_fps)
+    if "measure" in config.steps:
+        _measure(run, index, upstream)
     removed = np.zeros(0, np.int64)
     decisions = None
     if "dedup" in config.steps:
@@ -122,6 +127,16 @@ def _index(run: PipelineRun, shards: int) -> dict[str, Any]:
     }
 
 
+def _measure(run: PipelineRun, index: dict[str, Any], upstream: str) -> None:
+    fp = store.fingerprint(upstream, "measure", run.config.model, run.code)
+    extra = {"model": run.config.model}
+    shards = len(index["offsets"]) - 1
+    tasks = [
+        _shard_task(run, index, i, run.dir("measure"), store.fingerprint(fp, i), extra) for i in range(shards)
+    ]
+    run.stage("measure", measure.measure_shard, tasks)
+
+
 def _shard_g(index: dict[str, Any], i: int) -> np.ndarray:
     return np.asarray(index["g"][index["offsets"][i] : index["offsets"][i + 1]])
 
@@ -175,8 +190,20 @@ def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str,
     parts = range(config.partitions)
     pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
     comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
+    near = [(str(run.dir("buckets") / f"part-{p:05d}.parquet"), ("a", "b")) for p in parts]
+    cand_fp = store.fingerprint(sig_fp, "candidates")
+    candidates = components.connect(
+        run, "buckets", near, run.dir("buckets") / "_candidates", cand_fp, config.partitions
+    )
     gather, blocks = verification_tasks(
-        pairs, index, sig_dir, run.dir("components"), comp_fp, config.dedup.threshold, config.partitions
+        pairs,
+        candidates,
+        index,
+        sig_dir,
+        run.dir("components"),
+        comp_fp,
+        config.dedup.threshold,
+        config.partitions,
     )
     run.stage("gather", stages.gather_shard, gather)
     run.stage("components", stages.verify_partition, blocks, unit="pairs")
@@ -184,12 +211,12 @@ def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str,
         [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
     )
     comp = run.dir("components")
-    roots = store.read_tables(
-        [
-            *(run.dir("buckets") / f"exact-{p:05d}.parquet" for p in parts),
-            *(comp / f"roots-{t['name']}.parquet" for t in blocks),
-        ]
-    )
+    partial = [
+        *(str(run.dir("buckets") / f"exact-{p:05d}.parquet") for p in parts),
+        *(str(comp / f"roots-{t['name']}.parquet") for t in blocks),
+    ]
+    sources = [(path, ("node", "root")) for path in partial]
+    roots = components.connect(run, "components", sources, comp / "_unite", comp_fp, config.partitions)
     edges = store.read_tables([comp / f"{t['name']}.parquet" for t in blocks], ["a", "b", "jaccard"])
     decisions = choose_kept(roots, edges, signatures, config.keep)
     return store.fingerprint(comp_fp, config.keep), decisions
@@ -233,7 +260,9 @@ def _split(run: PipelineRun, upstream: str, shards: int) -> pa.Table:
     ran = 0 if store.is_done(out, "assign", fp) else 1
     parts = [run.dir("kept") / f"part-{i:05d}.parquet" for i in range(shards)]
     rows = sum(pq.read_metadata(p).num_rows for p in parts) if ran else 0
-    bar = StageProgress("split", [rows] * ran, run.stream, rows_total=rows, skipped=1 - ran)
+    bar = StageProgress(
+        "split", [rows] * ran, run.stream, rows_total=rows, skipped=1 - ran, record=run.record
+    )
     if ran:
         kept = store.read_tables(parts, ["g", "id", "rowhash", "category"])
         store.write_table(

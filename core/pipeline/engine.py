@@ -20,7 +20,7 @@ from core.pipeline import store
 from core.pipeline.plan import (
     PipelineConfig,
 )
-from core.pipeline.progress import StageProgress
+from core.pipeline.progress import ProgressRecord, StageProgress
 
 _INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 
@@ -75,6 +75,7 @@ class PipelineRun:
     out: Path
     code: str
     stats: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    record: ProgressRecord | None = None
 
     def stage(
         self,
@@ -82,19 +83,25 @@ class PipelineRun:
         fn: Callable[[dict[str, Any]], dict[str, Any]],
         tasks: list[dict[str, Any]],
         unit: str = "rows",
+        label: str | None = None,
     ) -> None:
-        """Run the unfinished ``tasks`` of a stage (each names its marker by ``out`` and ``name``)."""
+        """Run the unfinished ``tasks`` of a stage (each names its marker by ``out`` and ``name``).
+
+        A stage of several steps (the rounds of components) calls this once per step with a
+        ``label`` for its progress line; the figures of its steps add up under ``name``.
+        """
         start = time.monotonic()
         todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
         weights = [_task_weight(t) for t in todo]
         known = all(any(k in t for k in ("g", "a", "splits")) for t in todo)
         bar = StageProgress(
-            name,
+            label or name,
             weights,
             self.stream,
             rows_total=int(sum(weights)) if known else None,
             skipped=len(tasks) - len(todo),
             unit=unit,
+            record=self.record,
         )
         driver_cpu = time.process_time()
         results = self.engine.map(
@@ -103,13 +110,17 @@ class PipelineRun:
         driver_cpu = time.process_time() - driver_cpu  # includes the tasks run in this process
         elsewhere = sum(r["cpu_seconds"] for r in results if r["pid"] != os.getpid())
         rows = sum(int(store.read_marker(Path(t["out"]), t["name"]).get("rows", 0)) for t in tasks)
-        self.stats[name] = {
+        step = {
             "seconds": round(time.monotonic() - start, 3),
             "rows": rows,
             "cpu_seconds": round(driver_cpu + elsewhere, 3),
             "tasks_run": len(todo),
             "tasks_skipped": len(tasks) - len(todo),
         }
+        before = self.stats.get(name) if label else None
+        if before is not None:  # a later step: its time and tasks add up; rows stay the stage's first
+            step = {k: before["rows"] if k == "rows" else round(before[k] + v, 3) for k, v in step.items()}
+        self.stats[name] = step
 
     def dir(self, stage: str) -> Path:
         """The output directory of ``stage``."""

@@ -24,7 +24,7 @@ from core import _minhash
 from core.dedup import DedupConfig
 from core.pipeline import stages, store
 
-STEPS = ("validate", "dedup", "split", "export")
+STEPS = ("validate", "measure", "dedup", "split", "export")
 KEEP_POLICIES = ("smallest", "longest")
 SPLITS = ("train", "val", "test")
 
@@ -43,6 +43,7 @@ class PipelineConfig:
         val: Fraction of clusters for validation.
         test: Fraction of clusters for test.
         seed: Seed of the split's hashes.
+        model: The model whose encoding the measure stage counts tokens in.
         partitions: Bucket partitions of the band-key shuffle (results do not depend on it).
         dedup: Shingling, MinHash and threshold settings (dedup's scope ``all``).
     """
@@ -56,6 +57,7 @@ class PipelineConfig:
     val: float = 0.1
     test: float = 0.1
     seed: int = 0
+    model: str = "gpt-4.1-mini"
     partitions: int = 8
     dedup: DedupConfig = dataclasses.field(default_factory=DedupConfig)
 
@@ -75,6 +77,7 @@ class PipelineConfig:
 
 def verification_tasks(
     pairs: pa.Table,
+    candidates: pa.Table,
     index: dict[str, Any],
     sig_dir: Path,
     out: Path,
@@ -84,8 +87,9 @@ def verification_tasks(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Plan the verification of the distinct candidate pairs: gather tasks, then verify tasks.
 
-    Candidate rows are grouped by their component in the candidate graph (so a pair never
-    straddles two partitions) and the components spread over ``partitions`` by a hash of their
+    Candidate rows are grouped by their component in the candidate graph (``candidates``: the
+    ``(node, root)`` of every candidate row, from :func:`core.pipeline.components.connect`, so a
+    pair never straddles two partitions) and the components spread over ``partitions`` by a hash of their
     smallest label. Each shard's gather task copies the shingles of its candidate rows to their
     partitions (every shard read once, every candidate row copied once); each verify task reads
     its partition's gathered rows and checks its pairs.
@@ -95,7 +99,8 @@ def verification_tasks(
     both = stages.unique_pairs(
         np.stack([pairs.column("a").to_numpy(), pairs.column("b").to_numpy()], axis=1).astype(np.int64)
     )
-    nodes, roots = stages.local_components(both[:, 0], both[:, 1])
+    nodes = candidates.column("node").to_numpy().astype(np.int64)
+    roots = candidates.column("root").to_numpy().astype(np.int64)
     part_of_node = (_minhash.mix64(roots.astype(np.uint64)) % np.uint64(partitions)).astype(np.int64)
     shard_of, pos_of = index["shard_of_g"][nodes], index["pos_of_g"][nodes]
     order = np.lexsort((pos_of, shard_of))
@@ -140,10 +145,11 @@ def verification_tasks(
 
 
 def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: str) -> dict[str, np.ndarray]:
-    """Merge the partial components and pick each cluster's keeper (deterministic, order-free).
+    """Pick each cluster's keeper (deterministic, order-free).
 
     Args:
-        roots: ``(node, root)`` maps of every bucket partition (exact pairs) and verification block.
+        roots: ``(node, root)`` of every clustered row, sorted by node, ``root`` its cluster's smallest
+            label (:func:`core.pipeline.components.connect` of the partial components).
         edges: Verified near pairs ``(a, b, jaccard)``.
         signatures: Per row: ``g``, ``exact_key``, ``length``.
         keep: ``smallest`` (the smallest label, i.e. the smallest id) or ``longest`` (ties: smallest).
@@ -153,9 +159,8 @@ def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: st
         label), ``kept`` (its keeper), ``removed``, ``exact`` (same exact key as the keeper),
         ``jaccard`` (1.0 for exact, else the row's best verified Jaccard).
     """
-    node = roots.column("node").to_numpy() if roots.num_rows else np.zeros(0, np.int64)
-    root = roots.column("root").to_numpy() if roots.num_rows else np.zeros(0, np.int64)
-    g, final = stages.local_components(node.astype(np.int64), root.astype(np.int64))
+    g = roots.column("node").to_numpy().astype(np.int64) if roots.num_rows else np.zeros(0, np.int64)
+    final = roots.column("root").to_numpy().astype(np.int64) if roots.num_rows else np.zeros(0, np.int64)
     label = signatures.column("g").to_numpy()
     by_g = np.empty(len(label), np.int64)
     by_g[label] = np.arange(len(label))

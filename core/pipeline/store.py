@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 _MINHASH = ("__init__", "shingles", "batch", "pairs", "workers")
 _CODE_FILES = (
     "stages.py",
+    "measure.py",
+    "components.py",
     "store.py",
     "driver.py",
     "engine.py",

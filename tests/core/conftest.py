@@ -145,3 +145,14 @@ def forked_calls(monkeypatch):
 
     monkeypatch.setattr(_fork.ForkedCall, "__init__", recording)
     return made
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray (2 CPUs) for every test that runs the Ray engine (started once: a few seconds)."""
+    ray = pytest.importorskip("ray")
+    from core.pipeline.ray_engine import start_local_ray
+
+    start_local_ray(2)
+    yield
+    ray.shutdown()

@@ -84,16 +84,6 @@ def ray_run(inputs, ray_session, tmp_path_factory) -> tuple[dict, Path]:
     return summary, out
 
 
-@pytest.fixture(scope="session")
-def ray_session():
-    ray = pytest.importorskip("ray")
-    from core.pipeline.ray_engine import start_local_ray
-
-    start_local_ray(2)
-    yield
-    ray.shutdown()
-
-
 def _outputs(out: Path) -> dict:
     parts = sorted((out / "kept").glob("part-*.parquet"))
     ids = sorted(i for p in parts for i in pq.read_table(p, columns=["id"]).column("id").to_pylist())
@@ -102,6 +92,7 @@ def _outputs(out: Path) -> dict:
         "removed": pq.read_table(out / "removed.parquet").to_pylist(),
         "assign": pq.read_table(out / "split" / "assign.parquet").to_pylist(),
         "manifest": json.loads((out / "export" / "manifest.json").read_text())["files"],
+        "measure": sorted(pq.read_table(out / "measure").to_pylist(), key=lambda r: r["g"]),
     }
 
 
@@ -125,6 +116,7 @@ def test_json_summary_has_exactly_the_documented_keys(cli_run):
     assert list(summary["splits"]) == ["train", "val", "test"]
     assert list(summary["stages"]) == [
         "validate",
+        "measure",
         "signatures",
         "buckets",
         "gather",
@@ -135,6 +127,7 @@ def test_json_summary_has_exactly_the_documented_keys(cli_run):
     ]
     assert all(set(stage) == {"seconds", "rows"} for stage in summary["stages"].values())
     assert summary["stages"]["validate"]["rows"] == summary["valid"]
+    assert summary["stages"]["measure"]["rows"] == summary["valid"]
     assert summary["stages"]["filter"]["rows"] == summary["kept"]
     assert summary["kept"] == summary["valid"] - summary["exact_removed"] - summary["near_removed"]
     assert sum(summary["splits"].values()) == summary["kept"]
@@ -154,7 +147,12 @@ def test_ray_gives_the_same_outputs(cli_run, ray_run):
     for key in ("valid", "invalid", "exact_removed", "near_removed", "kept", "clusters", "splits"):
         assert summary[key] == cli_run[0][key]
     lines = summary["progress"].replace("\r", "\n").splitlines()
-    for stage, tasks in (("validate", SHARDS + 2), ("signatures", SHARDS + 2), ("export", SHARDS + 2)):
+    for stage, tasks in (
+        ("validate", SHARDS + 2),
+        ("measure", SHARDS + 2),
+        ("signatures", SHARDS + 2),
+        ("export", SHARDS + 2),
+    ):
         seen = [x for x in lines if x.startswith(f"[{stage}]")]
         assert f" {tasks}/{tasks} tasks" in seen[-1] and "ETA" in seen[-1], seen
 
@@ -220,6 +218,7 @@ def test_a_killed_stage_resumes_only_its_lost_shard(inputs, cli_run, tmp_path):
     ran = {name: stage["tasks_run"] for name, stage in summary["stages"].items()}
     assert ran == {
         "validate": 0,
+        "measure": 0,
         "signatures": 1,
         "buckets": 0,
         "gather": 0,
