@@ -2,6 +2,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+import ui_semantic
 from core import review, synth
 from core.errors import DatasetError
 from ui import (
@@ -225,6 +226,8 @@ st.progress(
 if error := st.session_state.pop("review_error", None):
     st.error(error)
 _reviewers(batch_id, ids, int(seed), assignments, by_reviewer)
+if chosen_set is None:  # a synthetic batch: how diverse it is, and what the paraphrase check stopped
+    ui_semantic.batch_semantics(ws, batch_id, frame)
 
 categories = sorted({str(c) for c in frame.get("category", pd.Series(dtype=object)).dropna()})
 if categories:

@@ -1,0 +1,68 @@
+"""Semantic panels the pages share: a synthetic batch's diversity and the rows its paraphrase check stopped.
+
+The logic is :mod:`core.review.diversity`; this module only draws it (the Review page calls
+:func:`batch_semantics` for a synthetic batch).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import synth
+from core.review import diversity
+from core.semantic import DEFAULT_COSINE
+from core.semantic.pairs import PairSettings
+from core.synth.store import synthetic_texts
+from core.workspace import Workspace
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring how diverse the batch is…")
+def _diversity(root: str, batch_id: str, rows: int, cosine: float, _frame: pd.DataFrame) -> tuple:
+    found = diversity.batch_diversity(_frame, PairSettings(scope="prompt", cosine=cosine))
+    return found, found.closest_frame(_frame)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _restated(root: str, batch_id: str, _ws: Workspace) -> pd.DataFrame:
+    batch = synth.batch_examples(_ws, batch_id, valid_only=False)
+    if batch.empty:
+        return diversity.restated_rows(batch, {})
+    return diversity.restated_rows(
+        batch, diversity.reference_texts(_ws.current_dataset(), synthetic_texts(_ws))
+    )
+
+
+def batch_semantics(ws: Workspace, batch_id: str, frame: pd.DataFrame) -> None:
+    """Draw, for one synthetic batch, how diverse it is and the rows rejected as paraphrases."""
+    with st.expander("Diverse, or mostly paraphrases?", expanded=False):
+        cosine = st.slider(
+            "Paraphrase cosine",
+            0.5,
+            1.0,
+            DEFAULT_COSINE,
+            0.01,
+            key="review_diversity_cosine",
+            help="Two prompts whose embeddings reach this cosine say the same thing in other words.",
+        )
+        found, closest = _diversity(str(ws.root), batch_id, len(frame), float(cosine), frame)
+        cols = st.columns(3)
+        cols[0].metric("Rows compared", f"{found.rows:,}")
+        cols[1].metric(
+            "Median nearest cosine",
+            f"{found.median_cosine:.2f}",
+            help="Per row, the cosine to the closest other row of the batch; the median over rows.",
+        )
+        cols[2].metric(
+            "Rows restating another", f"{found.paraphrase_share:.0%}", help=f"nearest cosine >= {cosine:.2f}"
+        )
+        if found.paraphrase_share >= 0.5:
+            st.warning("Most of this batch restates itself: ask the teacher for more varied examples.")
+        if not closest.empty:
+            st.markdown("**Closest pairs in the batch**")
+            st.dataframe(closest, hide_index=True, use_container_width=True)
+    restated = _restated(str(ws.root), batch_id, ws)
+    if not restated.empty:
+        with st.expander(f"Rejected as paraphrases ({len(restated)})", expanded=False):
+            st.caption("Each generated row the paraphrase check stopped, beside the row it restates.")
+            st.dataframe(restated, hide_index=True, use_container_width=True)
