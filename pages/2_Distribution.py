@@ -75,15 +75,24 @@ model = left.selectbox(
 task_type = middle.selectbox(
     "Task type (dataset size rule)", list(profile.TASK_SIZES), index=1, key="distribution_task_type"
 )
+_COVERAGE_BY = {"semantic": "meaning (embeddings)", "tfidf": "words (character 4-gram TF-IDF)"}
+coverage_by = right.selectbox(
+    "Coverage by",
+    [m for m in _COVERAGE_BY if m != "semantic" or drift.semantic.available()],
+    format_func=_COVERAGE_BY.get,
+    key="distribution_coverage_by",
+    help="How a production input is matched with its most similar training example.",
+)
 threshold = right.slider(
     "Coverage threshold",
     0.1,
     0.9,
-    drift.DriftConfig().coverage_threshold,
+    drift.DriftConfig().semantic_threshold
+    if coverage_by == "semantic"
+    else drift.DriftConfig().coverage_threshold,
     0.05,
-    key="distribution_threshold",
-    help="A production input whose most similar training example (cosine of character 4-gram TF-IDF) "
-    "is below this is 'not covered'.",
+    key=f"distribution_threshold_{coverage_by}",
+    help="A production input whose most similar training example (cosine) is below this is 'not covered'.",
 )
 config = profile.ProfileConfig(model=model, task_type=task_type)
 
@@ -103,11 +112,12 @@ def _drift(
     digest: str,
     _data: bytes,
     _features: pd.DataFrame,
+    method: str = "tfidf",
 ):
     production = drift.load_production(_data, name)
-    return drift.compare(
-        _features, production, drift.DriftConfig(coverage_threshold=threshold), model=model, seed=0
-    )
+    limit = {"semantic_threshold" if method == "semantic" else "coverage_threshold": threshold}
+    config = drift.DriftConfig(method=method, **limit)
+    return drift.compare(_features, production, config, model=model, seed=0)
 
 
 def _production_file() -> tuple[str, bytes] | None:
@@ -152,7 +162,15 @@ if production is not None:
     name, data = production
     try:
         report = _drift(
-            root, version, model, threshold, name, hashlib.sha256(data).hexdigest(), data, features
+            root,
+            version,
+            model,
+            threshold,
+            name,
+            hashlib.sha256(data).hexdigest(),
+            data,
+            features,
+            coverage_by,
         )
     except DatasetError as exc:
         st.error(str(exc))
@@ -460,7 +478,8 @@ if report is not None:
     c.metric(
         "Not covered",
         f"{report.uncovered_share:.0%}",
-        help=f"Nearest training example less similar than {report.threshold}.",
+        help=f"Nearest training example less similar than {report.threshold} "
+        f"(by {_COVERAGE_BY[report.method]}).",
     )
     overlay = pd.concat(
         [
