@@ -1,17 +1,21 @@
 """Semantic panels the pages share: a synthetic batch's diversity and the rows its paraphrase check stopped.
 
 The logic is :mod:`core.review.diversity`; this module only draws it (the Review page calls
-:func:`batch_semantics` for a synthetic batch).
+:func:`batch_semantics` for a synthetic batch). :func:`wait_for_semantic_pass` shows the progress of a
+version's semantic pass running in the background (:func:`core.derived.warm`) while the Dedup page
+waits for it.
 """
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
-from core import synth
+from core import derived, synth
 from core.review import diversity
-from core.semantic import DEFAULT_COSINE
+from core.semantic import DEFAULT_COSINE, versioned
 from core.semantic.pairs import PairSettings
 from core.synth.store import synthetic_texts
 from core.workspace import Workspace
@@ -66,3 +70,23 @@ def batch_semantics(ws: Workspace, batch_id: str, frame: pd.DataFrame) -> None:
         with st.expander(f"Rejected as paraphrases ({len(restated)})", expanded=False):
             st.caption("Each generated row the paraphrase check stopped, beside the row it restates.")
             st.dataframe(restated, hide_index=True, use_container_width=True)
+
+
+def wait_for_semantic_pass(
+    ws: Workspace, version: int, settings: PairSettings, bar: st.delta_generator.DeltaGenerator
+) -> None:
+    """While the background warm-up embeds ``version`` for ``settings``, show its progress on ``bar``.
+
+    Returns when the pairs are stored or no warm-up is under way (the caller then reads or finds them).
+    """
+    deadline = time.monotonic() + 600  # a stuck warm-up: the page finds the pairs itself after this
+    while not versioned.pairs_stored(ws, version, settings) and derived.warming(ws, version):
+        if time.monotonic() > deadline:
+            return
+        progress = versioned.pass_progress(ws, version)
+        if progress is not None:
+            bar.progress(
+                progress.done / max(progress.total, 1),
+                text=f"Embedding in the background, once per dataset version… {progress.describe()}",
+            )
+        time.sleep(0.25)  # a page polling a background job, not a test waiting for one
