@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import derived, synth
+from core import derived, split, synth
 from core.review import diversity
 from core.semantic import DEFAULT_COSINE, versioned
+from core.semantic.model import PassProgress
 from core.semantic.pairs import PairSettings
 from core.synth.store import synthetic_texts
 from core.workspace import Workspace
@@ -90,3 +92,20 @@ def wait_for_semantic_pass(
                 text=f"Embedding in the background, once per dataset version… {progress.describe()}",
             )
         time.sleep(0.25)  # a page polling a background job, not a test waiting for one
+
+
+def semantic_links(ws: Workspace, version: int, config: split.SplitConfig, frame: pd.DataFrame) -> np.ndarray:
+    """Return the version's paraphrase pairs at the split's cosine (its stored semantic pass, else found)."""
+    assert config.semantic_cosine is not None
+    settings = PairSettings(method="semantic", cosine=config.semantic_cosine, scope=config.cluster_scope)
+    slot = st.empty()
+    bar = slot.progress(0.0, text="Embedding every row, once per dataset version…")
+    wait_for_semantic_pass(ws, version, settings, bar)
+
+    def report(progress: PassProgress) -> None:
+        bar.progress(progress.done / max(progress.total, 1), text=f"Embedding… {progress.describe()}")
+
+    found = versioned.version_pairs(ws, version, settings, frame, progress=report)
+    slot.empty()
+    linked = versioned.pairs_at(found, settings)
+    return np.asarray([(p.a, p.b) for p in linked], dtype=np.int64).reshape(-1, 2)

@@ -5,6 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import ui_semantic
 from core import derived, export, formats, pricing, report, review, split, synth
 from core.errors import DatasetError
 from core.pipeline import opening
@@ -60,7 +61,12 @@ def _split(
         ),
     )
     slot.empty()
-    return split.split_frame(_frame, config, seed=seed, lock=json.loads(lock_json), graph=graph)
+    links = None
+    if config.semantic_cosine is not None:  # the version's stored semantic pairs (the background pass)
+        links = ui_semantic.semantic_links(Workspace.open(root), version, config, _frame)
+    return split.split_frame(
+        _frame, config, seed=seed, lock=json.loads(lock_json), graph=graph, semantic=links
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Counting tokens…")
@@ -122,6 +128,13 @@ with st.container(border=True):
         key="split_time_based",
         help="Test = the newest examples by created_at.",
     )
+    keep_paraphrases = cols[1].checkbox(
+        "Keep paraphrases together",
+        value=bool(saved.get("split_keep_paraphrases", False)),
+        key="split_keep_paraphrases",
+        help="Rows that say the same thing in other words (embedding cosine at the leak check's cosine "
+        "below) share a split, like near-duplicates.",
+    )
     needs_confirm = split.holdout_needs_confirmation(val_pct / 100, test_pct / 100)
     confirmed = False
     if needs_confirm:
@@ -140,6 +153,9 @@ try:
         stratify=tuple(stratify),
         cluster_threshold=float(threshold),
         cluster_scope=str(dedup_settings.get("scope", "all")),
+        semantic_cosine=float(st.session_state.get("split_cosine", saved.get("split_cosine", 0.85)))
+        if keep_paraphrases
+        else None,
         time_based=time_based,
         confirm_holdout=confirmed,
     )
@@ -153,6 +169,7 @@ settings = {
     "split_threshold": float(threshold),
     "split_stratify": list(stratify),
     "split_time_based": time_based,
+    "split_keep_paraphrases": keep_paraphrases,
     "split_cosine": float(st.session_state.get("split_cosine", saved.get("split_cosine", 0.85))),
 }
 if settings != saved:
