@@ -86,7 +86,9 @@ def wait_for_semantic_pass(
         if time.monotonic() > deadline:
             return
         progress = versioned.pass_progress(ws, version)
-        if progress is not None:
+        if progress is None:  # the warm-up is still on the measures before the semantic pass
+            bar.progress(0.0, text="Waiting for the measures being found in the background…")
+        else:
             bar.progress(
                 progress.done / max(progress.total, 1),
                 text=f"Embedding in the background, once per dataset version… {progress.describe()}",
