@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+import ui_semantic
 from core import dedup, derived
 from core.semantic import pairs as semantic_pairs
 from core.semantic import versioned
@@ -78,10 +79,12 @@ def _semantic(
 ) -> list[semantic_pairs.SimilarPair]:
     slot = st.empty()
     bar = slot.progress(0.0, text="Embedding every row, once per dataset version…")
+    settings = semantic_pairs.PairSettings(scope=scope, include_system=include_system)
+    ui_semantic.wait_for_semantic_pass(Workspace.open(root), dataset_version, settings, bar)
     found = versioned.version_pairs(
         Workspace.open(root),
         dataset_version,
-        semantic_pairs.PairSettings(scope=scope, include_system=include_system),
+        settings,
         _frame,
         progress=lambda p: bar.progress(p.done / max(p.total, 1), text=f"Embedding… {p.describe()}"),
     )

@@ -16,6 +16,8 @@ from core.workspace import Workspace
 from ui_distribution import plain
 
 _SAMPLE_PRODUCTION = SAMPLE_DIR / "production_inputs.txt"
+COVERAGE_BY = {"semantic": "meaning (embeddings)", "tfidf": "words (character 4-gram TF-IDF)"}
+"""How a production input can be matched with its most similar training example, as the page names it."""
 
 
 @st.cache_data(max_entries=4, show_spinner="Comparing with the production sample…")
@@ -28,15 +30,16 @@ def _drift(
     digest: str,
     _data: bytes,
     _features: pd.DataFrame,
+    method: str = "tfidf",
 ) -> drift.DriftReport:
     production = drift.load_production(_data, name)
-    return drift.compare(
-        _features, production, drift.DriftConfig(coverage_threshold=threshold), model=model, seed=0
-    )
+    limit = {"semantic_threshold" if method == "semantic" else "coverage_threshold": threshold}
+    config = drift.DriftConfig(method=method, **limit)
+    return drift.compare(_features, production, config, model=model, seed=0)
 
 
 def production_report(
-    ws: Workspace, model: str, threshold: float, features: pd.DataFrame
+    ws: Workspace, model: str, threshold: float, features: pd.DataFrame, method: str = "tfidf"
 ) -> tuple[tuple[str, bytes] | None, drift.DriftReport | None]:
     """The production sample kept in the workspace and its comparison (shown as an error if unreadable)."""
     production = drift.saved_production(ws)
@@ -46,7 +49,7 @@ def production_report(
     try:
         digest = hashlib.sha256(data).hexdigest()
         return production, _drift(
-            str(ws.root), ws.dataset_version(), model, threshold, name, digest, data, features
+            str(ws.root), ws.dataset_version(), model, threshold, name, digest, data, features, method
         )
     except DatasetError as exc:
         st.error(str(exc))
@@ -97,7 +100,8 @@ def comparison(name: str, report: drift.DriftReport, features: pd.DataFrame) -> 
     c.metric(
         "Not covered",
         f"{report.uncovered_share:.0%}",
-        help=f"Nearest training example less similar than {report.threshold}.",
+        help=f"Nearest training example less similar than {report.threshold} "
+        f"(by {COVERAGE_BY[report.method]}).",
     )
     _lengths(report)
     _shares(report)

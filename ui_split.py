@@ -17,11 +17,11 @@ from ui import blank, md_text
 
 def settings_form(
     saved: dict[str, Any], lock: dict[str, Any] | None, dedup_settings: dict[str, Any]
-) -> tuple[int, int, int, float, list[str], bool, bool]:
+) -> tuple[int, int, int, float, list[str], bool, bool, bool]:
     """The split settings (last ones kept in the workspace); stops while a big hold-out is unconfirmed.
 
     Returns:
-        ``(val_pct, test_pct, seed, threshold, stratify, time_based, confirmed)``.
+        ``(val_pct, test_pct, seed, threshold, stratify, time_based, keep_paraphrases, confirmed)``.
     """
     with st.container(border=True):
         cols = st.columns(4)
@@ -60,6 +60,13 @@ def settings_form(
             key="split_time_based",
             help="Test = the newest examples by created_at.",
         )
+        keep_paraphrases = cols[1].checkbox(
+            "Keep paraphrases together",
+            value=bool(saved.get("split_keep_paraphrases", False)),
+            key="split_keep_paraphrases",
+            help="Rows that say the same thing in other words (embedding cosine at the leak check's cosine "
+            "below) share a split, like near-duplicates.",
+        )
         needs_confirm = split.holdout_needs_confirmation(val_pct / 100, test_pct / 100)
         confirmed = False
         if needs_confirm:
@@ -70,7 +77,7 @@ def settings_form(
             if not confirmed:
                 st.warning("A hold-out outside 10-20% needs your confirmation above.")
                 st.stop()
-    return val_pct, test_pct, seed, threshold, stratify, time_based, confirmed
+    return val_pct, test_pct, seed, threshold, stratify, time_based, keep_paraphrases, confirmed
 
 
 def preview(frame: pd.DataFrame, result: split.SplitResult, lock: dict[str, Any] | None) -> None:

@@ -1,8 +1,8 @@
 """What is measured on a dataset version, computed once and kept beside it.
 
 A saved version never changes, so the slow measurements on it (token counts, the text measures of
-the Distribution page, the near-duplicate graphs of the Dedup and Split pages) are stored in the
-version's folder:
+the Distribution page, the near-duplicate graphs of the Dedup and Split pages, the semantic pairs and
+novelty of the Dedup page) are stored in the version's folder:
 a page renders from the stored result, and a refresh, a second tab or a restart of the app reads it
 back instead of measuring 100,000 examples again. :func:`warm_in_background` computes them right
 after a version is saved, while the person is still reading the upload report, so the first visit
@@ -271,6 +271,9 @@ def prune(ws: Workspace, keep: int = 3) -> list[int]:
 def warm(ws: Workspace, version: int) -> None:
     """Compute what the Distribution, Dedup and Split pages need first for ``version``.
 
+    Last, the semantic pass (embeddings, semantic pairs and novelty: :mod:`core.semantic.versioned`),
+    so that the Dedup page's semantic view reads them instead of embedding every row on the page.
+
     With their defaults, or the Dedup settings last applied in this workspace. Measurements of old
     versions are pruned first (see :func:`prune`).
     """
@@ -286,11 +289,20 @@ def warm(ws: Workspace, version: int) -> None:
         lambda: features(ws, version, profile.ProfileConfig(), frame),
         lambda: dedup_graph(ws, version, config, frame),
         lambda: split_graph(ws, version, None, config.scope, frame),
+        lambda: _semantic_pass(ws, version, config, frame),
     ]
     for step in steps:
         if ws.dataset_version() != version:
             return  # superseded by a newer version: its own warm-up measures what matters now
         step()
+
+
+def _semantic_pass(ws: Workspace, version: int, config: dedup.DedupConfig, frame: pd.DataFrame) -> None:
+    """The Dedup page's semantic pairs and novelty, under the scope of its last applied settings."""
+    from core.semantic import pairs, versioned  # versioned stores its results through this module
+
+    settings = pairs.PairSettings(scope=config.scope, include_system=config.include_system)
+    versioned.background_pass(ws, version, settings, frame)
 
 
 class Warmup:

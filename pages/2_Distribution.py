@@ -19,7 +19,7 @@ from ui_distribution import (
     step_summary,
     token_lengths,
 )
-from ui_drift import comparison, production_controls, production_report
+from ui_drift import COVERAGE_BY, comparison, production_controls, production_report
 
 st.title("📊 Distribution")
 st.caption(
@@ -40,21 +40,29 @@ model = left.selectbox(
 task_type = middle.selectbox(
     "Task type (dataset size rule)", list(profile.TASK_SIZES), index=1, key="distribution_task_type"
 )
+coverage_by = right.selectbox(
+    "Coverage by",
+    [m for m in COVERAGE_BY if m != "semantic" or drift.semantic.available()],
+    format_func=COVERAGE_BY.get,
+    key="distribution_coverage_by",
+    help="How a production input is matched with its most similar training example.",
+)
 threshold = right.slider(
     "Coverage threshold",
     0.1,
     0.9,
-    drift.DriftConfig().coverage_threshold,
+    drift.DriftConfig().semantic_threshold
+    if coverage_by == "semantic"
+    else drift.DriftConfig().coverage_threshold,
     0.05,
-    key="distribution_threshold",
-    help="A production input whose most similar training example (cosine of character 4-gram TF-IDF) "
-    "is below this is 'not covered'.",
+    key=f"distribution_threshold_{coverage_by}",
+    help="A production input whose most similar training example (cosine) is below this is 'not covered'.",
 )
 config = profile.ProfileConfig(model=model, task_type=task_type)
 features = version_features(ws, frame, model)
 
 # -- production sample (kept in the workspace so that a refresh keeps it) -----------------------
-production, report = production_report(ws, model, threshold, features)
+production, report = production_report(ws, model, threshold, features, coverage_by)
 result = profile.build_profile(
     features,
     config,

@@ -1,6 +1,7 @@
 import pandas as pd
 import streamlit as st
 
+import ui_semantic
 from core import review, synth
 from ui import dataset_at, open_workspace, page_link
 from ui_review import (
@@ -63,6 +64,8 @@ st.progress(
 if error := st.session_state.pop("review_error", None):
     st.error(error)
 reviewers(ws, store, batch_id, ids, seed, assignments, by_reviewer)
+if chosen_set is None:  # a synthetic batch: how diverse it is, and what the paraphrase check stopped
+    ui_semantic.batch_semantics(ws, batch_id, frame)
 
 categories = sorted({str(c) for c in frame.get("category", pd.Series(dtype=object)).dropna()})
 if categories:

@@ -4,6 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+import ui_semantic
 import ui_split
 from core import derived, export, formats, pricing, split, synth
 from core.errors import DatasetError
@@ -60,7 +61,12 @@ def _split(
         ),
     )
     slot.empty()
-    return split.split_frame(_frame, config, seed=seed, lock=json.loads(lock_json), graph=graph)
+    links = None
+    if config.semantic_cosine is not None:  # the version's stored semantic pairs (the background pass)
+        links = ui_semantic.semantic_links(Workspace.open(root), version, config, _frame)
+    return split.split_frame(
+        _frame, config, seed=seed, lock=json.loads(lock_json), graph=graph, semantic=links
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Counting tokens…")
@@ -87,8 +93,8 @@ def _semantic_leaks(
 # The last settings used are kept in the workspace, so a revisit or a refresh re-creates the same
 # split (the seed matters for train / val even when the test set is locked).
 saved = ws.get_state("split.settings") or {}
-(val_pct, test_pct, seed, threshold, stratify, time_based, confirmed) = ui_split.settings_form(
-    saved, lock, dedup_settings
+(val_pct, test_pct, seed, threshold, stratify, time_based, keep_paraphrases, confirmed) = (
+    ui_split.settings_form(saved, lock, dedup_settings)
 )
 
 try:
@@ -98,6 +104,9 @@ try:
         stratify=tuple(stratify),
         cluster_threshold=float(threshold),
         cluster_scope=str(dedup_settings.get("scope", "all")),
+        semantic_cosine=float(st.session_state.get("split_cosine", saved.get("split_cosine", 0.85)))
+        if keep_paraphrases
+        else None,
         time_based=time_based,
         confirm_holdout=confirmed,
     )
@@ -111,6 +120,7 @@ settings = {
     "split_threshold": float(threshold),
     "split_stratify": list(stratify),
     "split_time_based": time_based,
+    "split_keep_paraphrases": keep_paraphrases,
     "split_cosine": float(st.session_state.get("split_cosine", saved.get("split_cosine", 0.85))),
 }
 if settings != saved:

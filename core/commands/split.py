@@ -57,6 +57,12 @@ def add_split_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.8,
         help="near-duplicate Jaccard kept together (default 0.8)",
     )
+    parser.add_argument(
+        "--semantic-cosine",
+        type=float,
+        metavar="T",
+        help="also keep together rows whose embeddings reach cosine T (paraphrases; default: off)",
+    )
     parser.add_argument("--time-based", action="store_true", help="test = the newest rows by created_at")
     parser.add_argument("--yes", action="store_true", help="accept a hold-out (val + test) outside 10-20%%")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
@@ -72,6 +78,7 @@ def config_from(args: argparse.Namespace) -> split.SplitConfig:
         test=args.test,
         stratify=tuple(args.stratify or ("category",)),
         cluster_threshold=args.cluster_threshold,
+        semantic_cosine=args.semantic_cosine,
         time_based=args.time_based,
         confirm_holdout=args.yes,
     )

@@ -11,12 +11,17 @@ sparse cosine is computed for those candidates only. The similarity reported is 
 exact cosine; it can only be an underestimate when the true nearest neighbour was not among the
 candidates, which happens when many training rows are about equally (dis)similar.
 
-Uncovered inputs (similarity under ``coverage_threshold``) are clustered with k-means on their
-word TF-IDF (k chosen by silhouette, seeded) and each cluster is named by its top terms.
+That is the TF-IDF path. When the packaged embedding model loads (``method="auto"``, the default),
+coverage is the embedding cosine to the nearest training prompt instead (:mod:`core.drift.semantic`:
+an input restating a training prompt in other words is covered), under ``semantic_threshold``; the
+report's ``method`` says which was used, and TF-IDF stays the fallback.
+
+Uncovered inputs (similarity under the threshold) are clustered with k-means on their embeddings or
+word TF-IDF (k chosen by silhouette, seeded) and each cluster is named by its top word terms.
 
 The modules: ``config`` (settings, report), ``production`` (reading the sample, keeping it), ``shift``
-(lengths, shares), ``coverage`` (nearest training prompt), ``clusters`` (uncovered inputs);
-:func:`compare` runs them.
+(lengths, shares), ``coverage`` (nearest training prompt by TF-IDF), ``semantic`` (by embeddings),
+``clusters`` (uncovered inputs); :func:`compare` runs them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.drift import semantic
 from core.drift.clusters import _clusters, cluster_uncovered
 from core.drift.config import MIN_PRODUCTION, Cluster, DriftConfig, DriftReport
 from core.drift.coverage import char_ngram_counts, nearest_similarity, tfidf_vectors
@@ -85,7 +91,19 @@ def compare(
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(features), size=min(len(features), config.length_sample), replace=False))
     train_tokens = _count_tokens(features["prompt_text"].iloc[sample].tolist(), model)
-    similarity, nearest = nearest_similarity(features["prompt_text"].tolist(), texts, config)
+    method = config.method
+    if method == "auto":
+        method = "semantic" if semantic.available() else "tfidf"
+    vectors = None
+    if method == "semantic":
+        train_vectors, vectors = semantic.embed_both(
+            features["prompt_text"].fillna("").astype(str).tolist(), texts
+        )
+        similarity, nearest = semantic.semantic_similarity(train_vectors, vectors)
+        threshold = config.semantic_threshold
+    else:
+        similarity, nearest = nearest_similarity(features["prompt_text"].tolist(), texts, config)
+        threshold = config.coverage_threshold
     inputs = pd.DataFrame(
         {
             "text": texts,
@@ -94,10 +112,10 @@ def compare(
             "category": production["category"].astype(object).tolist() if "category" in production else None,
             "similarity": similarity,
             "nearest": nearest,
-            "covered": similarity >= config.coverage_threshold,
+            "covered": similarity >= threshold,
         }
     )
-    labels, clusters = _clusters(inputs, config, seed)
+    labels, clusters = _clusters(inputs, config, seed, vectors)
     inputs["cluster"] = labels
     has_labels = inputs["category"].notna().any()
     return DriftReport(
@@ -110,5 +128,6 @@ def compare(
         categories=compare_shares(features["category"], inputs["category"]) if has_labels else None,
         clusters=clusters,
         n_train=len(features),
-        threshold=config.coverage_threshold,
+        threshold=threshold,
+        method=method,
     )

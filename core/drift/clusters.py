@@ -14,14 +14,16 @@ from core.drift.config import (
 
 
 def cluster_uncovered(
-    texts: list[str], *, max_clusters: int = 8, seed: int
+    texts: list[str], *, max_clusters: int = 8, seed: int, vectors: sp.csr_matrix | None = None
 ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Cluster texts on their word TF-IDF and name each cluster by its top terms.
+    """Cluster texts on their word TF-IDF (or on ``vectors``) and name each cluster by its top terms.
 
     Args:
         texts: The uncovered inputs.
         max_clusters: Upper bound of k (chosen by silhouette among 2..max_clusters).
         seed: Seed of k-means.
+        vectors: One row per text to cluster on instead (their embeddings); the names still come
+            from the word TF-IDF.
 
     Returns:
         ``(labels, terms)``: a cluster label per text and the top terms of each cluster.
@@ -41,11 +43,12 @@ def cluster_uncovered(
         matrix = vectorizer.fit_transform(texts)
     except ValueError:  # only stop words or digits
         return np.zeros(len(texts), dtype=int), [("misc",)]
-    k = _choose_k(matrix, max_clusters, seed=seed)
+    space = matrix if vectors is None else vectors
+    k = _choose_k(space, max_clusters, seed=seed)
     labels = (
         np.zeros(len(texts), dtype=int)
         if k == 1
-        else KMeans(k, n_init=4, random_state=seed).fit_predict(matrix)
+        else KMeans(k, n_init=4, random_state=seed).fit_predict(space)
     )
     vocabulary = np.asarray(vectorizer.get_feature_names_out())
     terms = []
@@ -76,7 +79,10 @@ def _choose_k(matrix: sp.csr_matrix, max_clusters: int, *, seed: int) -> int:
     return min(k for k, score in scores.items() if score >= 0.6 * best)
 
 
-def _clusters(inputs: pd.DataFrame, config: DriftConfig, seed: int) -> tuple[np.ndarray, tuple[Cluster, ...]]:
+def _clusters(
+    inputs: pd.DataFrame, config: DriftConfig, seed: int, vectors: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[Cluster, ...]]:
+    """Cluster the uncovered inputs (on ``vectors``' rows of them, their embeddings, when given)."""
     uncovered = np.flatnonzero(~inputs["covered"].to_numpy())
     labels = np.full(len(inputs), -1)
     if uncovered.size == 0:
@@ -87,7 +93,12 @@ def _clusters(inputs: pd.DataFrame, config: DriftConfig, seed: int) -> tuple[np.
 
     # k-means on a few thousand short texts: a second OpenMP thread only spins (5x the CPU time)
     with threadpool_limits(1):
-        found, terms = cluster_uncovered(texts, max_clusters=config.max_clusters, seed=seed)
+        found, terms = cluster_uncovered(
+            texts,
+            max_clusters=config.max_clusters,
+            seed=seed,
+            vectors=None if vectors is None else sp.csr_matrix(vectors[uncovered].astype(np.float64)),
+        )
     labels[uncovered] = found
     clusters = []
     for label, words in enumerate(terms):

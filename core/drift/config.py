@@ -24,7 +24,10 @@ class DriftConfig:
     """Settings of the production comparison.
 
     Attributes:
-        coverage_threshold: A production input whose best similarity is below this is uncovered.
+        coverage_threshold: A production input whose best TF-IDF similarity is below this is uncovered.
+        method: Coverage by ``semantic`` embeddings, by ``tfidf`` of character n-grams, or ``auto``
+            (embeddings when the packaged model loads, else TF-IDF).
+        semantic_threshold: A production input whose best embedding cosine is below this is uncovered.
         max_chars: Characters of each text used for coverage (the start of the input).
         ngram: Character n-gram length.
         sketch_dims: Dimensions of the dense sketch used to find candidates.
@@ -37,6 +40,8 @@ class DriftConfig:
     """
 
     coverage_threshold: float = 0.4
+    method: str = "auto"
+    semantic_threshold: float = 0.5
     max_chars: int = 200
     ngram: int = 4
     sketch_dims: int = 128
@@ -48,8 +53,11 @@ class DriftConfig:
     min_inputs: int = MIN_PRODUCTION
 
     def __post_init__(self) -> None:
-        if not 0 < self.coverage_threshold < 1:
-            raise ValueError(f"coverage_threshold must be in (0, 1), got {self.coverage_threshold}")
+        for name in ("coverage_threshold", "semantic_threshold"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+        if self.method not in ("auto", "semantic", "tfidf"):
+            raise ValueError(f"method must be auto, semantic or tfidf, got {self.method!r}")
         for name in (
             "max_chars",
             "ngram",
@@ -112,6 +120,7 @@ class DriftReport:
         clusters: Clusters of uncovered inputs, largest first.
         n_train: Training rows.
         threshold: The coverage threshold used.
+        method: How coverage was measured: ``semantic`` (embedding cosine) or ``tfidf``.
     """
 
     inputs: pd.DataFrame
@@ -122,6 +131,7 @@ class DriftReport:
     clusters: tuple[Cluster, ...]
     n_train: int
     threshold: float
+    method: str = "tfidf"
 
     @property
     def uncovered_share(self) -> float:
@@ -144,6 +154,7 @@ class DriftReport:
             "languages": self.languages,
             "categories": self.categories,
             "coverage": {
+                "method": self.method,
                 "threshold": self.threshold,
                 "mean_similarity": round(float(self.inputs["similarity"].mean()), 4),
                 "uncovered_share": round(self.uncovered_share, 4),

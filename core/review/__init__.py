@@ -10,7 +10,8 @@ agreement is measured (:mod:`core.review.assign`).
 
 The modules: ``sample`` (drawing), ``rate`` (pass rate, interval, gate), ``store``
 (the tables), ``admit`` (a batch into the dataset), ``assign`` (reviewers), ``sets`` (rows of
-the dataset chosen for review, on Explore).
+the dataset chosen for review, on Explore), ``diversity`` (how diverse a batch is, and the rows
+the paraphrase check stopped beside what they restate).
 """
 
 from __future__ import annotations

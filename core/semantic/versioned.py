@@ -5,11 +5,18 @@ every row and verifying shingles takes seconds at 100,000 rows, so the pairs are
 version and scope down to :data:`COSINE_FLOOR` and :data:`core.derived.NEAR_FLOOR`, stored in the
 version's folder (:func:`core.derived.stored`: one computation at a time, written atomically), and a
 slider then only filters them (:func:`pairs_at`).
+
+The background warm-up of a new version (:func:`core.derived.warm`) runs :func:`background_pass` with
+the Dedup page's settings, writing where the embedding pass is to :data:`PROGRESS_FILE` beside the
+results; the page shows that progress (:func:`pass_progress`) while it waits, instead of embedding the
+rows itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +31,8 @@ from core.workspace import Workspace
 COSINE_FLOOR = 0.75
 """Semantic pairs are kept down to this cosine: the page's cosine slider starts here."""
 FORMAT = 1
+PROGRESS_FILE = "semantic-pass-progress.json"
+"""Where the background pass of a version writes its :class:`PassProgress` (in the version's folder)."""
 _COLUMNS = ("a", "b", "cosine", "jaccard", "method")
 
 
@@ -47,19 +56,36 @@ def version_pairs(
         frame: The version's rows, when the caller has them (else they are read).
         progress: Called with the embedding pass's rows done, rate and time left.
     """
-    floor = dataclasses.replace(
-        settings, method="both", cosine=COSINE_FLOOR, threshold=min(derived.NEAR_FLOOR, settings.threshold)
-    )
-    name = (
-        f"semantic-pairs-v{FORMAT}-{floor.scope.replace('+', '_')}-sys{int(floor.include_system)}"
-        f"-sh{floor.shingle_size}-seed{floor.seed}-j{floor.threshold:.2f}.parquet"
-    )
+    floor = _floor(settings)
 
     def compute() -> list[SimilarPair]:
         rows = frame if frame is not None else ws.load_version(version)
         return duplicate_pairs(rows, floor, progress=timed_progress(progress) if progress else None)
 
-    return derived.stored(ws.derived_dir(version) / name, compute, read=_read, write=_write)
+    return derived.stored(_pairs_path(ws, version, settings), compute, read=_read, write=_write)
+
+
+def pairs_stored(ws: Workspace, version: int, settings: PairSettings) -> bool:
+    """Return whether :func:`version_pairs` of these settings would read a stored file (no embedding)."""
+    return _pairs_path(ws, version, settings).exists()
+
+
+def background_pass(
+    ws: Workspace, version: int, settings: PairSettings, frame: pd.DataFrame | None = None
+) -> None:
+    """Find and store the version's pairs and novelty; the pass's progress goes to :data:`PROGRESS_FILE`."""
+    target = ws.derived_dir(version) / PROGRESS_FILE
+    version_pairs(ws, version, settings, frame, progress=lambda p: _write_progress(target, p))
+    version_novelty(ws, version, settings, frame)
+
+
+def pass_progress(ws: Workspace, version: int) -> PassProgress | None:
+    """Return where the version's background embedding pass is (``None``: none has reported yet)."""
+    try:
+        data = json.loads((ws.derived_dir(version) / PROGRESS_FILE).read_text(encoding="utf-8"))
+        return PassProgress(int(data["done"]), int(data["total"]), float(data["rate"]), float(data["eta"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def version_novelty(
@@ -101,6 +127,30 @@ def pairs_at(pairs: list[SimilarPair], settings: PairSettings) -> list[SimilarPa
         if wanted:
             kept.append(dataclasses.replace(pair, method=method))
     return kept
+
+
+def _floor(settings: PairSettings) -> PairSettings:
+    return dataclasses.replace(
+        settings, method="both", cosine=COSINE_FLOOR, threshold=min(derived.NEAR_FLOOR, settings.threshold)
+    )
+
+
+def _pairs_path(ws: Workspace, version: int, settings: PairSettings) -> Path:
+    floor = _floor(settings)
+    name = (
+        f"semantic-pairs-v{FORMAT}-{floor.scope.replace('+', '_')}-sys{int(floor.include_system)}"
+        f"-sh{floor.shingle_size}-seed{floor.seed}-j{floor.threshold:.2f}.parquet"
+    )
+    return ws.derived_dir(version) / name
+
+
+def _write_progress(target: Path, progress: PassProgress) -> None:
+    """Write the progress atomically (a reader sees the old line or the new one, never half of one)."""
+    data = {"done": progress.done, "total": progress.total, "rate": progress.rows_per_second}
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text(json.dumps({**data, "eta": progress.eta_seconds}), encoding="utf-8")
+    os.replace(partial, target)
 
 
 def _read(path: Path) -> list[SimilarPair]:

@@ -3,8 +3,9 @@
 The split works on *units*, not rows: rows that share an id, a prompt or a whole text,
 or that are near-duplicates of each other (Jaccard at the dedup threshold, on the prompt
 and on prompt + response), are joined into one unit, and a unit always lands in one
-split. The leakage report looks for exactly those relations across splits, so after a
-split made here it is zero by construction.
+split. When asked (``semantic_cosine``), rows that say the same thing in other words (embedding
+cosine, :mod:`core.semantic`) are joined as well. The leakage report looks for exactly those
+relations across splits, so after a split made here it is zero by construction.
 
 Rules applied, in order: rows of a locked test set stay in test (their near-duplicates
 are excluded and listed); units holding a synthetic or eval-derived row go to train; the
@@ -49,7 +50,15 @@ from core.split.config import (
 from core.split.leakage import _leakage, leakage_report
 from core.split.lock import check_lock, content_hash, make_lock, read_lock_file, write_lock_file
 from core.split.store import get_lock, lock_history, save_lock, unlock
-from core.split.units import PairGraph, _column, _unit_labels, full_texts, pair_graph, prompt_texts
+from core.split.units import (
+    PairGraph,
+    _column,
+    _unit_labels,
+    full_texts,
+    pair_graph,
+    prompt_texts,
+    semantic_links,
+)
 
 __all__ = [
     "EXCLUDED",
@@ -76,6 +85,7 @@ __all__ = [
     "prompt_texts",
     "read_lock_file",
     "save_lock",
+    "semantic_links",
     "split_frame",
     "strata_labels",
     "unlock",
@@ -92,6 +102,7 @@ def split_frame(
     seed: int,
     lock: Mapping[str, Any] | None = None,
     graph: PairGraph | None = None,
+    semantic: np.ndarray | None = None,
 ) -> SplitResult:
     """Split a canonical table into train / val / test.
 
@@ -102,6 +113,8 @@ def split_frame(
         lock: A test lock (see :func:`make_lock`): its ids stay in test and nothing new enters it.
         graph: The table's :class:`PairGraph` (at a floor at or below the threshold, for the
             config's scope), when already at hand; found here otherwise.
+        semantic: The ``(n, 2)`` paraphrase pairs at ``config.semantic_cosine`` (:func:`semantic_links`),
+            when already at hand; found here when the config asks for them. Ignored otherwise.
 
     Returns:
         One label per row (``train`` / ``val`` / ``test`` / ``excluded``) and the report.
@@ -119,7 +132,11 @@ def split_frame(
             f"the pair graph ({graph.rows} rows, floor {graph.floor}, scope {graph.scope!r}) does not fit "
             f"{len(frame)} rows at {config.cluster_threshold} and scope {config.cluster_scope!r}"
         )
-    units = _Units.from_labels(_unit_labels(frame, graph, config.cluster_threshold))
+    if config.semantic_cosine is None:
+        semantic = None
+    elif semantic is None:
+        semantic = semantic_links(frame, config.semantic_cosine, config.cluster_scope)
+    units = _Units.from_labels(_unit_labels(frame, graph, config.cluster_threshold, semantic))
     strata = strata_labels(frame, config.stratify)
     codes, names = pd.factorize(pd.Series(strata, dtype=object))
     plan = _Plan(

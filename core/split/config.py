@@ -38,6 +38,9 @@ class SplitConfig:
             (``None`` keeps only exact duplicates together).
         cluster_scope: Text the dedup clusters compare (:data:`core.dedup.SCOPES`, as on the dedup
             page); prompts and prompt + response are always compared as well.
+        semantic_cosine: Embedding cosine at which rows that say the same thing in other words are
+            kept together as well (:mod:`core.semantic`, on the ``cluster_scope`` text); ``None``
+            (the default) keeps only lexical relations together.
         time_based: Test is the newest window by ``created_at`` instead of a stratified draw.
         confirm_holdout: Set when the person accepted a hold-out outside 10-20%.
     """
@@ -47,6 +50,7 @@ class SplitConfig:
     stratify: tuple[str, ...] = ("category",)
     cluster_threshold: float | None = 0.8
     cluster_scope: str = "all"
+    semantic_cosine: float | None = None
     time_based: bool = False
     confirm_holdout: bool = False
 
@@ -61,6 +65,8 @@ class SplitConfig:
             raise ValueError(f"stratify fields must be among {STRATIFY_FIELDS}, got {unknown!r}")
         if self.cluster_threshold is not None and not 0.0 < self.cluster_threshold <= 1.0:
             raise ValueError(f"cluster_threshold must be in (0, 1], got {self.cluster_threshold!r}")
+        if self.semantic_cosine is not None and not 0.0 < self.semantic_cosine <= 1.0:
+            raise ValueError(f"semantic_cosine must be in (0, 1], got {self.semantic_cosine!r}")
         dedup.scope_parts(self.cluster_scope)
         if holdout_needs_confirmation(self.val, self.test) and not self.confirm_holdout:
             raise ValueError(
@@ -158,6 +164,7 @@ class SplitResult:
             "per_stratum": self.per_stratum,
             "clusters_kept_together": self.clusters_kept_together,
             "rows_in_clusters": self.rows_in_clusters,
+            "semantic_cosine": self.config.semantic_cosine,
             "forced_train": len(self.forced_train),
             "excluded": self.excluded,
             "leakage": self.leakage.to_dict(),

@@ -1,9 +1,13 @@
-"""Units: rows that must share a split (same id, prompt or text, near duplicates, seed of).
+"""Units: rows that must share a split (same id, prompt or text, near duplicates, seed of, paraphrases).
 
 Near-duplicate pairs come from the dedup engine (MinHash + LSH, verified by the true Jaccard
 of :mod:`core.similarity`'s shingles). A pair is a candidate iff the two signatures share a
 band, whatever else is in the set, so the pairs among a subset are found again when the subset
 is checked on its own: that is what makes "leakage is zero after a split made here" hold.
+
+When asked (:attr:`core.split.SplitConfig.semantic_cosine`), rows whose embeddings are at or above a
+cosine (:func:`semantic_links`, the Dedup page's semantic pairs) are joined as well: a question restated
+in other words shares few shingles, and would otherwise be free to land on the other side.
 """
 
 from __future__ import annotations
@@ -171,8 +175,25 @@ def _id_groups(frame: pd.DataFrame) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _unit_labels(frame: pd.DataFrame, graph: PairGraph, threshold: float | None) -> np.ndarray:
-    """Connected components over rows: same id, same text, near-duplicate, seed of."""
+def semantic_links(
+    frame: pd.DataFrame,
+    cosine: float,
+    scope: str = "all",
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Return the ``(n, 2)`` row pairs whose embeddings (of the ``scope`` text) reach ``cosine``."""
+    from core.semantic.pairs import PairSettings, duplicate_pairs  # the model loads only when asked
+
+    settings = PairSettings(method="semantic", cosine=cosine, scope=scope)
+    pairs = duplicate_pairs(frame, settings, progress=progress)
+    return np.asarray([(p.a, p.b) for p in pairs], dtype=np.int64).reshape(-1, 2)
+
+
+def _unit_labels(
+    frame: pd.DataFrame, graph: PairGraph, threshold: float | None, semantic: np.ndarray | None = None
+) -> np.ndarray:
+    """Connected components over rows: same id, same text, near-duplicate, seed of, paraphrase."""
     n = len(frame)
     sources: list[np.ndarray] = []
     targets: list[np.ndarray] = []
@@ -194,9 +215,10 @@ def _unit_labels(frame: pd.DataFrame, graph: PairGraph, threshold: float | None)
         left, right, _ = graph.near(name, threshold)
         sources.append(left.astype(np.int64))
         targets.append(right.astype(np.int64))
-    seeds = np.asarray(_seed_pairs(frame), dtype=np.int64).reshape(-1, 2)
-    sources.append(seeds[:, 0])
-    targets.append(seeds[:, 1])
+    for links in (np.asarray(_seed_pairs(frame), dtype=np.int64).reshape(-1, 2), semantic):
+        if links is not None:
+            sources.append(links[:, 0])
+            targets.append(links[:, 1])
     source, target = np.concatenate(sources), np.concatenate(targets)
     adjacency = coo_matrix((np.ones(len(source), dtype=np.int8), (source, target)), shape=(nodes, nodes))
     _, labels = connected_components(adjacency, directed=False)

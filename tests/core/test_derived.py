@@ -141,7 +141,16 @@ def test_warm_in_background_measures_once_per_version(saved):
     thread.join(timeout=120)
     assert not derived.warming(ws, version) and not derived.warming(ws, None)
     names = sorted(p.name for p in ws.derived_dir(version).iterdir() if not p.name.startswith("."))
-    assert [n.split("-")[0] for n in names] == ["dedup", "split", "text", "tokens"]
+    assert [n.split("-")[0] for n in names] == [
+        "dedup",
+        "semantic",
+        "semantic",
+        "semantic",
+        "split",
+        "text",
+        "tokens",
+    ]
+    assert {n.split("-")[1] for n in names if n.startswith("semantic")} == {"novelty", "pairs", "pass"}
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
     assert graph.rows == len(frame) and graph.scope == "all"
     assert derived.warm_in_background(ws, None) is None

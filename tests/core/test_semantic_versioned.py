@@ -54,3 +54,24 @@ def test_novelty_is_stored_with_the_version(tmp_path: Path) -> None:
     assert found.nearest[12] == 1 and found.scores[12] < 0.15
     assert list(ws.derived_dir(version).glob("semantic-novelty-*.parquet"))
     assert (versioned.version_novelty(ws, version, pairs.PairSettings()).scores == found.scores).all()
+
+
+def test_the_background_warm_up_stores_the_semantic_pass_with_its_progress(tmp_path: Path) -> None:
+    from core import derived
+
+    ws = _workspace(tmp_path)
+    version = ws.dataset_version()
+    settings = pairs.PairSettings()
+    assert not versioned.pairs_stored(ws, version, settings) and versioned.pass_progress(ws, version) is None
+    warmup = derived.warm_in_background(ws, version)
+    assert warmup is not None
+    warmup.join(timeout=100)
+    assert not warmup.is_alive() and not derived.warming(ws, version)
+    assert versioned.pairs_stored(ws, version, settings)
+    done = versioned.pass_progress(ws, version)
+    assert done is not None and done.done == done.total == 13 and done.rows_per_second > 0
+    again: list[PassProgress] = []
+    found = versioned.version_pairs(ws, version, pairs.PairSettings(cosine=0.8), progress=again.append)
+    assert again == []  # read back: the page embeds nothing
+    assert (1, 12) in {(p.a, p.b) for p in versioned.pairs_at(found, pairs.PairSettings(cosine=0.8))}
+    assert len(list(ws.derived_dir(version).glob("semantic-novelty-*.parquet"))) == 1

@@ -156,3 +156,20 @@ def test_semantic_view_with_no_pair_at_the_cosine_says_so(tmp_path):
     assert not at.exception, at.exception
     assert any("No duplicates" in s.value for s in at.success)
     assert "dedup_apply" not in [b.key for b in at.button]
+
+
+def test_semantic_view_of_a_warmed_version_reads_the_background_pass(tmp_path):
+    from core import derived
+    from core.semantic import pairs, versioned
+
+    ws = _seed_paraphrases(tmp_path)
+    version = ws.dataset_version()
+    derived.warm_in_background(ws, version).join(timeout=100)
+    assert versioned.pairs_stored(ws, version, pairs.PairSettings())
+    stored = {p: p.stat().st_mtime_ns for p in ws.derived_dir(version).glob("semantic-*")}
+    at = _app(tmp_path)
+    at.radio(key="dedup_method").set_value("semantic").run()
+    at.slider(key="dedup_cosine").set_value(0.8).run()
+    assert not at.exception
+    assert [t.value for t in at.dataframe if "cosine" in t.value.columns], "no pair table"
+    assert {p: p.stat().st_mtime_ns for p in ws.derived_dir(version).glob("semantic-*")} == stored

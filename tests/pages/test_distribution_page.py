@@ -77,7 +77,7 @@ def test_bundled_production_sample_shows_drift(seeded):
     assert [m.label for m in at.metric][:3] == ["KS p-value (input tokens)", "PSI", "Not covered"]
     assert any("inputs" in e.label for e in at.expander)  # an uncovered cluster
     before = float(at.metric[2].value.rstrip("%"))
-    at.slider(key="distribution_threshold").set_value(0.1).run()
+    at.slider(key="distribution_threshold_semantic").set_value(0.1).run()
     assert not at.exception
     assert float(at.metric[2].value.rstrip("%")) < before
     at.button(key="distribution_remove_production").click().run()
@@ -120,3 +120,13 @@ def test_seeing_the_checklist_puts_it_in_the_data_card(seeded):
     card = report.render_data_card(report.DataCardInputs(**sections))
     checklist = card.split("## Readiness checklist", 1)[1].split("\n## ", 1)[0]
     assert checklist.strip() != report.NOT_RUN and "- Category coverage: fail: " in checklist
+
+
+def test_coverage_by_meaning_or_by_words_says_which_was_used(seeded):
+    at = _app(seeded.root).run()
+    at.button(key="distribution_use_sample").click().run()
+    assert not at.exception
+    assert "by meaning (embeddings)" in at.metric[2].help
+    at.selectbox(key="distribution_coverage_by").select("tfidf").run()
+    assert not at.exception
+    assert "by words" in at.metric[2].help and at.slider(key="distribution_threshold_tfidf").value == 0.4

@@ -226,3 +226,18 @@ def test_the_semantic_leak_check_can_be_turned_off(tmp_path):
     assert not at.exception, at.exception
     assert not any("Semantic leaks:" in w.value for w in at.warning)
     assert any("not checked" in i.value for i in at.info)
+
+
+def test_keeping_paraphrases_together_leaves_the_restatement_of_a_locked_test_row_out(tmp_path):
+    ws, _ = _restated_test_workspace(tmp_path)
+    at = app_test(PAGE, ws.root).run()
+    assert any("Semantic leaks: 1 pairs" in w.value for w in at.warning)
+    at.checkbox(key="split_keep_paraphrases").check().run()
+    assert not at.exception, at.exception
+    assert not any("Semantic leaks:" in w.value for w in at.warning)
+    metrics = _metrics(at)  # the train row restating the locked test row is excluded, as a near copy is
+    assert (
+        sum(int(metrics[k]) for k in ("Train", "Val", "Test")) == 16
+        and metrics["Clusters kept together"] == "1"
+    )
+    assert ws.get_state("split.settings")["split_keep_paraphrases"] is True
