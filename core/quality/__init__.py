@@ -12,22 +12,16 @@ Signals: ``heuristics`` (:mod:`core.quality.heuristics`, :mod:`core.quality.lang
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from core import _fork
 from core.quality import heuristics, language, pii
-from core.quality.base import Fields, Flag, fields_of, set_content
+from core.quality.base import Flag, fields_of, set_content
 
 SIGNALS = ("heuristics", "pii")
 CODES = heuristics.CODES + language.CODES + pii.CODES
-_FORK_FROM_FIELDS = 20_000  # below it a child costs more than it saves
-# read once here before a fork, so the child inherits the libraries and patterns instead of loading them
-_WARM_UP = "call +1 202 555 0143 or +44 20 7946 0958, a@b.co, 4111 1111 1111 1111, 81.2.69.160, sk-x"
 
 
 @dataclass(frozen=True)
@@ -79,33 +73,15 @@ def scan_quality(frame: pd.DataFrame, signals: tuple[str, ...] = SIGNALS) -> Qua
         raise ValueError(f"unknown quality signal(s) {unknown}; choose from {list(SIGNALS)}")
     fields = fields_of(frame)
     flags: list[Flag] = []
-    found_pii = _start_pii_scan(fields) if "pii" in signals else None
     mismatches = language.start_mismatch_check(frame, fields) if "heuristics" in signals else None
     if "heuristics" in signals:
         flags += heuristics.scan(frame, fields)
-    if found_pii is not None:  # scanned in a forked child meanwhile, for a big table
-        flags += found_pii()
+    if "pii" in signals:
+        flags += pii.scan(fields)
     if mismatches is not None:  # read in a forked child meanwhile, for a big table
         flags += mismatches()
     flags.sort(key=lambda f: (f.row, f.field, f.start, f.code))
     return QualityReport(len(frame), flags)
-
-
-def _start_pii_scan(fields: Fields) -> Callable[[], list[Flag]]:
-    """Start :func:`pii.scan` on ``fields`` (in a forked child for a big table); the call returns its flags.
-
-    The other core reads PII while this one runs the heuristics; the flags are the same either way
-    (the child's are sent back as JSON, and computed here if the child does not deliver).
-    """
-    if len(fields) < _FORK_FROM_FIELDS or not _fork.can_fork():
-        return lambda: pii.scan(fields)
-    pii.scan(fields_of(pd.DataFrame({"messages": [[{"role": "user", "content": _WARM_UP}]]})))
-    child = _fork.ForkedCall(
-        lambda: pii.scan(fields),
-        encode=lambda flags: json.dumps([astuple(f) for f in flags]).encode(),
-        decode=lambda data: [Flag(*values) for values in json.loads(data)],
-    )
-    return child.result
 
 
 def with_flags(report: QualityReport, flags: list[Flag]) -> QualityReport:
