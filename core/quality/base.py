@@ -8,9 +8,7 @@ becomes one row of a :class:`Fields` table with the example it belongs to and wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,23 +54,25 @@ def fields_of(frame: pd.DataFrame) -> Fields:
     rows: list[int] = []
     names: list[str] = []
     roles: list[str] = []
-    columns = [frame[side] if side in frame.columns else [None] * len(frame) for side in _SIDES]
-    for position, sides in enumerate(zip(*columns, strict=True)):
-        for side, messages in zip(_SIDES, sides, strict=True):
-            for index, role, text in _contents(messages):
-                texts.append(text)
-                rows.append(position)
-                names.append(f"{side}[{index}].content")
-                roles.append(role)
+    present = [side for side in _SIDES if side in frame.columns]
+    labels: dict[tuple[str, int], str] = {}  # one string per place, shared by every example
+    for position, sides in enumerate(zip(*(frame[side].tolist() for side in present), strict=True)):
+        for side, messages in zip(present, sides, strict=True):
+            if not isinstance(messages, list):
+                continue
+            for index, message in enumerate(messages):
+                if not isinstance(message, dict):
+                    continue
+                text = message.get("content")
+                if isinstance(text, str):
+                    name = labels.get((side, index))
+                    if name is None:
+                        name = labels[side, index] = f"{side}[{index}].content"
+                    texts.append(text)
+                    rows.append(position)
+                    names.append(name)
+                    roles.append(str(message.get("role") or ""))
     return Fields(pa.array(texts, type=pa.large_string()), np.asarray(rows, dtype=np.int64), names, roles)
-
-
-def _contents(messages: Any) -> Iterator[tuple[int, str, str]]:
-    if not isinstance(messages, list):
-        return
-    for index, message in enumerate(messages):
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            yield index, str(message.get("role") or ""), message["content"]
 
 
 def set_content(frame: pd.DataFrame, position: int, field: str, text: str) -> None:

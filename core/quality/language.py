@@ -36,7 +36,7 @@ _NAMES_LANGUAGE = (
     r"|alemán|anglais|français|espagnol|allemand|englisch|deutsch|spanisch|französisch|italiano"
     r"|italien|italienisch)\b|中文|英文|日本語|영어"
 )
-_NOT_LETTER = r"[^\pL]"
+_NOT_LETTERS = r"[^\pL]+"
 
 
 def start_mismatch_check(frame: pd.DataFrame, fields: Fields) -> Callable[[], list[Flag]]:
@@ -79,9 +79,9 @@ def start_mismatch_check(frame: pd.DataFrame, fields: Fields) -> Callable[[], li
 
 
 def _readable(text: pa.Array) -> np.ndarray:
-    # letters = characters - the others: most characters are letters, and each match costs a call
-    others = pc.count_substring_regex(text, _NOT_LETTER).to_numpy(zero_copy_only=False)
-    return pc.utf8_length(text).to_numpy(zero_copy_only=False) - others >= MIN_LETTERS
+    # the letters are what is left once every run of non-letters is cut out: one match a run, not a character
+    letters = pc.utf8_length(pc.replace_substring_regex(text, _NOT_LETTERS, ""))
+    return np.asarray(letters.to_numpy(zero_copy_only=False) >= MIN_LETTERS, dtype=bool)
 
 
 def _names_language(

@@ -127,8 +127,8 @@ def _phones(text: str) -> Iterator[tuple[int, int, str]]:
             number = phonenumbers.parse(raw, _PHONE_REGION)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number):
-            region = phonenumbers.region_code_for_number(number) or "?"
+        region = phonenumbers.region_code_for_number(number)  # what is_valid_number looks up first
+        if region is not None and phonenumbers.is_valid_number_for_region(number, region):
             yield match.start(), match.end(), f"a valid phone number ({region})"
 
 

@@ -157,3 +157,11 @@ def test_a_paid_teacher_judges_from_the_page_within_its_budget(planted_ws):
     at.run()
     assert not at.exception, at.exception
     assert at.button(key="quality_judge_resume") is not None
+
+
+def test_redacting_the_shown_signal_away_shows_another_one(planted_ws):
+    at = app_test(PAGE, planted_ws.root).run()
+    at.selectbox(key="quality_code").select("pii_email").run()
+    at.button(key="quality_redact").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="quality_code").value == "empty_response"  # the first code still found
