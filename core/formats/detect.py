@@ -119,6 +119,8 @@ def detect_format(rows: list[dict], filename: str | None = None) -> Detection:
         families[_FAMILY[name]] += count
     family, family_count = families.most_common(1)[0]
     name = max((n for n in known if _FAMILY[n] == family), key=lambda n: known[n])
+    if name == "openai-sft" and "trl-messages" in known:  # one row of object arguments: TRL reads all rows
+        name = "trl-messages"
     share = family_count / len(sample)
     confidence = round(share * _CERTAINTY.get(name, 0.97), 3)
     return Detection(name, _MODULES[name].KIND, confidence, _reason(name, sample, family_count, filename))
