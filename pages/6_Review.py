@@ -232,6 +232,21 @@ if categories:
 else:
     only = "(every category)"
 category_of = dict(zip(frame["id"], frame.get("category", pd.Series([None] * len(frame))), strict=True))
+seeds_of = {  # the seed examples each generated one was written from (none for rows sent from Explore)
+    i: [str(s) for s in v] if hasattr(v, "__iter__") and not isinstance(v, str) else []
+    for i, v in zip(frame["id"], frame.get("seed_ids", pd.Series([None] * len(frame))), strict=True)
+}
+seed_options = sorted({s for v in seeds_of.values() for s in v})
+seed_only = (
+    st.selectbox(
+        "From seed", ["", *seed_options], format_func=lambda s: s or "(every seed)", key="review_seed_filter"
+    )
+    if seed_options
+    else ""
+)
+group = " · ".join(
+    [*([only] if only != "(every category)" else []), *([f"seed {seed_only}"] if seed_only else [])]
+)
 st.caption("Keys: A approve · X reject (with the reason below) · U undo · Ctrl+Enter save an edit")
 
 left, right = st.columns([3, 2], gap="large")
@@ -239,10 +254,12 @@ with left:
     pending = review.assign.queue(ids, assignments, by_reviewer, reviewer.strip())
     if only != "(every category)":
         pending = [i for i in pending if str(category_of.get(i)) == only]
-    if pending and only != "(every category)":
-        _bulk(batch_id, pending, only)
-    if not pending and only != "(every category)":
-        st.success(f"Every sampled example of {only} is reviewed.")
+    if seed_only:
+        pending = [i for i in pending if seed_only in seeds_of.get(i, [])]
+    if pending and group:
+        _bulk(batch_id, pending, group)
+    if not pending and group:
+        st.success(f"Every sampled example of {group} is reviewed.")
     elif not pending:
         st.success("Every sampled example of this batch is reviewed.")
         unsampled = len(frame) - len(ids)

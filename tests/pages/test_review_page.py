@@ -209,6 +209,25 @@ def test_bulk_approve_of_a_filtered_category_needs_a_confirmation(stored_batch):
     assert any("Every sampled example of returns is reviewed." in s.value for s in at.success)
 
 
+def test_the_queue_filters_by_seed_and_a_seeds_group_is_approved_at_once(stored_batch):
+    ws, run_id = stored_batch
+    at = _open(ws.root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    from core.synth import store
+
+    examples = store.batch_examples(ws, run_id).set_index("id")
+    sample = review.ReviewStore(ws).sample_ids(run_id)
+    seed = examples.loc[sample[0], "seed_ids"][0]
+    from_seed = [i for i in sample if seed in examples.loc[i, "seed_ids"]]
+    at.selectbox(key="review_seed_filter").select(seed).run()
+    assert not at.exception, at.exception
+    assert any(f"{len(from_seed)} still to review" in m.value for m in at.markdown)
+    at.checkbox(key="review_bulk_confirm").check().run()
+    at.button(key="review_bulk_approve").click().run()
+    assert set(review.ReviewStore(ws).decisions(run_id)["example_id"]) == set(from_seed)
+    assert any(f"Every sampled example of seed {seed} is reviewed." in s.value for s in at.success)
+
+
 def test_the_gate_rule_is_chosen_stated_and_kept(stored_batch):
     ws, run_id = stored_batch
     store = review.ReviewStore(ws)
