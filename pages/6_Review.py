@@ -247,7 +247,9 @@ seed_only = (
 group = " · ".join(
     [*([only] if only != "(every category)" else []), *([f"seed {seed_only}"] if seed_only else [])]
 )
-st.caption("Keys: A approve · X reject (with the reason below) · U undo · Ctrl+Enter save an edit")
+st.caption(
+    "Keys: A approve · X reject (with the reason below) · U undo · N next (skip) · Ctrl+Enter save an edit"
+)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -256,6 +258,8 @@ with left:
         pending = [i for i in pending if str(category_of.get(i)) == only]
     if seed_only:
         pending = [i for i in pending if seed_only in seeds_of.get(i, [])]
+    skipped = st.session_state.setdefault("review_skipped", [])  # skipped ones come back last (view state)
+    pending = [i for i in pending if i not in skipped] + [i for i in skipped if i in pending]
     if pending and group:
         _bulk(batch_id, pending, group)
     if not pending and group:
@@ -306,6 +310,14 @@ with left:
             disabled=rate.reviewed == 0,
             width="stretch",
             shortcut="U",
+        )
+        buttons[2].button(
+            "Skip for now",
+            key="review_skip",
+            on_click=lambda i: st.session_state["review_skipped"].append(i),
+            args=(pending[0],),
+            width="stretch",
+            shortcut="N",
         )
         with st.expander("Reject", expanded=True):
             st.selectbox("Reason", review.REJECT_REASONS, key="review_reason")

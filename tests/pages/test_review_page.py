@@ -87,6 +87,23 @@ def test_approve_reject_undo_are_saved_and_survive_a_reload(tmp_path, patched):
     assert "2 of 20 sampled examples reviewed" in again.get("progress")[0].proto.text
 
 
+def test_skip_shows_the_next_example_and_brings_the_skipped_one_back_last(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    at.button(key="review_skip").click().run()
+    at.button(key="review_approve").click().run()
+    at.button(key="review_approve").click().run()
+    assert not at.exception, at.exception
+    store = review.ReviewStore(Workspace.open(root))
+    sample = store.sample_ids("run-1")
+    assert list(store.audit("run-1")["example_id"]) == [
+        sample[1],
+        sample[2],
+    ]  # the first one waits, undecided
+    assert sample[0] not in set(store.decisions("run-1")["example_id"])
+
+
 def test_passing_batch_enters_the_dataset(tmp_path, patched):
     root = tmp_path / "ws"
     ws = Workspace.open(root)
