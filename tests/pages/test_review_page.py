@@ -91,9 +91,8 @@ def test_skip_shows_the_next_example_and_brings_the_skipped_one_back_last(tmp_pa
     root = tmp_path / "ws"
     at = _open(root)
     at.text_input(key="review_reviewer").input("ana").run()
-    at.button(key="review_skip").click().run()
-    at.button(key="review_approve").click().run()
-    at.button(key="review_approve").click().run()
+    for key in ("review_skip", "review_approve", "review_approve"):  # N, then A twice
+        at.button(key=key).click().run()
     assert not at.exception, at.exception
     store = review.ReviewStore(Workspace.open(root))
     sample = store.sample_ids("run-1")
