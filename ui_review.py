@@ -264,6 +264,14 @@ def example_to_review(
         width="stretch",
         shortcut="U",
     )
+    buttons[2].button(
+        "Skip for now",
+        key="review_skip",
+        on_click=lambda i: st.session_state["review_skipped"].append(i),
+        args=(pending[0],),
+        width="stretch",
+        shortcut="N",
+    )
     with st.expander("Reject", expanded=True):
         st.selectbox("Reason", review.REJECT_REASONS, key="review_reason")
         st.text_input("Note", key="review_note")

@@ -132,7 +132,7 @@ def review_summary(
                 for b, r in zip(gates.get("batch_id", gates.index), gates[rate_column], strict=True)
             }
         if "rule" in gates.columns:
-            out["gate rule"] = sorted({str(r).replace("_", " ") for r in gates["rule"].dropna()})
+            out["gate rule"] = ", ".join(sorted({str(r).replace("_", " ") for r in gates["rule"].dropna()}))
         if "override_reason" in gates.columns:
             out["overrides"] = [str(r) for r in gates["override_reason"] if isinstance(r, str) and r.strip()]
     return out or None

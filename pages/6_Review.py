@@ -73,7 +73,24 @@ if categories:
 else:
     only = EVERY_CATEGORY
 category_of = dict(zip(frame["id"], frame.get("category", pd.Series([None] * len(frame))), strict=True))
-st.caption("Keys: A approve · X reject (with the reason below) · U undo · Ctrl+Enter save an edit")
+seeds_of = {  # the seed examples each generated one was written from (none for rows sent from Explore)
+    i: [str(s) for s in v] if hasattr(v, "__iter__") and not isinstance(v, str) else []
+    for i, v in zip(frame["id"], frame.get("seed_ids", pd.Series([None] * len(frame))), strict=True)
+}
+seed_options = sorted({s for v in seeds_of.values() for s in v})
+seed_only = (
+    st.selectbox(
+        "From seed", ["", *seed_options], format_func=lambda s: s or "(every seed)", key="review_seed_filter"
+    )
+    if seed_options
+    else ""
+)
+group = " · ".join(
+    [*([only] if only != EVERY_CATEGORY else []), *([f"seed {seed_only}"] if seed_only else [])]
+)
+st.caption(
+    "Keys: A approve · X reject (with the reason below) · U undo · N next (skip) · Ctrl+Enter save an edit"
+)
 
 example = None
 left, right = st.columns([3, 2], gap="large")
@@ -81,10 +98,14 @@ with left:
     pending = review.assign.queue(ids, assignments, by_reviewer, reviewer.strip())
     if only != EVERY_CATEGORY:
         pending = [i for i in pending if str(category_of.get(i)) == only]
-    if pending and only != EVERY_CATEGORY:
-        bulk(ws, store, batch_id, pending, only)
-    if not pending and only != EVERY_CATEGORY:
-        st.success(f"Every sampled example of {only} is reviewed.")
+    if seed_only:
+        pending = [i for i in pending if seed_only in seeds_of.get(i, [])]
+    skipped = st.session_state.setdefault("review_skipped", [])  # skipped ones come back last (view state)
+    pending = [i for i in pending if i not in skipped] + [i for i in skipped if i in pending]
+    if pending and group:
+        bulk(ws, store, batch_id, pending, group)
+    if not pending and group:
+        st.success(f"Every sampled example of {group} is reviewed.")
     elif not pending:
         sample_done(store, batch_id, frame, ids, seed)
     else:

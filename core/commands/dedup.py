@@ -3,7 +3,8 @@
 Finds exact and near duplicates in a dataset file and prints, per cluster, the row kept and
 the rows removed; ``--method`` (``semantic``, ``lexical``, ``both``) also lists every linked pair
 with its embedding cosine, its Jaccard and the method that linked it (:mod:`core.semantic.pairs`);
-``-o`` writes the deduplicated rows in the input's format. Exit 0 on
+``-o`` writes the deduplicated rows in the input's format, and the invalid rows it did not carry
+beside them (``kept.quarantine.jsonl``). Exit 0 on
 success, 2 when the file cannot be read or an option is invalid.
 """
 
@@ -18,6 +19,8 @@ from core.commands._common import OneOf, fail, print_json
 from core.errors import DatasetError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from core.semantic import pairs
 
 
@@ -64,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         if args.method is None:
-            summary = dedup_file(args.path, config, policy=args.keep, out=args.out).summary(args.out)
+            done = dedup_file(args.path, config, policy=args.keep, out=args.out)
+            summary = done.summary(args.out)
+            _quarantine_beside(args.out, done.quarantine, summary)
         else:
             summary = _semantic_summary(args)
     except (DatasetError, ValueError) as exc:
@@ -101,7 +106,19 @@ def _semantic_summary(args: argparse.Namespace) -> dict[str, Any]:
         args.out.write_bytes(data)
         summary["out"] = {"path": str(args.out), "rows": len(kept), "format": loaded.detection.format}
         summary["out"]["losses"] = [p.message for p in losses]
+    _quarantine_beside(args.out, loaded.quarantine, summary)
     return summary
+
+
+def _quarantine_beside(out: Path | None, quarantine: pd.DataFrame | None, summary: dict[str, Any]) -> None:
+    """With ``-o kept.jsonl``, write the rows not carried (line, codes, why) to ``kept.quarantine.jsonl``."""
+    from core import export
+
+    if out is None or quarantine is None or quarantine.empty:
+        return
+    path = out.with_name(f"{out.name.split('.')[0]}.quarantine.jsonl")
+    path.write_bytes(export.quarantine_jsonl(quarantine))
+    summary["quarantined"]["file"] = str(path)
 
 
 def _pair_settings(args: argparse.Namespace) -> pairs.PairSettings:

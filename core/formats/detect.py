@@ -92,6 +92,21 @@ def _dict_arguments(message: Any) -> bool:
     )
 
 
+def _string_argument_rows(sample: list[Mapping[str, Any]]) -> int:
+    """Rows whose tool calls carry arguments as JSON strings, as OpenAI writes them."""
+    return sum(
+        1
+        for row in sample
+        if isinstance(row.get("messages"), list)
+        and any(
+            isinstance(c, Mapping) and isinstance(c.get("function", {}).get("arguments"), str)
+            for m in row["messages"]
+            if isinstance(m, Mapping) and isinstance(m.get("tool_calls"), list)
+            for c in m["tool_calls"]
+        )
+    )
+
+
 def detect_format(rows: list[dict], filename: str | None = None) -> Detection:
     """Guess the format of a file from the keys of its first rows.
 
@@ -119,6 +134,10 @@ def detect_format(rows: list[dict], filename: str | None = None) -> Detection:
         families[_FAMILY[name]] += count
     family, family_count = families.most_common(1)[0]
     name = max((n for n in known if _FAMILY[n] == family), key=lambda n: known[n])
+    if name == "openai-sft" and known.get("trl-messages", 0) > _string_argument_rows(sample):
+        name = (
+            "trl-messages"  # tool calls written as TRL writes them: TRL reads every row, OpenAI rejects them
+        )
     share = family_count / len(sample)
     confidence = round(share * _CERTAINTY.get(name, 0.97), 3)
     return Detection(name, _MODULES[name].KIND, confidence, _reason(name, sample, family_count, filename))

@@ -7,7 +7,9 @@ real data has them too; prompt and answer made of words at least as much as the 
 percentile (a file path or a hash is not a customer question); language as requested; not an exact
 or near duplicate (Jaccard >= threshold) of the real data, the seeds, other synthetic examples or
 the test split; not a paraphrase of them either (embedding cosine >= ``paraphrase_cosine``, code
-``paraphrase``, :mod:`core.semantic.references`); person-written regex rules; a JSON Schema for
+``paraphrase``, :mod:`core.semantic.references`); an answer of 12+ words that is not a copy of a
+real row's (a seed's) answer under a new question (``copied_answer``); an answer that is not mostly
+the prompt (``echo_response``, :mod:`core.quality`); person-written regex rules; a JSON Schema for
 structured (JSON) answers.
 """
 
@@ -78,6 +80,11 @@ def word_share(text: str) -> float | None:
     if not tokens:
         return None
     return sum(1 for t in tokens if _WORD.fullmatch(t)) / len(tokens)
+
+
+COPIED_ANSWER_WORDS = 12
+"""An answer this long (words) that copies a real row's answer under a new question is rejected
+(``copied_answer``); shorter ones (a label, "Yes.") are given again legitimately."""
 
 
 def near_dup_index(threshold: float = 0.8) -> NearDupIndex:
@@ -207,6 +214,7 @@ class Validator:
     mode: str
     index: NearDupIndex = field(default_factory=near_dup_index)
     paraphrases: ParaphraseIndex | None = None
+    answers: NearDupIndex = field(default_factory=near_dup_index)  # the real rows' (and seeds') answers
 
     def __post_init__(self) -> None:
         if self.paraphrases is None and self.rules.paraphrase_cosine is not None:
@@ -218,6 +226,20 @@ class Validator:
         self.index.add_many(references)
         if self.paraphrases is not None:
             self.paraphrases.add_many(references)
+
+    def answer_index(self, items: Iterable[tuple[str, str]]) -> None:
+        """Add the answers of real rows (seeds among them) a new question must not be given again."""
+        self.answers.add_many((key, text) for key, text in items if len(text.split()) >= COPIED_ANSWER_WORDS)
+
+    def _copied_answer_reasons(self, record: dict[str, Any]) -> list[str]:
+        answer = str(record.get("response_text") or "")
+        if self.mode in ("paraphrase", "preference") or len(answer.split()) < COPIED_ANSWER_WORDS:
+            return []
+        copied = self.answers.query(answer)
+        if not copied:
+            return []
+        key, jaccard = copied[0]
+        return [f"copied_answer: the answer copies the answer of {key} (Jaccard {jaccard:.2f})"]
 
     def check(self, record: dict[str, Any]) -> list[str]:
         """Return every reason ``record`` fails (empty when it passes); a passing one joins the index."""
@@ -232,6 +254,8 @@ class Validator:
             reasons.append(f"near duplicate of {dup[0][0]} (Jaccard {dup[0][1]:.2f})")
         elif self.paraphrases is not None:
             reasons += self._paraphrase_reasons(text)
+        if not dup:
+            reasons += self._copied_answer_reasons(record)
         if not reasons:
             self.index.add(f"synthetic:{record['id']}", text, prepared=prepared)
             if self.paraphrases is not None:

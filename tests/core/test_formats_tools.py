@@ -65,6 +65,16 @@ def test_arguments_go_back_to_a_json_string_for_openai(target):
     assert json.loads(back)["parallel_tool_calls"] is False and not losses
 
 
+def test_a_trl_messages_file_with_one_tool_call_among_plain_rows_reads_back_every_row():
+    plain = {"messages": [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]}
+    data, _ = formats.write_dataset(loaded(ROW).records, "trl-messages")
+    file = data + b"".join(json.dumps(plain).encode() + b"\n" for _ in range(3))
+    back = formats.load_dataset(file, "train.jsonl")  # detected: one row's arguments are objects
+    assert (back.detection.format, back.valid, back.invalid) == ("trl-messages", 4, 0)
+    out, losses = formats.write_dataset(back.records, "openai-sft")
+    assert json.loads(written_calls(out)[0]["function"]["arguments"]) == {"city": "SF"} and not losses
+
+
 def test_arguments_that_are_no_json_object_stay_a_string_with_the_loss():
     odd = {**CALL, "function": {"name": "get_weather", "arguments": '"SF"'}}
     row = {"messages": [CONVERSATION[0], {"role": "assistant", "tool_calls": [odd]}, *CONVERSATION[2:]]}

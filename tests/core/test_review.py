@@ -238,3 +238,23 @@ def test_the_gate_rule_decides_and_says_which_rule_did(approved, reviewed, rule,
 def test_an_unknown_gate_rule_is_refused():
     with pytest.raises(ValueError, match="gate rule must be one of"):
         review.gate(review.PassRate(1, 0, 1), rule="vibes")
+
+
+def test_the_gate_rule_that_decided_is_stated_in_the_data_card(tmp_path):
+    from core import report
+
+    store = review.ReviewStore(Workspace.open(tmp_path))
+    decision = review.gate(review.PassRate(18, 2, 20), rule="lower_bound")  # 90% but the interval reaches 70%
+    store.record_gate(
+        "b1",
+        admitted=decision.allowed,
+        rate=review.PassRate(18, 2, 20),
+        override_reason=None,
+        dataset_version=1,
+        decided_by="ana",
+        rule="lower_bound",
+    )
+    summary = report.review_summary(None, store.gates())
+    assert summary["gate rule"] == "lower bound" and summary["batches admitted"] == 0
+    card = report.render_data_card(report.DataCardInputs(title="d", review=summary))
+    assert "\n- gate rule: lower bound\n" in card

@@ -52,10 +52,25 @@ def test_dedup_text_report_says_the_lines(dataset, capsys):
     assert "keep line 3 (" in out and "remove line 6 (" in out
 
 
-def test_dedup_out_says_which_rows_it_did_not_write(dataset, tmp_path, capsys):
+def test_dedup_out_says_which_rows_it_did_not_write_and_writes_them_beside(dataset, tmp_path, capsys):
     summary = run_json(capsys, "dedup", dataset, "-o", tmp_path / "kept.jsonl")
-    assert summary["quarantined"] == QUARANTINED
+    beside = tmp_path / "kept.quarantine.jsonl"
+    assert summary["quarantined"] == {**QUARANTINED, "file": str(beside)}
     assert summary["out"]["rows"] == 12 == len((tmp_path / "kept.jsonl").read_text().splitlines())
+    (row,) = [json.loads(line) for line in beside.read_text().splitlines()]
+    assert (row["line"], row["codes"]) == (BROKEN_LINE, "messages_not_list")
+
+
+@pytest.mark.parametrize("method", [[], ["--method", "lexical"]])
+def test_dedup_without_out_writes_no_quarantine(dataset, tmp_path, capsys, method):
+    assert run_json(capsys, "dedup", dataset, *method)["quarantined"] == QUARANTINED
+    assert not list(tmp_path.glob("*quarantine*"))
+
+
+def test_dedup_semantic_out_writes_the_quarantine_too(dataset, tmp_path, capsys):
+    summary = run_json(capsys, "dedup", dataset, "--method", "lexical", "-o", tmp_path / "kept.jsonl")
+    assert summary["quarantined"]["file"] == str(tmp_path / "kept.quarantine.jsonl")
+    assert "messages_not_list" in (tmp_path / "kept.quarantine.jsonl").read_text()
 
 
 def test_dedup_semantic_method_says_the_same(dataset, capsys):

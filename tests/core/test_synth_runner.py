@@ -353,3 +353,20 @@ def test_gap_language_target_is_checked(synth_ws, fake_server):
     assert all(
         any("expected 'de'" in r for r in reasons) for reasons in frame["reasons"]
     )  # replies are English
+
+
+def test_a_reply_that_gives_a_real_rows_answer_to_a_new_question_is_rejected(synth_ws, fake_server):
+    import json
+
+    frame = synth_ws.current_dataset()
+    long = frame[frame["response_text"].str.split().str.len() >= validators.COPIED_ANSWER_WORDS]
+    real = long.iloc[0]
+    question = "A question no row of the real data asks, about zebras and the moon?"
+    fake_server.responder = lambda body: Reply(
+        content=json.dumps({"user": question, "assistant": real["response_text"]})
+    )
+    run_id = _create(synth_ws, _settings(fake_server, concurrency=1), n=1)
+    runner.execute_run(synth_ws, run_id)
+    examples = store.batch_examples(synth_ws, run_id, valid_only=False)
+    assert not bool(examples.loc[0, "valid"])
+    assert any(r.startswith("copied_answer:") for r in examples.loc[0, "reasons"])

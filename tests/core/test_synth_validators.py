@@ -279,3 +279,20 @@ def test_paraphrase_check_is_off_unless_asked_for():
     assert Validator(asked, "variations").paraphrases.cosine == validators.PARAPHRASE_COSINE
     with pytest.raises(ValueError, match="paraphrase_cosine"):
         Rules(paraphrase_cosine=1.5)
+
+
+SEED_ANSWER = (
+    "To reset your password open Settings, choose Security, click Reset password, then follow the link"
+    " we email you within five minutes and pick a new password of at least twelve characters."
+)
+
+
+def test_an_answer_copied_from_a_seed_under_a_new_question_is_rejected_with_the_seed():
+    validator = Validator(Rules(), "variations")
+    validator.answer_index([("real:seed7", SEED_ANSWER), ("real:seed8", "positive")])
+    copied = _sft("My login stopped working after yesterday's update, what can I do about it?", SEED_ANSWER)
+    reasons = validator.check(copied)
+    assert [r.split(":")[0] for r in reasons] == ["copied_answer"] and "real:seed7" in reasons[0]
+    assert validator.check(_sft("Is this review happy? I love it", "positive")) == []  # a label is no copy
+    own = _sft("How do I change my e-mail address?", "Open Settings, then Account, type the new address.")
+    assert validator.check(own) == []

@@ -27,9 +27,18 @@ def test_a_second_dataset_has_its_own_journey_and_the_sidebar_switches(app_serve
     goto_page(page, "Home")
     assert metric_value(page, "Dataset") == "support_sft.jsonl (2)"
     assert "🟢 Split" not in main_text(page)  # the first dataset's split is not this one's
+    assert _test_rows(page) > 0  # the first dataset's lock does not empty this one's test split
+    goto_page(page, "Home")
     with expect_rerun(page):
         page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Dataset").click()
         page.get_by_role("option", name="support_sft.jsonl · 402 rows").click()
     wait_for_app(page)
     assert metric_value(page, "Dataset") == "support_sft.jsonl"
     assert "🟢 Split" in main_text(page)
+    assert _test_rows(page) > 0
+
+
+def _test_rows(page) -> int:
+    goto_page(page, "Split & export")
+    page.get_by_role("heading", name="Export bundle").wait_for()
+    return int(metric_value(page, "Test").replace(",", ""))

@@ -87,6 +87,22 @@ def test_approve_reject_undo_are_saved_and_survive_a_reload(tmp_path, patched):
     assert "2 of 20 sampled examples reviewed" in again.get("progress")[0].proto.text
 
 
+def test_skip_shows_the_next_example_and_brings_the_skipped_one_back_last(tmp_path, patched):
+    root = tmp_path / "ws"
+    at = _open(root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    for key in ("review_skip", "review_approve", "review_approve"):  # N, then A twice
+        at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    store = review.ReviewStore(Workspace.open(root))
+    sample = store.sample_ids("run-1")
+    assert list(store.audit("run-1")["example_id"]) == [
+        sample[1],
+        sample[2],
+    ]  # the first one waits, undecided
+    assert sample[0] not in set(store.decisions("run-1")["example_id"])
+
+
 def test_passing_batch_enters_the_dataset(tmp_path, patched):
     root = tmp_path / "ws"
     ws = Workspace.open(root)
@@ -207,6 +223,25 @@ def test_bulk_approve_of_a_filtered_category_needs_a_confirmation(stored_batch):
     assert len(decisions) > 0 and set(decisions["verdict"]) == {"approve"}
     assert len(decisions) < len(sample)  # only the returns examples of the sample
     assert any("Every sampled example of returns is reviewed." in s.value for s in at.success)
+
+
+def test_the_queue_filters_by_seed_and_a_seeds_group_is_approved_at_once(stored_batch):
+    ws, run_id = stored_batch
+    at = _open(ws.root)
+    at.text_input(key="review_reviewer").input("ana").run()
+    from core.synth import store
+
+    examples = store.batch_examples(ws, run_id).set_index("id")
+    sample = review.ReviewStore(ws).sample_ids(run_id)
+    seed = examples.loc[sample[0], "seed_ids"][0]
+    from_seed = [i for i in sample if seed in examples.loc[i, "seed_ids"]]
+    at.selectbox(key="review_seed_filter").select(seed).run()
+    assert not at.exception, at.exception
+    assert any(f"{len(from_seed)} still to review" in m.value for m in at.markdown)
+    at.checkbox(key="review_bulk_confirm").check().run()
+    at.button(key="review_bulk_approve").click().run()
+    assert set(review.ReviewStore(ws).decisions(run_id)["example_id"]) == set(from_seed)
+    assert any(f"Every sampled example of seed {seed} is reviewed." in s.value for s in at.success)
 
 
 def test_the_gate_rule_is_chosen_stated_and_kept(stored_batch):

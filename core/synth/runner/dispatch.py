@@ -96,6 +96,9 @@ class _Runner(_TeacherCalls):
                 )
                 for _, r in frame.iterrows()
             )
+            self.validator.answer_index(
+                (f"real:{r['id']}", str(r.get("response_text") or "")) for _, r in frame.iterrows()
+            )
             if self.plan.mode == "preference":
                 self.validator.seed_index(
                     (f"real-answer:{r['id']}", str(r.get("response_text") or "")) for _, r in frame.iterrows()
