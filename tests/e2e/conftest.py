@@ -254,6 +254,21 @@ def metric_value(tab, label: str) -> str:
     return metric.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
+def eventually(tab, check, what: str, timeout: float = 60) -> None:
+    """Wait until ``check()`` holds: a run the action queued (a flash, then ``st.rerun()``) can begin after
+    the page first went idle on a loaded machine, so what it shows is polled, up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - the element is being replaced by the run: look again
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        tab.wait_for_timeout(100)
+
+
 def main_text(tab) -> str:
     """Return the visible text of the main area."""
     return tab.locator('[data-testid="stMain"]').inner_text()

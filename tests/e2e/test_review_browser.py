@@ -5,7 +5,15 @@ import re
 from core import review
 from core.__main__ import main
 from core.workspace import Workspace
-from tests.e2e.conftest import expect_rerun, goto_page, log_tail, main_text, screenshot, wait_for_app
+from tests.e2e.conftest import (
+    eventually,
+    expect_rerun,
+    goto_page,
+    log_tail,
+    main_text,
+    screenshot,
+    wait_for_app,
+)
 
 
 def _reviewed(page) -> int:
@@ -26,7 +34,7 @@ def test_rows_sent_from_explore_are_reviewed_with_keys_and_in_bulk_then_applied(
         search.press("Enter")
     with expect_rerun(page):
         page.get_by_role("button", name="Send 33 rows to review").click()
-    assert "Sent 33 rows to review as rows-1" in main_text(page), log_tail(app_server)
+    eventually(page, lambda: "Sent 33 rows to review as rows-1" in main_text(page), log_tail(app_server))
 
     goto_page(page, "Review")
     assert "rows-1" in page.get_by_role("combobox", name="Batch").input_value()
@@ -37,16 +45,16 @@ def test_rows_sent_from_explore_are_reviewed_with_keys_and_in_bulk_then_applied(
     page.get_by_role("heading", name="Review").first.click()  # focus leaves the text box: keys reach the page
     with expect_rerun(page):
         page.keyboard.press("a")  # approve
-    assert _reviewed(page) == 1
+    eventually(page, lambda: _reviewed(page) == 1, "1 reviewed")
     with expect_rerun(page):
         page.keyboard.press("x")  # reject, with the reason shown
-    assert _reviewed(page) == 2
+    eventually(page, lambda: _reviewed(page) == 2, "2 reviewed")
     with expect_rerun(page):
         page.keyboard.press("u")  # undo the reject
-    assert _reviewed(page) == 1
+    eventually(page, lambda: _reviewed(page) == 1, "1 reviewed")
     with expect_rerun(page):
         page.keyboard.press("x")
-    assert _reviewed(page) == 2
+    eventually(page, lambda: _reviewed(page) == 2, "2 reviewed")
 
     show = page.get_by_role("combobox", name="Show only")
     with expect_rerun(page):
@@ -58,12 +66,12 @@ def test_rows_sent_from_explore_are_reviewed_with_keys_and_in_bulk_then_applied(
         page.get_by_text(re.compile(r"I have read them: decide all \d+ at once")).click()
     with expect_rerun(page):
         bulk.click()
-    assert _reviewed(page) == 2 + count, log_tail(app_server)
+    eventually(page, lambda: _reviewed(page) == 2 + count, f"{2 + count} reviewed")
     screenshot(page, "review")
 
     with expect_rerun(page):
         page.get_by_role("button", name="Apply the review as a new version").click()
-    assert "1 rejected rows removed" in main_text(page), log_tail(app_server)
+    eventually(page, lambda: "1 rejected rows removed" in main_text(page), log_tail(app_server))
     ws = Workspace.open(app_server["workspace"])
     assert len(ws.current_dataset()) == 401
     verdicts = review.ReviewStore(ws).decisions("rows-1")["verdict"].value_counts().to_dict()
