@@ -41,6 +41,42 @@ def _pair_table(frame: pd.DataFrame, links: list, semantic: semantic_pairs.PairS
     st.dataframe(pd.DataFrame(rows), hide_index=True, key=None)
 
 
+_SHOW = {
+    "from the first difference": dedup.from_first_difference,
+    "only the turns that differ": None,  # compares the messages, not the compared text
+    "only the lines that differ": dedup.differing_parts,
+    "the whole text": lambda runs: runs,
+}
+
+
+def _shown_runs(view: ClusterView, member: int, other: int) -> list[tuple[str, bool]]:
+    """One side of a pair as the person chose to see it, differences marked against the other."""
+    show = _SHOW.get(st.session_state.get("dedup_show", ""), dedup.from_first_difference)
+    if show is None:
+        return dedup.differing_turns(_turns(view.frame, member), _turns(view.frame, other))
+    runs, _ = dedup.diff_words(view.texts[member][:_SHOWN_CHARS], view.texts[other][:_SHOWN_CHARS])
+    return show(runs)
+
+
+def _turns(frame: pd.DataFrame, position: int) -> list[dict]:
+    """A row's turns: its messages, then a preference pair's chosen and rejected replies (text cut short)."""
+    row = frame.iloc[position]
+    out = []
+    for column in ("messages", "chosen", "rejected"):
+        value = row.get(column)
+        if value is None or isinstance(value, str) or not hasattr(value, "__iter__"):
+            continue
+        for m in value:
+            if not isinstance(m, dict):
+                continue
+            content = m.get("content")
+            role = str(m.get("role", "?")) if column == "messages" else f"{column} {m.get('role', '?')}"
+            out.append(
+                {"role": role, "content": content[:_SHOWN_CHARS] if isinstance(content, str) else content}
+            )
+    return out
+
+
 def _cluster(view: ClusterView, cluster: dedup.Cluster, keeper: int, links: list | None) -> int:
     frame = view.frame
     measure = (
@@ -62,11 +98,7 @@ def _cluster(view: ClusterView, cluster: dedup.Cluster, keeper: int, links: list
         columns = st.columns(len(shown))
         for column, member in zip(columns, shown, strict=True):
             other = shown[1] if member == pick else pick
-            runs, _ = dedup.diff_words(view.texts[member][:_SHOWN_CHARS], view.texts[other][:_SHOWN_CHARS])
-            if st.session_state.get("dedup_only_differences"):
-                runs = dedup.differing_parts(runs)
-            elif st.session_state.get("dedup_from_difference", True):
-                runs = dedup.from_first_difference(runs)
+            runs = _shown_runs(view, member, other)
             with column:
                 st.markdown("**Kept**" if member == pick else "**Removed**")
                 st.caption(md_text(dedup.member_label(frame, member)))
@@ -93,9 +125,7 @@ def clusters(
     frame = view.frame
     keepers = dedup.choose_keepers(frame, result, policy)
     st.subheader(f"{len(result.clusters):,} clusters, largest first")
-    cols = st.columns(2)
-    cols[0].toggle("Open each side at the first difference", value=True, key="dedup_from_difference")
-    cols[1].toggle("Only the lines that differ", value=False, key="dedup_only_differences")
+    st.radio("Show each side", list(_SHOW), horizontal=True, key="dedup_show")
     pages = max(1, -(-len(result.clusters) // _PAGE_SIZE))
     page = st.number_input("Page", 1, pages, 1, key="dedup_page") if pages > 1 else 1
     shown = result.clusters[(page - 1) * _PAGE_SIZE : page * _PAGE_SIZE]

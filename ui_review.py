@@ -15,8 +15,6 @@ from core import review, synth
 from core.workspace import Workspace
 from ui import blank, current_dataset, md_text, plural, render_example, render_message
 
-EVERY_CATEGORY = "(every category)"
-
 
 @st.cache_data(max_entries=16, ttl=30)
 def batch(root: str, batch_id: str) -> pd.DataFrame:
@@ -178,10 +176,10 @@ def _decide_all(
     ws.set_state("review.reviewer", _reviewer())
 
 
-def bulk(ws: Workspace, store: review.ReviewStore, batch_id: str, pending: list, category: str) -> None:
-    """Approve or reject every example of one category still to review, once confirmed."""
+def bulk(ws: Workspace, store: review.ReviewStore, batch_id: str, pending: list, group: str) -> None:
+    """Approve or reject every example of the filtered group still to review, once confirmed."""
     with st.container(border=True):
-        st.markdown(f"**All {len(pending)} examples of {md_text(category)} still to review**")
+        st.markdown(f"**All {len(pending)} examples of {md_text(group)} still to review**")
         sure = st.checkbox(f"I have read them: decide all {len(pending)} at once", key="review_bulk_confirm")
         cols = st.columns(2)
         allowed = sure and bool(_reviewer())

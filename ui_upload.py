@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import export, formats, pricing, tokens
 from core.workspace import DatasetVersion, Workspace
-from ui import blank, current_dataset, open_workspace, render_example
+from ui import blank, current_dataset, md_text, open_workspace, render_example
 
 
 @st.cache_data(max_entries=8)
@@ -58,10 +58,13 @@ def problems_view(problems: pd.DataFrame, quarantine: pd.DataFrame) -> None:
         codes = sorted(problems["code"].unique())
         picked = st.multiselect("Filter by code", codes, key="upload_codes")
         shown = problems[problems["code"].isin(picked)] if picked else problems
-        st.dataframe(
+        table = st.dataframe(
             blank(shown),
             hide_index=True,
             width="stretch",
+            on_select="rerun",
+            selection_mode="multi-row",
+            key="upload_problems_table",
             column_config={
                 "line": st.column_config.NumberColumn(
                     "record" if "text_line" in shown.columns else "line", format="%d"
@@ -71,11 +74,32 @@ def problems_view(problems: pd.DataFrame, quarantine: pd.DataFrame) -> None:
                 "fix": st.column_config.TextColumn("fix", width="medium"),
             },
         )
+        _full_messages(shown, list(table.selection.rows) if table is not None else [])
         _csv_download("Download problems (CSV)", shown, "problems.csv", "upload_download_problems")
     if not quarantine.empty:
         st.markdown(f"**Quarantine**: {len(quarantine):,} rows kept aside with their reasons.")
         st.dataframe(blank(quarantine), hide_index=True, width="stretch")
         _csv_download("Download quarantine (CSV)", quarantine, "quarantine.csv", "upload_download_quarantine")
+
+
+_FULL_SHOWN = 5
+
+
+def _full_messages(shown: pd.DataFrame, selected: list[int]) -> None:
+    """The messages a table cell cuts off, in full and wrapped: the selected problems, or the first few."""
+    rows = shown.iloc[selected] if selected else shown.head(_FULL_SHOWN)
+    heading = "Selected problems in full" if selected else f"The first {len(rows)} problems in full"
+    with st.container(border=True, key="upload_problem_messages"):
+        st.markdown(f"**{heading}** (select rows in the table to read others)")
+        for row in rows.itertuples():
+            where = getattr(row, "text_line", None)
+            where = where if where is not None and pd.notna(where) else row.line
+            place = f"line {int(where)}" if where is not None and pd.notna(where) else "the file"
+            fix = getattr(row, "fix", None)
+            st.markdown(
+                f"- **{place}** · {md_text(row.code)}: {md_text(row.message)}"
+                + (f"  \n  Fix: {md_text(fix)}" if isinstance(fix, str) and fix else "")
+            )
 
 
 def preview_view(frame: pd.DataFrame) -> None:

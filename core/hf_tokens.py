@@ -228,6 +228,20 @@ def count_examples(frame: pd.DataFrame, tokenizer: HFTokenizer) -> list[int]:
     return [_example_count(tokenizer, r) for r in frame.to_dict("records")]
 
 
+def count_each(frame: pd.DataFrame, tokenizer: HFTokenizer) -> tuple[list[int | None], list[str | None]]:
+    """Each example's token count (``None`` where the template rejects it) and the template's reason."""
+    counts: list[int | None] = []
+    reasons: list[str | None] = []
+    for record in frame.to_dict("records"):
+        try:
+            counts.append(_example_count(tokenizer, record))
+            reasons.append(None)
+        except DatasetError as exc:
+            counts.append(None)
+            reasons.append(str(exc))
+    return counts, reasons
+
+
 def _example_count(tokenizer: HFTokenizer, record: Mapping[str, Any]) -> int:
     return max((tokenizer.count(t) for t in example_text(tokenizer, record)), default=0)
 
@@ -249,14 +263,15 @@ def length_report(
         ``over_tokens`` (the first 20).
     """
     lines = frame["source_line"] if "source_line" in frame.columns else pd.Series([None] * len(frame))
+    counts, reasons = count_each(frame, tokenizer)
     counted: list[tuple[int | None, int]] = []
     refused: list[tuple[int | None, str]] = []
-    for line, record in zip(lines, frame.to_dict("records"), strict=True):
+    for line, n, reason in zip(lines, counts, reasons, strict=True):
         where = None if pd.isna(line) else int(line)
-        try:
-            counted.append((where, _example_count(tokenizer, record)))
-        except DatasetError as exc:
-            refused.append((where, str(exc)))
+        if n is None:
+            refused.append((where, str(reason)))
+        else:
+            counted.append((where, n))
     series = pd.Series([n for _, n in counted], dtype="int64")
     report: dict[str, Any] = {
         "tokenizer": str(tokenizer.path),

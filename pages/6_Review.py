@@ -1,11 +1,9 @@
-import pandas as pd
 import streamlit as st
 
 import ui_semantic
 from core import review, synth
 from ui import dataset_at, open_workspace, page_link
 from ui_review import (
-    EVERY_CATEGORY,
     audit_trail,
     batch,
     bulk,
@@ -16,6 +14,7 @@ from ui_review import (
     sample_done,
 )
 from ui_review_gate import apply_chosen, below_the_bar, gate, pass_rate
+from ui_review_queue import filters
 
 st.title("✅ Review")
 st.caption(
@@ -67,27 +66,7 @@ reviewers(ws, store, batch_id, ids, seed, assignments, by_reviewer)
 if chosen_set is None:  # a synthetic batch: how diverse it is, and what the paraphrase check stopped
     ui_semantic.batch_semantics(ws, batch_id, frame)
 
-categories = sorted({str(c) for c in frame.get("category", pd.Series(dtype=object)).dropna()})
-if categories:
-    only = st.selectbox("Show only", [EVERY_CATEGORY, *categories], key="review_filter")
-else:
-    only = EVERY_CATEGORY
-category_of = dict(zip(frame["id"], frame.get("category", pd.Series([None] * len(frame))), strict=True))
-seeds_of = {  # the seed examples each generated one was written from (none for rows sent from Explore)
-    i: [str(s) for s in v] if hasattr(v, "__iter__") and not isinstance(v, str) else []
-    for i, v in zip(frame["id"], frame.get("seed_ids", pd.Series([None] * len(frame))), strict=True)
-}
-seed_options = sorted({s for v in seeds_of.values() for s in v})
-seed_only = (
-    st.selectbox(
-        "From seed", ["", *seed_options], format_func=lambda s: s or "(every seed)", key="review_seed_filter"
-    )
-    if seed_options
-    else ""
-)
-group = " · ".join(
-    [*([only] if only != EVERY_CATEGORY else []), *([f"seed {seed_only}"] if seed_only else [])]
-)
+narrowing = filters(str(ws.root), batch_id, frame)
 st.caption(
     "Keys: A approve · X reject (with the reason below) · U undo · N next (skip) · Ctrl+Enter save an edit"
 )
@@ -96,16 +75,13 @@ example = None
 left, right = st.columns([3, 2], gap="large")
 with left:
     pending = review.assign.queue(ids, assignments, by_reviewer, reviewer.strip())
-    if only != EVERY_CATEGORY:
-        pending = [i for i in pending if str(category_of.get(i)) == only]
-    if seed_only:
-        pending = [i for i in pending if seed_only in seeds_of.get(i, [])]
+    pending = [i for i in pending if narrowing.keeps(i)]
     skipped = st.session_state.setdefault("review_skipped", [])  # skipped ones come back last (view state)
     pending = [i for i in pending if i not in skipped] + [i for i in skipped if i in pending]
-    if pending and group:
-        bulk(ws, store, batch_id, pending, group)
-    if not pending and group:
-        st.success(f"Every sampled example of {group} is reviewed.")
+    if pending and narrowing.group:
+        bulk(ws, store, batch_id, pending, narrowing.group)
+    if not pending and narrowing.group:
+        st.success(f"Every sampled example of {narrowing.group} is reviewed.")
     elif not pending:
         sample_done(store, batch_id, frame, ids, seed)
     else:

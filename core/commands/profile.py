@@ -4,7 +4,8 @@ Profiles a dataset (lengths, categories, difficulty, languages, negatives), runs
 checklist, compares with a production sample when one is given, and lists the targets for the
 next round. With ``--tokenizer`` (a local Hugging Face tokenizer directory, nothing downloaded)
 every example is counted with that tokenizer's chat template, the way TRL tokenizes it, and
-``--max-length`` names the examples a trainer would truncate. Exit codes: 0 done, 2 the file
+``--max-length`` names the examples a trainer would truncate (the checklist's ``token_limit``
+holds those counts against it, instead of the target model's limit). Exit codes: 0 done, 2 the file
 or the tokenizer cannot be read (or a bad argument).
 """
 
@@ -93,7 +94,15 @@ def build_report(args: argparse.Namespace) -> dict[str, Any]:
         production = drift.load_production(args.production, args.production.name)
         report = drift.compare(features, production, model=args.model, seed=args.seed)
     steps = profile.StepSummaries(uncovered_share=report.uncovered_share if report else None)
-    result = profile.build_profile(features, config, steps=steps, clusters=report.targets() if report else ())
+    local = None
+    if tokenizer is not None and args.max_length is not None:  # the check holds what the trainer truncates
+        from core import hf_tokens
+
+        counts, _ = hf_tokens.count_each(records, tokenizer)
+        local = profile.LocalLimit(args.max_length, counts, f"{_named(tokenizer.path)}'s chat template")
+    result = profile.build_profile(
+        features, config, steps=steps, clusters=report.targets() if report else (), local_limit=local
+    )
     payload = result.summary()
     payload["drift"] = report.summary() if report else None
     out = {
@@ -115,6 +124,10 @@ def build_report(args: argparse.Namespace) -> dict[str, Any]:
 
         out["model_tokens"] = hf_tokens.length_report(records, tokenizer, args.max_length)
     return out
+
+
+def _named(path: Path) -> str:
+    return path.parent.name if path.is_file() else path.name
 
 
 def _local_tokenizer(args: argparse.Namespace) -> Any:

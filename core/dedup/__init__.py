@@ -41,6 +41,7 @@ from core.dedup.engine import (
 from core.dedup.explain import (
     diff_words,
     differing_parts,
+    differing_turns,
     from_first_difference,
     member_label,
     pairwise_jaccard,
@@ -63,6 +64,7 @@ __all__ = [
     "choose_keepers",
     "diff_words",
     "differing_parts",
+    "differing_turns",
     "duplicate_graph",
     "duplicate_pairs",
     "find_duplicates",

@@ -1,8 +1,12 @@
-"""Explaining a cluster: word diffs of two members, their Jaccard matrix, the command line's summary."""
+"""Explaining a cluster: word diffs of two members, their Jaccard matrix, the command line's summary.
+
+A pair is shown whole, from its first difference, by the lines or by the turns that differ.
+"""
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -81,6 +85,43 @@ def differing_parts(runs: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
         elif not out or out[-1][0] != "…\n":
             out.append(("…\n", False))
     return out
+
+
+def differing_turns(messages: Sequence[Any], other: Sequence[Any]) -> list[tuple[str, bool]]:
+    """Only the turns of ``messages`` that differ from the same turn of ``other``, as runs, word-marked.
+
+    Turns are compared by position (role and content); each kept turn starts with a header naming
+    its number and role, and ``…`` says how many identical turns were left out between them. A turn
+    ``other`` lacks is kept whole and marked.
+    """
+    out: list[tuple[str, bool]] = []
+    skipped = 0
+    for k, message in enumerate(messages):
+        there = other[k] if k < len(other) else None
+        role, text = _turn(message)
+        if there is not None and _turn(there) == (role, text):
+            skipped += 1
+            continue
+        if skipped:
+            out.append((f"… {skipped} identical turn{'s' if skipped > 1 else ''}\n", False))
+            skipped = 0
+        out.append((f"turn {k + 1} · {role}\n", False))
+        out += diff_words(text, _turn(there)[1])[0] if there is not None else [(text, True)]
+        out.append(("\n", False))
+    if skipped:
+        out.append((f"… {skipped} identical turn{'s' if skipped > 1 else ''}\n", False))
+    if len(other) > len(messages):
+        more = len(other) - len(messages)
+        out.append((f"(the other side has {more} more turn{'s' if more > 1 else ''})\n", False))
+    return out
+
+
+def _turn(message: Any) -> tuple[str, str]:
+    if not isinstance(message, dict):
+        return "?", str(message)
+    content = message.get("content")
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+    return str(message.get("role", "?")), text
 
 
 def _chars(text: str) -> list[str]:

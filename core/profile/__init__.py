@@ -27,6 +27,7 @@ import pandas as pd
 from core import lang
 from core.profile.checklist import check_agreement, check_coverage, check_duplicates, run_checks
 from core.profile.checks import (
+    LocalLimit,
     check_categories,
     check_difficulty,
     check_languages,
@@ -99,6 +100,7 @@ __all__ = [
     "check_synthetic",
     "check_temporal",
     "check_token_limit",
+    "LocalLimit",
     "compile_patterns",
     "compute_features",
     "compute_targets",
@@ -217,6 +219,7 @@ def build_profile(
     *,
     steps: StepSummaries | None = None,
     clusters: Sequence[Mapping[str, Any]] = (),
+    local_limit: LocalLimit | None = None,
 ) -> Profile:
     """Run the checklist and the targets on features already computed.
 
@@ -225,6 +228,8 @@ def build_profile(
         config: Thresholds and target model.
         steps: Summaries of other steps (dedup, labels, production coverage).
         clusters: Uncovered production clusters as targets (from :mod:`core.drift`).
+        local_limit: A local tokenizer's counts and a trainer's ``max_length``: the token limit
+            check holds those (and ``Profile.token_limit`` is that ``max_length``).
 
     Returns:
         The :class:`Profile`.
@@ -232,8 +237,8 @@ def build_profile(
     from core import tokens
 
     config = config or ProfileConfig()
-    limit = tokens.token_limit(config.model)
-    checks = run_checks(features, config, token_limit=limit, steps=steps)
+    limit = tokens.token_limit(config.model) if local_limit is None else local_limit.max_length
+    checks = run_checks(features, config, token_limit=limit, local_limit=local_limit, steps=steps)
     targets = compute_targets(features, config, clusters=clusters)
     return Profile(features, tuple(checks), tuple(targets), limit)
 

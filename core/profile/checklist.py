@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.profile.checks import (
+    LocalLimit,
     check_categories,
     check_difficulty,
     check_languages,
@@ -90,6 +91,7 @@ def run_checks(
     config: ProfileConfig | None = None,
     *,
     token_limit: int | None = None,
+    local_limit: LocalLimit | None = None,
     steps: StepSummaries | None = None,
 ) -> list[Check]:
     """Run every rule of the readiness checklist.
@@ -98,6 +100,7 @@ def run_checks(
         features: Output of :func:`compute_features`.
         config: Thresholds (defaults: :class:`ProfileConfig`).
         token_limit: The target model's per-example token limit (``None``: unknown).
+        local_limit: A local tokenizer's counts and the trainer's ``max_length``: checked instead.
         steps: Summaries of later steps (dedup, labels) and of the production comparison.
 
     Returns:
@@ -111,7 +114,7 @@ def run_checks(
         check_negatives(features, config),
         check_length_diversity(features),
         check_length_outliers(features, config),
-        check_token_limit(features, config, token_limit),
+        check_token_limit(features, config, token_limit, local_limit),
         check_languages(features, config),
         check_temporal(features, config),
         check_size(features, config),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -189,9 +191,27 @@ def check_length_outliers(features: pd.DataFrame, config: ProfileConfig) -> Chec
     )
 
 
-def check_token_limit(features: pd.DataFrame, config: ProfileConfig, limit: int | None) -> Check:
-    """Examples over the target model's per-example token limit are truncated in training."""
-    if limit is None:
+@dataclass(frozen=True)
+class LocalLimit:
+    """A trainer's ``max_length`` and each example's count with the model's own (local) tokenizer."""
+
+    max_length: int
+    counts: list[int | None]  # aligned with the features; None: the chat template rejects the example
+    counted_by: str  # what counted them, as the message names it: "tok's chat template"
+
+
+def check_token_limit(
+    features: pd.DataFrame, config: ProfileConfig, limit: int | None, local: LocalLimit | None = None
+) -> Check:
+    """Examples over the per-example token limit are truncated in training.
+
+    With ``local`` the check holds the local tokenizer's counts against its ``max_length`` (what
+    the trainer truncates at); without it, the estimated counts against the target model's limit.
+    """
+    if local is not None:
+        over = np.array([n is not None and n > local.max_length for n in local.counts], dtype=bool)
+        limit, counted_by = local.max_length, local.counted_by
+    elif limit is None:
         return Check(
             "token_limit",
             "Over the token limit",
@@ -201,16 +221,27 @@ def check_token_limit(features: pd.DataFrame, config: ProfileConfig, limit: int 
             f"No known token limit for {config.model}; pick another target model.",
             chart="tokens",
         )
-    over = (features["total_tokens"] > limit).to_numpy()
+    else:
+        over = (features["total_tokens"] > limit).to_numpy()
+        counted_by = config.model
     count = int(over.sum())
-    threshold = f"<= {limit:,} tokens per example ({config.model})"
+    threshold = f"<= {limit:,} tokens per example ({counted_by})"
     if count:
-        message = f"{count} examples exceed {limit:,} tokens and would be truncated: shorten or split them."
+        message = (
+            f"{count} examples exceed {limit:,} tokens ({counted_by}) and would be truncated: "
+            "shorten or split them."
+        )
         return Check(
             "token_limit", "Over the token limit", "fail", count, threshold, message, _rows(over), "tokens"
         )
     return Check(
-        "token_limit", "Over the token limit", "pass", 0, threshold, "Every example fits.", chart="tokens"
+        "token_limit",
+        "Over the token limit",
+        "pass",
+        0,
+        threshold,
+        f"Every example fits ({counted_by}).",
+        chart="tokens",
     )
 
 

@@ -43,6 +43,14 @@ class QualityReport:
         """Positions of the examples with a flag (of ``code``), in order, once each."""
         return sorted({f.row for f in self.flags if code is None or f.code == code})
 
+    def codes_by_id(self, table: pd.DataFrame) -> dict[str, list[str]]:
+        """Each flagged example's ``id`` (from ``table``, the one scanned) and its codes, sorted."""
+        ids = table["id"].tolist()
+        out: dict[str, set[str]] = {}
+        for flag in self.flags:
+            out.setdefault(str(ids[flag.row]), set()).add(flag.code)
+        return {i: sorted(codes) for i, codes in out.items()}
+
     def frame(self, table: pd.DataFrame) -> pd.DataFrame:
         """The flags as a table with each example's ``id`` and ``line`` (its line in the source file)."""
         ids = table["id"].tolist() if "id" in table.columns else [None] * len(table)

@@ -531,6 +531,28 @@ def test_a_pair_opens_at_its_first_difference_and_can_show_only_the_lines_that_d
     assert dedup.from_first_difference([("same", False)]) == [("same", False)]  # nothing differs: as it is
 
 
+def test_only_the_turns_that_differ_are_shown_with_their_number_and_role():
+    system = {"role": "system", "content": "Be brief."}
+    a = [
+        system,
+        {"role": "user", "content": "Can I return it?"},
+        {"role": "assistant", "content": "Yes, in 30 days."},
+    ]
+    b = [
+        system,
+        {"role": "user", "content": "Can I return it?"},
+        {"role": "assistant", "content": "Yes, in 14 days."},
+    ]
+    runs = dedup.differing_turns(a, b)
+    text = "".join(t for t, _ in runs)
+    assert text == "… 2 identical turns\nturn 3 · assistant\nYes, in 30 days.\n"
+    assert [t for t, differs in runs if differs] == ["30"]
+    longer = dedup.differing_turns([*b, {"role": "user", "content": "Thanks"}], b)
+    assert "turn 4 · user" in "".join(t for t, _ in longer) and ("Thanks", True) in longer
+    assert "".join(t for t, _ in dedup.differing_turns(a, a)) == "… 3 identical turns\n"
+    assert "has 1 more turn)" in "".join(t for t, _ in dedup.differing_turns(b, [*b, system]))
+
+
 def test_a_member_label_names_its_line_id_and_source():
     frame = records.make_frame(
         [records.make_record("sft", [{"role": "user", "content": f"hi {i}"}]) for i in range(2)]

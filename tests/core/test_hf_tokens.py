@@ -126,6 +126,30 @@ def test_profile_cli_flags_rows_over_the_max_length(tmp_path, tokenizer_dir, cap
     assert main(["profile", str(source), "--tokenizer", str(tmp_path / "nope")]) == 2
 
 
+def test_with_a_local_tokenizer_the_token_limit_check_holds_its_max_length(tmp_path, tokenizer_dir, capsys):
+    """#16: "9 of 9 examples are longer than 8 tokens" and "[PASS] token_limit" must not both be said."""
+    from core.__main__ import main
+
+    source = tmp_path / "sft.jsonl"
+    source.write_text(
+        "".join(json.dumps({"messages": [U, {**A, "content": f"Hello {i} ."}]}) + "\n" for i in range(9))
+    )
+    argv = ["profile", str(source), "--tokenizer", str(tokenizer_dir), "--max-length", "8"]
+    assert main([*argv, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    check = next(c for c in payload["checks"] if c["id"] == "token_limit")
+    assert payload["model_tokens"]["over"] == 9
+    assert check["status"] == "fail" and check["value"] == 9 and payload["tokens"]["limit"] == 8
+    assert "8 tokens" in check["threshold"] and "tok's chat template" in check["threshold"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "9 of 9 examples are longer than 8 tokens" in out and "[FAIL] token_limit" in out
+    assert main([*argv[:-1], "64"]) == 0  # within the trainer's length: the check passes, naming what counted
+    assert "[PASS] token_limit: Every example fits (tok's chat template)." in capsys.readouterr().out
+    assert main(["profile", str(source)]) == 0  # without the tokenizer: the target model's limit
+    assert "[PASS] token_limit: Every example fits (gpt-4.1-mini)." in capsys.readouterr().out
+
+
 def test_convert_to_text_with_the_tokenizers_chat_template(tmp_path, tokenizer_dir):
     from core.__main__ import main
 

@@ -38,6 +38,15 @@ def test_a_flag_names_the_field_and_the_exact_span(corpus):
     assert table.loc[table["code"] == "pii_email", "line"].tolist() == [1]
 
 
+def test_codes_by_id_gives_each_flagged_example_its_codes_once(corpus):
+    frame, expected, report = corpus
+    by_id = report.codes_by_id(frame)
+    assert by_id == {
+        frame["id"][i]: sorted({f.code for f in report.flags if f.row == i}) for i in report.flagged_rows()
+    }
+    assert all(set(by_id.get(frame["id"][i], [])) >= set(codes) for i, codes in enumerate(expected))
+
+
 def test_redaction_replaces_every_pii_span_and_a_rescan_finds_none(corpus):
     frame, _expected, report = corpus
     redacted, replaced = quality.redact(frame, report)

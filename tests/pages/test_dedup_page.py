@@ -95,7 +95,7 @@ def test_data_cannot_inject_html(tmp_path):
     _seed(tmp_path)
     at = _app(tmp_path)
     at.slider(key="dedup_threshold").set_value(0.5).run()
-    at.toggle(key="dedup_from_difference").set_value(False).run()  # the whole text, not from its difference
+    at.radio(key="dedup_show").set_value("the whole text").run()  # not from its difference
     assert not at.exception
     bodies = [m.value for m in at.markdown]
     assert any("script" in b for b in bodies)
@@ -173,3 +173,19 @@ def test_semantic_view_of_a_warmed_version_reads_the_background_pass(tmp_path):
     assert not at.exception
     assert [t.value for t in at.dataframe if "cosine" in t.value.columns], "no pair table"
     assert {p: p.stat().st_mtime_ns for p in ws.derived_dir(version).glob("semantic-*")} == stored
+
+
+def test_a_pair_can_show_only_the_turns_that_differ(tmp_path):
+    _seed(tmp_path)
+    at = _app(tmp_path)
+    first = [m.value for m in at.markdown if "summer" in m.value or "winter" in m.value]
+    assert any("identical characters" in b for b in first)  # opens at the first difference by default
+    at.radio(key="dedup_show").set_value("only the turns that differ").run()
+    assert not at.exception, at.exception
+    sides = [m.value for m in at.markdown if "turn " in m.value]
+    changed = [b for b in sides if "turn 3 · assistant" in b]
+    assert changed and any(
+        ":red-background[summer]" in b or ":green-background[winter]" in b for b in changed
+    )
+    assert all("2 identical turns" in b and "helpful assistant" not in b for b in changed)
+    assert not any("Tell me a story" in b for b in sides)  # the identical user turn is left out

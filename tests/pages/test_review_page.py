@@ -292,3 +292,31 @@ def test_two_reviewers_share_the_sample_and_see_their_agreement(tmp_path, patche
     assert store.pass_rate("run-1") == review.PassRate(20, 0, 20)
     again = _open(root)  # the team and the assignment survive a refresh
     assert again.text_input(key="review_team").value == "ana, ben"
+
+
+def test_the_queue_filters_by_a_quality_flag_and_the_flagged_group_is_rejected_at_once(tmp_path):
+    batch = _batch()
+    refusals = batch["id"].iloc[::5].tolist()  # every fifth reply refuses
+    batch["messages"] = [
+        [m[0], {**m[1], "content": "I'm sorry, but I can't help with that."}] if i in refusals else m
+        for i, m in zip(batch["id"], batch["messages"], strict=True)
+    ]
+    with (
+        patch("core.synth.list_batches", return_value=BATCHES),
+        patch("core.synth.batch_examples", return_value=batch),
+    ):
+        at = _open(tmp_path)
+        assert "refusal" in at.selectbox(key="review_flag_filter").options[1]
+        at.text_input(key="review_reviewer").input("ana").run()
+        at.selectbox(key="review_flag_filter").select("refusal").run()
+        assert not at.exception, at.exception
+        ws = Workspace.open(tmp_path)
+        sampled = [i for i in review.ReviewStore(ws).sample_ids("run-1") if i in refusals]
+        assert sampled  # the seeded sample holds some of them
+        assert any(f"{len(sampled)} still to review" in m.value for m in at.markdown)
+        assert any(f"All {len(sampled)} examples of flag refusal" in m.value for m in at.markdown)
+        at.checkbox(key="review_bulk_confirm").check().run()
+        at.button(key="review_bulk_reject").click().run()
+        decisions = review.ReviewStore(ws).decisions("run-1")
+        assert set(decisions["example_id"]) == set(sampled) and set(decisions["verdict"]) == {"reject"}
+        assert any("Every sampled example of flag refusal is reviewed." in s.value for s in at.success)

@@ -273,3 +273,45 @@ def test_the_paraphrase_check_is_asked_for_on_the_page_and_kept_with_the_run(sup
     rules = store.get_run(support_ws, run_id)["config"]["rules"]
     assert rules["paraphrase_cosine"] == validators.PARAPHRASE_COSINE
     _wait_until(lambda: not runner.is_active(support_ws, run_id), 60, "the two examples are generated")
+
+
+def test_the_batches_section_follows_a_live_run_without_a_reload(support_ws, slow_server, monkeypatch):
+    import streamlit as st
+
+    fragment = st.fragment
+    timers = []  # (section, run_every) as the page asks for them: the browser reruns those on its own
+
+    def watched(func=None, *, run_every=None):
+        if func is None:  # st.fragment(run_every=...)(section)
+            return lambda section: watched(section, run_every=run_every)
+        timers.append((func.__name__, run_every))
+        return fragment(func, run_every=run_every)
+
+    monkeypatch.setattr(st, "fragment", watched)
+    run_id = _stored_run(support_ws, slow_server, n=60)
+    at = app_test(PAGE, support_ws.root).run()
+    assert not at.exception, at.exception
+    at.button(key="synth_resume").click().run()  # the stored run starts from the page
+    assert not at.exception, at.exception
+
+    def passing():
+        label = next((t.label for t in at.tabs if t.label.startswith("Passing (")), "Passing (0)")
+        return int(label.removeprefix("Passing (").rstrip(")"))
+
+    seen = []
+    deadline = time.monotonic() + 60
+    while len(set(seen)) < 3:  # the same session's reruns: no new session, no reload
+        assert time.monotonic() < deadline, f"the Batches count moved within 60 s: {seen}"
+        timers.clear()
+        at.run()
+        assert not at.exception, at.exception
+        if runner.is_active(support_ws, run_id):  # counted only while the run is live
+            seen.append(passing())
+            assert ("_batches", 2) in timers  # and while live the section refreshes itself every 2 s
+    assert seen == sorted(seen) and seen[-1] > seen[0]
+    at.button(key="synth_stop").click().run()
+    _wait_until(lambda: not runner.is_active(support_ws, run_id), 30, "the run stops")
+    timers.clear()
+    at.run()
+    assert ("_batches", None) in timers  # no timer once the run is over
+    assert passing() == int(store.batch_examples(support_ws, run_id)["valid"].sum())

@@ -115,3 +115,17 @@ def test_a_second_file_becomes_a_new_dataset_with_its_own_journey_and_lock(tmp_p
     switcher.select("first").run()
     assert not fresh.exception, fresh.exception
     assert fresh.session_state["workspace_root"] == str(tmp_path / "ws") and project.current() == "first"
+
+
+def test_problem_messages_are_shown_in_full_below_the_table(tmp_path):
+    at = _open_sample(tmp_path / "ws")
+    from core.workspace import Workspace
+
+    problems = Workspace.open(tmp_path / "ws").problems()
+    full = [m.value for m in at.markdown if m.value.startswith("- **line ")]
+    assert len(full) == min(5, len(problems))
+    first = problems.iloc[0]
+    assert str(int(first["line"])) in full[0]
+    words = [w for w in str(first["message"]).split() if w.isalpha()]
+    assert words and all(w in full[0] for w in words)  # the whole message, not a cell's first words
+    assert any(m.value.startswith("**The first 5 problems in full**") for m in at.markdown)
