@@ -32,13 +32,12 @@ def available() -> bool:
 
 
 def embed_both(train_texts: list[str], production_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Return both samples' embeddings, the common direction of the two together removed."""
-    from core.semantic.model import common_direction, load_model, remove_common_direction
+    """Return both samples' embeddings, compared as one set (:func:`core.semantic.embedding.embed_set`)."""
+    from core.semantic.embedding import embed_set
 
-    raw = load_model().embed(train_texts + production_texts)
-    mean = common_direction(raw)
+    vectors = embed_set(train_texts + production_texts)
     n = len(train_texts)
-    return remove_common_direction(raw[:n], mean), remove_common_direction(raw[n:], mean)
+    return vectors[:n], vectors[n:]
 
 
 def semantic_similarity(

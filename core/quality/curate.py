@@ -21,6 +21,7 @@ words over words).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,7 @@ def curate(
     method: str = "auto",
     max_cosine: float = 0.85,
     diversity: float = 0.5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Curation:
     """Choose up to ``n`` examples of ``frame`` that score best and are not near each other.
 
@@ -96,6 +98,7 @@ def curate(
         method: ``semantic``, ``lexical`` or ``auto`` (semantic when the embedding model loads).
         max_cosine: Semantic: the cosine from which an example is too close.
         diversity: Semantic: the weight of the cosine to the nearest taken example against the score.
+        progress: Semantic: called with (rows embedded, rows) during the embedding pass.
 
     Raises:
         ValueError: If ``n`` < 1, a threshold is not in (0, 1], ``diversity`` < 0 or the method unknown.
@@ -104,7 +107,7 @@ def curate(
     report = report or scan_quality(frame)
     scores = score_examples(frame, report)
     codes = _hard_codes(report)
-    vectors = _embeddings(frame) if method != "lexical" else None
+    vectors = _embeddings(frame, progress) if method != "lexical" else None
     if vectors is None and method == "semantic":
         raise ValueError("the packaged embedding model is not available: use method='lexical'")
     if vectors is not None:
@@ -140,18 +143,18 @@ def _check_arguments(n: int, max_similarity: float, max_cosine: float, method: s
         raise ValueError(f"method must be one of {METHODS} and diversity >= 0, got {method!r}, {diversity}")
 
 
-def _embeddings(frame: pd.DataFrame) -> np.ndarray | None:
-    """Unit embeddings of prompt and reply (common direction removed), ``None`` without the model."""
+def _embeddings(frame: pd.DataFrame, progress: Callable[[int, int], None] | None) -> np.ndarray | None:
+    """Prompt and reply embedded (:func:`core.semantic.embedding.embed_set`), ``None`` without the model."""
     from core import dedup
 
     try:
-        from core.semantic.model import load_model, remove_common_direction
+        from core.semantic.embedding import embed_set
+        from core.semantic.model import load_model
 
-        model = load_model()
+        load_model()
     except (ImportError, FileNotFoundError, OSError):
         return None
-    texts = dedup.scope_texts(frame, dedup.DedupConfig(scope="all"))
-    return remove_common_direction(model.embed(texts))
+    return embed_set(dedup.scope_texts(frame, dedup.DedupConfig(scope="all")), progress=progress)
 
 
 def _maximal_marginal(

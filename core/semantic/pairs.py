@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from core import _minhash, dedup, similarity
 from core.semantic import DEFAULT_COSINE, DEFAULT_JACCARD, METHODS, index  # noqa: F401  (re-exported)
-from core.semantic.function_words import embed_centred
+from core.semantic.embedding import embed_set
 
 Progress = Callable[[int, int], None]
 
@@ -98,7 +98,7 @@ def duplicate_pairs(
     """Return the pairs of rows of one table that the settings' method links, by ``a`` then ``b``."""
     texts = row_texts(frame, settings)
     codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
-    vectors = embed_centred(list(uniques), progress=progress)
+    vectors = embed_set(list(uniques), progress=progress)
     found: dict[tuple[int, int], None] = {}
     if settings.method != "lexical":
         found.update(dict.fromkeys(_semantic_links(codes, vectors, settings)))
@@ -112,11 +112,11 @@ def leakage_pairs(
 ) -> list[SimilarPair]:
     """Return every (train row, other row) pair the settings' method links, by ``a`` then ``b``.
 
-    Both tables are embedded together (:func:`core.semantic.function_words.embed_centred`): minority
+    Both tables are embedded together (:func:`core.semantic.embedding.embed_set`): minority
     languages' function words and the common direction of the two together are taken out.
     """
     left, right = row_texts(train, settings), row_texts(other, settings)
-    vectors = embed_centred(left + right, progress=progress)
+    vectors = embed_set(left + right, progress=progress)
     a_vec, b_vec = vectors[: len(left)], vectors[len(left) :]
     found: dict[tuple[int, int], None] = {}
     if settings.method != "lexical":

@@ -221,7 +221,7 @@ def test_lexical_curation_keeps_that_restatement():
 def test_curation_by_meaning_without_the_model_falls_back_to_words(monkeypatch):
     from core.quality import curate as curation
 
-    monkeypatch.setattr(curation, "_embeddings", lambda frame: None)
+    monkeypatch.setattr(curation, "_embeddings", lambda frame, progress=None: None)
     assert curation.curate(_restated_frame(), 4).method == "lexical"
     with pytest.raises(ValueError, match="embedding model is not available"):
         curation.curate(_restated_frame(), 4, method="semantic")
