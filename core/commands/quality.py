@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any]:
     from core import formats
     from core.quality.curate import curate
+    from core.semantic.model import printed_progress
 
     result = curate(
         loaded.records,
@@ -101,6 +102,7 @@ def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any
         report=report,
         method=args.closeness,
         max_cosine=args.max_cosine,
+        progress=printed_progress("embedding for curate"),
     )
     chosen = loaded.records.iloc[sorted(result.chosen)]
     data, _losses = formats.write_dataset(chosen, loaded.detection.format)

@@ -10,6 +10,7 @@ character n-grams) is the fallback; :attr:`core.drift.DriftReport.method` says w
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,11 +32,19 @@ def available() -> bool:
     return True
 
 
-def embed_both(train_texts: list[str], production_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Return both samples' embeddings, compared as one set (:func:`core.semantic.embedding.embed_set`)."""
+def embed_both(
+    train_texts: list[str],
+    production_texts: list[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return both samples' embeddings, compared as one set (:func:`core.semantic.embedding.embed_set`).
+
+    ``progress`` is called with (rows embedded, rows of both samples) after each batch.
+    """
     from core.semantic.embedding import embed_set
 
-    vectors = embed_set(train_texts + production_texts)
+    vectors = embed_set(train_texts + production_texts, progress=progress)
     n = len(train_texts)
     return vectors[:n], vectors[n:]
 

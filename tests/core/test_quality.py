@@ -203,8 +203,10 @@ def test_semantic_curation_leaves_out_a_restatement_that_shares_few_words():
     from core.quality.curate import curate
 
     frame = _restated_frame()
-    result = curate(frame, 4, method="semantic")
+    seen: list[tuple[int, int]] = []
+    result = curate(frame, 4, method="semantic", progress=lambda *p: seen.append(p))
     assert result.method == "semantic"
+    assert seen[-1] == (len(frame), len(frame))  # the embedding pass reported its rows
     lines = sorted(int(frame["source_line"][p]) for p in result.chosen)
     assert len({1, 2} & set(lines)) == 1 and {3, 4} <= set(lines)
     (reason,) = result.left_out["reason"]

@@ -51,6 +51,13 @@ def test_planted_subjects_come_back_as_topics_named_by_their_words():
     assert sum(found.sizes().values()) == len(texts)
 
 
+def test_the_embedding_pass_reports_rows_done_of_rows_with_text():
+    texts, _ = _planted(30)
+    seen: list[tuple[int, int]] = []
+    topics.find_topics(texts + [None, ""], k=3, progress=lambda *p: seen.append(p))
+    assert seen and seen[-1] == (len(texts), len(texts))
+
+
 def test_the_same_texts_and_seed_give_the_same_topics():
     texts, _ = _planted(30)
     first, again = topics.find_topics(texts, seed=4), topics.find_topics(texts, seed=4)
