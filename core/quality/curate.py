@@ -29,6 +29,7 @@ import pandas as pd
 
 from core.quality import QualityReport, scan_quality
 from core.quality.pii import PLACEHOLDERS
+from core.semantic.representative import place
 
 HARD = frozenset(
     {
@@ -123,7 +124,7 @@ def curate(
             continue
         near = _taken_near(int(group[position]), neighbours, taken)
         if near is not None:
-            left.append((position, f"too close: to {_where(frame, near)} (word 3-grams)"))
+            left.append((position, f"too close: to {place(frame, near)} (word 3-grams)"))
         elif len(chosen) >= n:
             left.append((position, f"not among the {n} best: score {scores[position]:.2f}"))
         else:
@@ -183,7 +184,7 @@ def _maximal_marginal(
         nearest_cos[closer], nearest[closer] = cos[closer], pick
         for position in np.flatnonzero(open_ & (cos >= max_cosine)):
             open_[position] = False
-            where = _where(frame, pick)
+            where = place(frame, pick)
             left.append((int(position), f"too close: to {where} (cosine {cos[position]:.2f})"))
     left += [(int(p), f"not among the {n} best: score {scores[p]:.2f}") for p in np.flatnonzero(open_)]
     table = pd.DataFrame(left, columns=["position", "reason"]).sort_values("position", ignore_index=True)
@@ -219,8 +220,3 @@ def _taken_near(group: int, neighbours: dict[int, set[int]], taken: dict[int, in
     if group in taken:
         return taken[group]
     return next((taken[g] for g in neighbours.get(group, ()) if g in taken), None)
-
-
-def _where(frame: pd.DataFrame, position: int) -> str:
-    line = frame["source_line"].iloc[position] if "source_line" in frame.columns else None
-    return f"line {int(line)}" if line is not None and pd.notna(line) else f"example {position + 1}"
