@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.semantic import index
 from core.semantic.embedding import embed_set
-from core.semantic.pairs import PairSettings, row_texts
+from core.semantic.pairs import PairSettings, RawEmbedder, compared, row_texts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,11 @@ class Novelty:
 
 
 def row_novelty(
-    frame: pd.DataFrame, settings: PairSettings, *, against: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    settings: PairSettings,
+    *,
+    against: pd.DataFrame | None = None,
+    embed_raw: RawEmbedder | None = None,
 ) -> Novelty:
     """Return each row's novelty within ``frame``, or against ``against`` when given.
 
@@ -63,10 +67,11 @@ def row_novelty(
         settings: Scope of the text compared and the paraphrase cosine.
         against: Reference rows (e.g. the dataset a candidate file would join); ``None``: ``frame``'s
             other rows.
+        embed_raw: Gives the raw vectors of ``frame``'s texts (its stored chunks) when ``against`` is None.
     """
     texts = row_texts(frame, settings)
     if against is None:
-        vectors = embed_set(texts)
+        vectors = compared(texts, embed_raw=embed_raw)
         nearest, cos = index.nearest_other(vectors)
     else:
         both = embed_set(texts + row_texts(against, settings))
