@@ -10,6 +10,7 @@ import pytest
 from core import records
 from core.__main__ import main
 from core.semantic import representative
+from tests.conftest import write_prompts
 
 _CLUSTER = [
     "How do I reset my password?",
@@ -82,16 +83,7 @@ def test_past_the_exact_size_each_row_is_compared_with_a_seeded_sample(monkeypat
 
 def test_cli_lists_the_outliers_and_the_representative_rows_with_reasons(tmp_path, capsys) -> None:
     _, prompts = _frame()
-    path = tmp_path / "data.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps(
-                {"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": "Sure."}]}
-            )
-            + "\n"
-            for p in prompts
-        )
-    )
+    path = write_prompts(tmp_path / "data.jsonl", prompts)
     assert main(["quality", str(path), "--outliers", "3", "--representative", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)["typicality"]
     assert {prompts[r["line"] - 1] for r in out["outliers"]} == set(_OFF_TOPIC)

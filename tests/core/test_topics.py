@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from core import explore, topics
 from core.__main__ import main
+from tests.conftest import write_prompts
 
 SUBJECTS = {
     "refund": [
@@ -97,16 +98,7 @@ def test_a_topic_is_a_facet_of_explore():
 
 def test_search_counts_topics_and_filters_by_one(tmp_path, capsys):
     texts, _ = _planted(20)
-    path = tmp_path / "planted.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps(
-                {"messages": [{"role": "user", "content": t}, {"role": "assistant", "content": "Sure."}]}
-            )
-            + "\n"
-            for t in texts
-        )
-    )
+    path = write_prompts(tmp_path / "planted.jsonl", texts)
     assert main(["search", str(path), "--topics", "--json"]) == 0
     counted = json.loads(capsys.readouterr().out)["counts"]["topic"]
     assert sum(counted.values()) == len(texts)
