@@ -261,12 +261,21 @@ class PassProgress:
 
 
 def timed_progress(report: Callable[[PassProgress], None]) -> Callable[[int, int], None]:
-    """Wrap ``report`` as the ``(done, total)`` callback of :meth:`StaticModel.embed`, adding rate and ETA."""
+    """Wrap ``report`` as the ``(done, total)`` callback of :meth:`StaticModel.embed`, adding rate and ETA.
+
+    After the first report the rate counts the rows done since it, so a pass that resumes with stored
+    rows (:mod:`core.semantic.chunks` reports them first, at once) is not credited with them.
+    """
     started = time.perf_counter()
+    first: list[tuple[int, float]] = []
 
     def update(done: int, total: int) -> None:
-        elapsed = max(time.perf_counter() - started, 1e-9)
-        rate = done / elapsed
+        now = time.perf_counter()
+        if first and done > first[0][0]:
+            rate = (done - first[0][0]) / max(now - first[0][1], 1e-9)
+        else:
+            rate = done / max(now - started, 1e-9)
+            first[:] = first or [(done, now)]
         report(PassProgress(done, total, rate, (total - done) / rate if rate > 0 else 0.0))
 
     return update

@@ -123,3 +123,17 @@ def test_a_pass_killed_after_its_first_chunk_resumes_at_the_first_missing_chunk(
     fresh = versioned.version_pairs(_workspace(tmp_path / "fresh"), version, pairs.PairSettings())
     assert [(p.a, p.b, p.method) for p in resumed] == [(p.a, p.b, p.method) for p in fresh]
     assert [p.cosine for p in resumed] == pytest.approx([p.cosine for p in fresh], abs=1e-5)
+
+
+def test_the_rate_counts_the_rows_done_after_the_first_report_not_the_stored_ones(monkeypatch) -> None:
+    from core.semantic import model
+
+    clock = iter([0.0, 0.001, 1.0, 2.0])  # made, the stored rows reported, then two batches a second apart
+    monkeypatch.setattr(model.time, "perf_counter", lambda: next(clock))
+    seen: list[PassProgress] = []
+    update = model.timed_progress(seen.append)
+    update(32_768, 40_000)  # resumed: two chunks read back at once
+    update(36_768, 40_000)
+    update(40_000, 40_000)
+    assert seen[1].rows_per_second == pytest.approx(4_000 / 0.999)
+    assert seen[2].rows_per_second == pytest.approx(7_232 / 1.999) and seen[2].eta_seconds == 0.0
