@@ -11,7 +11,7 @@ import pyarrow as pa
 import streamlit as st
 
 from core import explore, formats, review
-from core.semantic import representative
+from core.semantic import representative, versioned
 from core.workspace import Workspace
 from ui import embedding_bar, plural
 
@@ -30,7 +30,9 @@ ORDERS = {
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _typicality(root: str, dataset_version: int | None, _frame: pd.DataFrame) -> representative.Typicality:
     with embedding_bar("Embedding every row to find outliers, once per version…") as progress:
-        return representative.row_typicality(_frame, progress=progress)
+        if dataset_version is None:
+            return representative.row_typicality(_frame, progress=progress)
+        return versioned.version_typicality(Workspace.open(root), dataset_version, _frame, progress=progress)
 
 
 def typicality_order(

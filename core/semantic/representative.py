@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.semantic.embedding import embed_set
-from core.semantic.pairs import PairSettings, row_texts
+from core.semantic.pairs import PairSettings, RawEmbedder, compared, row_texts
 
 K = 5
 """Nearest other rows whose mean cosine is a row's typicality."""
@@ -130,7 +129,11 @@ def row_typicality(
     k: int = K,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    embed_raw: RawEmbedder | None = None,
 ) -> Typicality:
-    """Return the :class:`Typicality` of ``frame``'s rows, the text compared under ``settings``' scope."""
+    """Return the :class:`Typicality` of ``frame``'s rows, the text compared under ``settings``' scope.
+
+    ``embed_raw``: the raw vectors of the texts when stored (a version's chunks); ``progress`` is then unused.
+    """
     texts = row_texts(frame, settings or PairSettings())
-    return typicality(embed_set(texts, progress=progress), k=k, seed=seed)
+    return typicality(compared(texts, progress=progress, embed_raw=embed_raw), k=k, seed=seed)

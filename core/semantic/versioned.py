@@ -30,6 +30,7 @@ from core.semantic import chunks
 from core.semantic.model import PassProgress, timed_progress
 from core.semantic.novelty import Novelty, row_novelty
 from core.semantic.pairs import PairSettings, RawEmbedder, SimilarPair, duplicate_pairs
+from core.semantic.representative import Typicality, row_typicality
 from core.workspace import Workspace
 
 COSINE_FLOOR = 0.75
@@ -116,6 +117,23 @@ def version_novelty(
     return Novelty(
         scores=table["novelty"].to_numpy(), nearest=table["nearest"].to_numpy(), cosine=settings.cosine
     )
+
+
+def version_typicality(
+    ws: Workspace,
+    version: int,
+    frame: pd.DataFrame,
+    settings: PairSettings | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Typicality:
+    """Return :func:`core.semantic.representative.row_typicality` of the version, from its stored chunks.
+
+    After the background pass the rows are not embedded again; before it, the chunks it would write are.
+    ``progress`` is called with (rows embedded, rows), stored chunks counting as done.
+    """
+    settings = settings or PairSettings()
+    return row_typicality(frame, settings, embed_raw=_stored_raw(ws, version, settings, progress))
 
 
 def pairs_at(pairs: list[SimilarPair], settings: PairSettings) -> list[SimilarPair]:

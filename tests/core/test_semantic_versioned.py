@@ -137,3 +137,30 @@ def test_the_rate_counts_the_rows_done_after_the_first_report_not_the_stored_one
     update(40_000, 40_000)
     assert seen[1].rows_per_second == pytest.approx(4_000 / 0.999)
     assert seen[2].rows_per_second == pytest.approx(7_232 / 1.999) and seen[2].eta_seconds == 0.0
+
+
+def test_typicality_reads_the_version_chunks_and_equals_embedding_the_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import numpy as np
+
+    from core.semantic import representative
+    from core.semantic.model import StaticModel
+
+    ws = _workspace(tmp_path)
+    version = ws.dataset_version()
+    frame = ws.load_version(version)
+    expected = representative.row_typicality(frame)
+    versioned.version_pairs(ws, version, pairs.PairSettings())
+    real_embed = StaticModel.embed
+    calls: list[int] = []
+
+    def recording(self, texts, *, progress=None):
+        calls.append(len(texts))
+        return real_embed(self, texts, progress=progress)
+
+    monkeypatch.setattr(StaticModel, "embed", recording)
+    found = versioned.version_typicality(ws, version, frame)
+    assert calls == []  # the background pass's chunks, not a new pass
+    assert np.allclose(found.scores, expected.scores, atol=1e-5)
+    assert list(found.outliers(3)) == list(expected.outliers(3))
