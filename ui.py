@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -154,12 +156,29 @@ def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
 
 
 # a resource, not data: Explore passes it on every rerun, and a copy of 100,000 names each time is waste
-@st.cache_resource(max_entries=4, show_spinner="Grouping the prompts into topics…")
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> tuple[str | None, ...]:
     from core import topics
 
     texts = _frame["prompt_text"].tolist() if "prompt_text" in _frame.columns else [None] * len(_frame)
-    return tuple(topics.find_topics(texts).of_rows())
+    with embedding_bar("Embedding the prompts for topics…") as progress:
+        return tuple(topics.find_topics(texts, progress=progress).of_rows())
+
+
+@contextlib.contextmanager
+def embedding_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for an embedding pass: yields its ``(done, total)`` callback (rows/s and time left).
+
+    The bar goes when the pass ends; inside a cached function it is not replayed on a hit.
+    """
+    from core.semantic.model import timed_progress
+
+    slot = st.empty()
+    bar = slot.progress(0.0, text=label)
+    try:
+        yield timed_progress(lambda p: bar.progress(p.done / max(p.total, 1), text=f"{label} {p.describe()}"))
+    finally:
+        slot.empty()
 
 
 def version_topics(ws: Workspace, frame: pd.DataFrame) -> tuple[str | None, ...]:

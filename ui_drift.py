@@ -13,6 +13,7 @@ from core import drift, lang
 from core.errors import DatasetError
 from core.ingest import SAMPLE_DIR
 from core.workspace import Workspace
+from ui import embedding_bar
 from ui_distribution import plain
 
 _SAMPLE_PRODUCTION = SAMPLE_DIR / "production_inputs.txt"
@@ -35,7 +36,10 @@ def _drift(
     production = drift.load_production(_data, name)
     limit = {"semantic_threshold" if method == "semantic" else "coverage_threshold": threshold}
     config = drift.DriftConfig(method=method, **limit)
-    return drift.compare(_features, production, config, model=model, seed=0)
+    if method != "semantic":
+        return drift.compare(_features, production, config, model=model, seed=0)
+    with embedding_bar("Embedding the training prompts and the production inputs…") as progress:
+        return drift.compare(_features, production, config, model=model, seed=0, progress=progress)
 
 
 def production_report(

@@ -1,4 +1,4 @@
-"""The Explore page's sections: filter chips and state, the facet charts, and acting on the matching rows."""
+"""The Explore page's sections: filter chips and state, the facet charts, typicality, acting on the rows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,67 @@ import pyarrow as pa
 import streamlit as st
 
 from core import explore, formats, review
+from core.semantic import representative, versioned
 from core.workspace import Workspace
-from ui import plural
+from ui import embedding_bar, plural
 
 _REVIEW_MAX = 1_000  # rows one review set may hold: a person decides each of them
+
+
+ORDERS = {
+    "table": "Table order",
+    "representative": "Most representative first",
+    "outliers": "Outliers first",
+}
+"""How the matching rows are listed: as in the file, or by typicality (core.semantic.representative)."""
+
+
+# mean cosine to the 5 nearest rows, embedded once per version (the page's rerun reads it from here)
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _typicality(root: str, dataset_version: int | None, _frame: pd.DataFrame) -> representative.Typicality:
+    with embedding_bar("Embedding every row to find outliers, once per version…") as progress:
+        if dataset_version is None:
+            return representative.row_typicality(_frame, progress=progress)
+        return versioned.version_typicality(Workspace.open(root), dataset_version, _frame, progress=progress)
+
+
+def typicality_order(
+    ws: Workspace, frame: pd.DataFrame, version: int | None, rows: np.ndarray, order: str
+) -> tuple[np.ndarray, representative.Typicality | None]:
+    """The rows in the chosen order, and the version's typicality when the order needs it."""
+    if order == "table":
+        return rows, None
+    found = _typicality(str(ws.root), version, frame)
+    scores = found.scores[rows]
+    keys = np.nan_to_num(-scores if order == "representative" else scores, nan=np.inf)
+    return rows[np.lexsort((rows, keys))], found
+
+
+def typicality_columns(
+    listed: pd.DataFrame, frame: pd.DataFrame, found: representative.Typicality, rows: Any
+) -> None:
+    """Add each listed row's typicality and its reason to the table shown."""
+    shown = np.asarray(rows[: len(listed)])
+    listed.insert(4, "typicality", found.scores[shown].round(3))
+    listed["why"] = [found.reason(int(p), lambda q: representative.place(frame, q)) for p in shown]
+
+
+def remove_outliers(ws: Workspace, frame: pd.DataFrame, found: representative.Typicality) -> None:
+    """Remove the N rows least like their nearest rows as a new version (the page's Undo brings them back)."""
+    scored = int((~np.isnan(found.scores)).sum())
+    if scored < 3:
+        return
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    n = int(left.number_input("Outliers", 1, scored - 1, min(10, scored - 1), key="explore_outlier_n"))
+    if right.button(f"Remove the {plural(n, 'outlier')} as a new version", key="explore_remove_outliers"):
+        dropped = found.outliers(n)
+        kept = frame.drop(frame.index[dropped]).reset_index(drop=True)
+        ws.save_dataset(
+            kept,
+            note=f"explore: removed {len(dropped)} outliers (lowest mean cosine to their {found.k} nearest)",
+        )
+        st.session_state["explore_flash"] = f"Removed {plural(len(dropped), 'outlier')} in a new version."
+        st.rerun()
 
 
 def facet_key(facet: str) -> str:

@@ -12,7 +12,7 @@ from core.quality.curate import Curation, curate
 from core.synth import runner, teachers
 from core.synth.budget import Price, lookup_price
 from core.workspace import Workspace
-from ui import md_text, plural, render_example
+from ui import embedding_bar, md_text, plural, render_example
 
 _PAGE_SIZE = 20
 LABELS = {
@@ -137,7 +137,8 @@ def _curation(
     _report: quality.QualityReport,
 ) -> Curation:
     if method == "semantic":
-        return curate(_frame, n, max_cosine=closest, report=_report, method="auto")
+        with embedding_bar("Embedding prompt and reply…") as progress:
+            return curate(_frame, n, max_cosine=closest, report=_report, method="auto", progress=progress)
     return curate(_frame, n, max_similarity=closest, report=_report, method="lexical")
 
 

@@ -86,25 +86,23 @@ class _PackagedEncoder:
     """
 
     def __init__(self, corpus: list[str], *, centred: bool) -> None:
-        from core.semantic.function_words import embed_centred
-        from core.semantic.model import common_direction, load_model
+        from core.semantic import embedding
+        from core.semantic.model import load_model
 
         self._model = load_model()
-        raw = self._model.embed(corpus)
-        self._mean = common_direction(raw) if centred else np.zeros(raw.shape[1], dtype=np.float32)
-        vectors = embed_centred(corpus) if centred else raw
+        self._reference, vectors = embedding.fit(corpus) if centred else (None, self._model.embed(corpus))
         self._vectors = dict(zip(corpus, vectors, strict=True))
 
-    def _centre(self, raw: np.ndarray) -> np.ndarray:
-        from core.semantic.model import remove_common_direction
-
-        return remove_common_direction(raw, self._mean)
+    def _centre(self, texts: list[str]) -> np.ndarray:
+        if self._reference is None:
+            return self._model.embed(texts)
+        return self._reference.embed(texts)
 
     def encode(self, inputs: list[str], **_: object) -> np.ndarray:
         texts = list(inputs)
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if missing:
-            self._vectors.update(zip(missing, self._centre(self._model.embed(missing)), strict=True))
+            self._vectors.update(zip(missing, self._centre(missing), strict=True))
         return np.stack([self._vectors[t] for t in texts])
 
 
@@ -167,10 +165,10 @@ def _shingles(text: str, k: int = 5) -> set[tuple[str, ...]]:
 
 def _centred(texts: list[str], corrected: bool) -> np.ndarray:
     """Our vectors (``corrected``) or those before minority languages' function words were taken out."""
-    from core.semantic.function_words import embed_centred
+    from core.semantic.embedding import embed_set
     from core.semantic.model import load_model, remove_common_direction
 
-    return embed_centred(texts) if corrected else remove_common_direction(load_model().embed(texts))
+    return embed_set(texts) if corrected else remove_common_direction(load_model().embed(texts))
 
 
 def pair_cosines(a: list[str], b: list[str], *, corrected: bool = True) -> np.ndarray:

@@ -61,7 +61,7 @@ def find_topics(
         seed: Seed of k-means; the same texts and seed give the same topics.
         progress: Called with (rows embedded, rows) while embedding.
     """
-    from core.semantic.model import load_model, remove_common_direction
+    from core.semantic.embedding import embed_set
 
     chosen = [t for t in texts if isinstance(t, str) and t.strip()]
     present = np.array([isinstance(t, str) and bool(t.strip()) for t in texts], dtype=bool)
@@ -72,8 +72,7 @@ def find_topics(
     if k == 1:
         labels[present] = 0
         return Topics(labels, _names(chosen, np.zeros(len(chosen), dtype=np.int64), 1))
-    vectors = load_model().embed(chosen, progress=progress)
-    vectors = remove_common_direction(vectors)
+    vectors = embed_set(chosen, progress=progress)
     assigned = _kmeans(vectors, k, seed)
     labels[present] = assigned
     return Topics(labels, _names(chosen, assigned, k))

@@ -130,6 +130,10 @@ with st.expander("Topics: the prompts grouped by what they ask about", expanded=
 if not len(rows):
     st.info("No row matches: remove a filter above.")
     st.stop()
+order = st.radio(
+    "Order", list(ui_explore.ORDERS), format_func=ui_explore.ORDERS.get, horizontal=True, key="explore_order"
+)
+rows, typical = ui_explore.typicality_order(ws, frame, version, rows, order)
 listed = pd.DataFrame([explore.row_summary(table, int(r), row_filter.text) for r in rows[:_SHOWN]])
 listed = listed[["line", "category", "language", "total_tokens", "flags", "prompt", "response"]]
 listed["flags"] = [", ".join(v) for v in listed["flags"]]
@@ -141,6 +145,8 @@ if st.toggle(
     listed.insert(
         4, "novelty", _novelty(str(ws.root), version, frame).scores[np.asarray(rows[:_SHOWN])].round(3)
     )
+if typical is not None:
+    ui_explore.typicality_columns(listed, frame, typical, rows)
 event = st.dataframe(
     listed,
     hide_index=True,
@@ -154,6 +160,10 @@ event = st.dataframe(
         "flags": st.column_config.TextColumn("Flags"),
         "total_tokens": st.column_config.NumberColumn("Tokens", format="%d"),
         "novelty": st.column_config.NumberColumn("Novelty", format="%.3f"),
+        "typicality": st.column_config.NumberColumn(
+            "Typicality", format="%.3f", help="mean cosine to the 5 nearest rows: low = outlier"
+        ),
+        "why": st.column_config.TextColumn("Why"),
         "prompt": st.column_config.TextColumn("Prompt", width="large"),
         "response": st.column_config.TextColumn("Reply", width="large"),
     },
@@ -167,3 +177,5 @@ st.markdown(f"**{'Line ' + str(int(line)) if pd.notna(line) else 'Example ' + st
 render_example(frame.iloc[position])
 
 ui_explore.act_on_rows(ws, frame, version, rows, row_filter)
+if typical is not None:
+    ui_explore.remove_outliers(ws, frame, typical)

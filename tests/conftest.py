@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,16 @@ ast_race.install()
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data"
+
+
+def write_prompts(path: Path, prompts: list[str], reply: str = "Sure.") -> Path:
+    """Write an OpenAI-chat JSONL file: one row per prompt, each answered with ``reply``."""
+    messages = (
+        {"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": reply}]}
+        for p in prompts
+    )
+    path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    return path
 
 
 @pytest.fixture

@@ -92,7 +92,15 @@ def build_report(args: argparse.Namespace) -> dict[str, Any]:
     report = None
     if args.production is not None:
         production = drift.load_production(args.production, args.production.name)
-        report = drift.compare(features, production, model=args.model, seed=args.seed)
+        from core.semantic.model import printed_progress
+
+        report = drift.compare(
+            features,
+            production,
+            model=args.model,
+            seed=args.seed,
+            progress=printed_progress("embedding train and production"),
+        )
     steps = profile.StepSummaries(uncovered_share=report.uncovered_share if report else None)
     local = None
     if tokenizer is not None and args.max_length is not None:  # the check holds what the trainer truncates

@@ -1,10 +1,12 @@
-"""``python -m core quality PATH [--signals heuristics,pii,perplexity,judge] [--json] [--redact -o OUT]``.
+"""``python -m core quality PATH [--signals S] [--outliers N] [--representative N] [--json] [--redact -o O]``.
 
 Prints every flag (line, id, signal, code, field, span) and the counts per code. ``perplexity``
 and ``judge`` ask a model (:mod:`core.commands._model_signals`) and add ``"perplexity"`` (each
 example's perplexity and IFD) and ``"judge"`` (the judging run's outcome and spend) to the
 summary. ``--redact -o OUT`` writes the file in its own format with every PII / secret span
-replaced by a placeholder. Exit 0 when the scan ran (flags are findings, not failures), 2 when the
+replaced by a placeholder. ``--outliers N`` / ``--representative N`` add ``"typicality"``: the N rows
+least / most like their nearest rows by embedding, each with its reason.
+Exit 0 when the scan ran (flags are findings, not failures), 2 when the
 file cannot be read or an option is invalid, 3 when another runner holds the judging run.
 """
 
@@ -41,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--curate: by meaning (embeddings, MMR) or by words; auto: meaning when the model loads",
     )
     parser.add_argument("--max-cosine", type=float, default=0.85, help="--curate by meaning: closest allowed")
+    parser.add_argument(
+        "--outliers", type=int, metavar="N", help="list the N rows least like their nearest rows (embeddings)"
+    )
+    parser.add_argument(
+        "--representative", type=int, metavar="N", help="list the N rows most like their nearest rows"
+    )
     parser.add_argument("-o", "--out", type=Path, help="where --redact / --curate write (the input's format)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -49,12 +57,9 @@ def run(args: argparse.Namespace) -> int:
     """Scan the file; print the flags; redact on request."""
     from core import formats, quality
 
-    if (args.redact or args.curate is not None) and args.out is None:
-        return fail("--redact and --curate write a new file: give it with -o OUT")
-    if args.redact and args.curate is not None:
-        return fail("--redact and --curate each write a file: run them one after the other")
-    if args.out is not None and args.out.is_dir():
-        return fail(f"-o {args.out} is a folder: give the file to write")
+    refused = _refused(args)
+    if refused:
+        return fail(refused)
     signals = tuple(s.strip() for s in args.signals.split(",") if s.strip())
     try:
         loaded = formats.load_dataset(args.path, args.path.name)
@@ -78,11 +83,13 @@ def run(args: argparse.Namespace) -> int:
         data, losses = formats.write_dataset(redacted, loaded.detection.format)
         args.out.write_bytes(data)
         summary["out"] = {"path": str(args.out), "replaced": replaced, "losses": [p.message for p in losses]}
-    if args.curate is not None:
-        try:
+    try:
+        if args.curate is not None:
             summary["curated"] = _curate(loaded, report, args)
-        except ValueError as exc:
-            return fail(str(exc))
+        if args.outliers is not None or args.representative is not None:
+            summary["typicality"] = _typicality(loaded.records, args)
+    except (ValueError, OSError) as exc:
+        return fail(str(exc))
     if args.json:
         print_json(summary)
     else:
@@ -90,9 +97,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refused(args: argparse.Namespace) -> str | None:
+    """Why the options cannot run together, if they cannot."""
+    if (args.redact or args.curate is not None) and args.out is None:
+        return "--redact and --curate write a new file: give it with -o OUT"
+    if args.redact and args.curate is not None:
+        return "--redact and --curate each write a file: run them one after the other"
+    if args.out is not None and args.out.is_dir():
+        return f"-o {args.out} is a folder: give the file to write"
+    return None
+
+
 def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any]:
     from core import formats
     from core.quality.curate import curate
+    from core.semantic.model import printed_progress
 
     result = curate(
         loaded.records,
@@ -101,6 +120,7 @@ def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any
         report=report,
         method=args.closeness,
         max_cosine=args.max_cosine,
+        progress=printed_progress("embedding for curate"),
     )
     chosen = loaded.records.iloc[sorted(result.chosen)]
     data, _losses = formats.write_dataset(chosen, loaded.detection.format)
@@ -110,6 +130,21 @@ def _curate(loaded: Any, report: Any, args: argparse.Namespace) -> dict[str, Any
         "chosen": len(result.chosen),
         "closeness": result.method,
         "left_out": result.reasons(),
+    }
+
+
+def _typicality(frame: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The outliers and the most representative rows (:mod:`core.semantic.representative`)."""
+    from core.semantic import representative
+    from core.semantic.model import printed_progress
+
+    found = representative.row_typicality(frame, progress=printed_progress("embedding for typicality"))
+    return {
+        "k": found.k,
+        "outliers": representative.ranked_rows(frame, found, found.outliers(args.outliers or 0)),
+        "representative": representative.ranked_rows(
+            frame, found, found.representative(args.representative or 0)
+        ),
     }
 
 
@@ -129,4 +164,7 @@ def _render(summary: dict[str, Any]) -> str:
         lines.append(
             f"wrote the {curated['chosen']} best to {curated['path']}; left out: {curated['left_out']}"
         )
+    for kind in ("outliers", "representative"):
+        for row in summary.get("typicality", {}).get(kind, []):
+            lines.append(f"  {kind[:-1] if kind == 'outliers' else kind}: {row['id']}  {row['reason']}")
     return "\n".join(lines)

@@ -26,6 +26,8 @@ The modules: ``config`` (settings, report), ``production`` (reading the sample, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -64,6 +66,7 @@ def compare(
     *,
     model: str = "gpt-4.1-mini",
     seed: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DriftReport:
     """Compare training features with a production sample.
 
@@ -73,6 +76,7 @@ def compare(
         config: Coverage and clustering settings.
         model: Model whose tokenizer counts the lengths.
         seed: Seed of the training sample for lengths and of the clustering.
+        progress: Semantic coverage: called with (rows embedded, rows) during the embedding pass.
 
     Returns:
         The :class:`DriftReport`.
@@ -97,7 +101,7 @@ def compare(
     vectors = None
     if method == "semantic":
         train_vectors, vectors = semantic.embed_both(
-            features["prompt_text"].fillna("").astype(str).tolist(), texts
+            features["prompt_text"].fillna("").astype(str).tolist(), texts, progress=progress
         )
         similarity, nearest = semantic.semantic_similarity(train_vectors, vectors)
         threshold = config.semantic_threshold

@@ -10,6 +10,7 @@ character n-grams) is the fallback; :attr:`core.drift.DriftReport.method` says w
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,14 +32,21 @@ def available() -> bool:
     return True
 
 
-def embed_both(train_texts: list[str], production_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Return both samples' embeddings, the common direction of the two together removed."""
-    from core.semantic.model import common_direction, load_model, remove_common_direction
+def embed_both(
+    train_texts: list[str],
+    production_texts: list[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return both samples' embeddings, compared as one set (:func:`core.semantic.embedding.embed_set`).
 
-    raw = load_model().embed(train_texts + production_texts)
-    mean = common_direction(raw)
+    ``progress`` is called with (rows embedded, rows of both samples) after each batch.
+    """
+    from core.semantic.embedding import embed_set
+
+    vectors = embed_set(train_texts + production_texts, progress=progress)
     n = len(train_texts)
-    return remove_common_direction(raw[:n], mean), remove_common_direction(raw[n:], mean)
+    return vectors[:n], vectors[n:]
 
 
 def semantic_similarity(

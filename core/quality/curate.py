@@ -21,6 +21,7 @@ words over words).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ import pandas as pd
 
 from core.quality import QualityReport, scan_quality
 from core.quality.pii import PLACEHOLDERS
+from core.semantic.representative import place
 
 HARD = frozenset(
     {
@@ -85,6 +87,7 @@ def curate(
     method: str = "auto",
     max_cosine: float = 0.85,
     diversity: float = 0.5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Curation:
     """Choose up to ``n`` examples of ``frame`` that score best and are not near each other.
 
@@ -96,6 +99,7 @@ def curate(
         method: ``semantic``, ``lexical`` or ``auto`` (semantic when the embedding model loads).
         max_cosine: Semantic: the cosine from which an example is too close.
         diversity: Semantic: the weight of the cosine to the nearest taken example against the score.
+        progress: Semantic: called with (rows embedded, rows) during the embedding pass.
 
     Raises:
         ValueError: If ``n`` < 1, a threshold is not in (0, 1], ``diversity`` < 0 or the method unknown.
@@ -104,7 +108,7 @@ def curate(
     report = report or scan_quality(frame)
     scores = score_examples(frame, report)
     codes = _hard_codes(report)
-    vectors = _embeddings(frame) if method != "lexical" else None
+    vectors = _embeddings(frame, progress) if method != "lexical" else None
     if vectors is None and method == "semantic":
         raise ValueError("the packaged embedding model is not available: use method='lexical'")
     if vectors is not None:
@@ -120,7 +124,7 @@ def curate(
             continue
         near = _taken_near(int(group[position]), neighbours, taken)
         if near is not None:
-            left.append((position, f"too close: to {_where(frame, near)} (word 3-grams)"))
+            left.append((position, f"too close: to {place(frame, near)} (word 3-grams)"))
         elif len(chosen) >= n:
             left.append((position, f"not among the {n} best: score {scores[position]:.2f}"))
         else:
@@ -140,18 +144,18 @@ def _check_arguments(n: int, max_similarity: float, max_cosine: float, method: s
         raise ValueError(f"method must be one of {METHODS} and diversity >= 0, got {method!r}, {diversity}")
 
 
-def _embeddings(frame: pd.DataFrame) -> np.ndarray | None:
-    """Unit embeddings of prompt and reply (common direction removed), ``None`` without the model."""
+def _embeddings(frame: pd.DataFrame, progress: Callable[[int, int], None] | None) -> np.ndarray | None:
+    """Prompt and reply embedded (:func:`core.semantic.embedding.embed_set`), ``None`` without the model."""
     from core import dedup
 
     try:
-        from core.semantic.model import load_model, remove_common_direction
+        from core.semantic.embedding import embed_set
+        from core.semantic.model import load_model
 
-        model = load_model()
+        load_model()
     except (ImportError, FileNotFoundError, OSError):
         return None
-    texts = dedup.scope_texts(frame, dedup.DedupConfig(scope="all"))
-    return remove_common_direction(model.embed(texts))
+    return embed_set(dedup.scope_texts(frame, dedup.DedupConfig(scope="all")), progress=progress)
 
 
 def _maximal_marginal(
@@ -180,7 +184,7 @@ def _maximal_marginal(
         nearest_cos[closer], nearest[closer] = cos[closer], pick
         for position in np.flatnonzero(open_ & (cos >= max_cosine)):
             open_[position] = False
-            where = _where(frame, pick)
+            where = place(frame, pick)
             left.append((int(position), f"too close: to {where} (cosine {cos[position]:.2f})"))
     left += [(int(p), f"not among the {n} best: score {scores[p]:.2f}") for p in np.flatnonzero(open_)]
     table = pd.DataFrame(left, columns=["position", "reason"]).sort_values("position", ignore_index=True)
@@ -216,8 +220,3 @@ def _taken_near(group: int, neighbours: dict[int, set[int]], taken: dict[int, in
     if group in taken:
         return taken[group]
     return next((taken[g] for g in neighbours.get(group, ()) if g in taken), None)
-
-
-def _where(frame: pd.DataFrame, position: int) -> str:
-    line = frame["source_line"].iloc[position] if "source_line" in frame.columns else None
-    return f"line {int(line)}" if line is not None and pd.notna(line) else f"example {position + 1}"

@@ -2,8 +2,9 @@
 
 :mod:`core.semantic.model` embeds texts with a static table distilled from all-MiniLM-L6-v2 (shipped in
 this package, nothing is downloaded); :mod:`core.semantic.index` finds every pair of embeddings at or
-above a cosine; :mod:`core.semantic.function_words` takes out what a set's rows share (its minority
-languages' function words, then its common direction); :mod:`core.semantic.pairs` embeds a dataset's
+above a cosine; :mod:`core.semantic.embedding` is the one way a set of texts is embedded for comparison (its
+minority languages' function words, :mod:`core.semantic.function_words`, then its common direction
+taken out); :mod:`core.semantic.pairs` embeds a dataset's
 rows under a dedup scope and lists the pairs that either method (semantic cosine, lexical Jaccard)
 links, for the Dedup page, ``python -m core dedup --method`` and ``python -m core leakage``.
 """

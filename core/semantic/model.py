@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -259,15 +261,40 @@ class PassProgress:
 
 
 def timed_progress(report: Callable[[PassProgress], None]) -> Callable[[int, int], None]:
-    """Wrap ``report`` as the ``(done, total)`` callback of :meth:`StaticModel.embed`, adding rate and ETA."""
+    """Wrap ``report`` as the ``(done, total)`` callback of :meth:`StaticModel.embed`, adding rate and ETA.
+
+    After the first report the rate counts the rows done since it, so a pass that resumes with stored
+    rows (:mod:`core.semantic.chunks` reports them first, at once) is not credited with them.
+    """
     started = time.perf_counter()
+    first: list[tuple[int, float]] = []
 
     def update(done: int, total: int) -> None:
-        elapsed = max(time.perf_counter() - started, 1e-9)
-        rate = done / elapsed
+        now = time.perf_counter()
+        if first and done > first[0][0]:
+            rate = (done - first[0][0]) / max(now - first[0][1], 1e-9)
+        else:
+            rate = done / max(now - started, 1e-9)
+            first[:] = first or [(done, now)]
         report(PassProgress(done, total, rate, (total - done) / rate if rate > 0 else 0.0))
 
     return update
+
+
+def printed_progress(label: str, stream: TextIO | None = None) -> Callable[[int, int], None]:
+    """A ``(done, total)`` callback writing ``label: <PassProgress.describe()>`` on one line of stderr.
+
+    The terminal's view of an embedding pass (``profile --production``, ``quality --curate``); the line
+    ends when the pass does.
+    """
+
+    def write(progress: PassProgress) -> None:
+        out = stream if stream is not None else sys.stderr
+        end = "\n" if progress.done >= progress.total else ""
+        out.write(f"\r{label}: {progress.describe()}{end}")
+        out.flush()
+
+    return timed_progress(write)
 
 
 def remove_common_direction(vectors: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 A row's novelty is ``1 - cosine`` to the nearest other row (of the same set, or of a reference set:
 the dataset a candidate file or a synthetic batch would join), on embeddings with minority languages'
-function words and the common direction removed (:func:`core.semantic.function_words.embed_centred`).
+function words and the common direction removed (:func:`core.semantic.embedding.embed_set`).
 0 is a copy, ~0.15 a paraphrase at the app's cosine of 0.85, and larger values say the row adds
 something the others do not say. The share of rows under ``1 - cosine`` is the "mostly paraphrases of
 what we have?" number.
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from core.semantic import index
-from core.semantic.function_words import embed_centred
-from core.semantic.pairs import PairSettings, row_texts
+from core.semantic.embedding import embed_set
+from core.semantic.pairs import PairSettings, RawEmbedder, compared, row_texts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,11 @@ class Novelty:
 
 
 def row_novelty(
-    frame: pd.DataFrame, settings: PairSettings, *, against: pd.DataFrame | None = None
+    frame: pd.DataFrame,
+    settings: PairSettings,
+    *,
+    against: pd.DataFrame | None = None,
+    embed_raw: RawEmbedder | None = None,
 ) -> Novelty:
     """Return each row's novelty within ``frame``, or against ``against`` when given.
 
@@ -63,13 +67,14 @@ def row_novelty(
         settings: Scope of the text compared and the paraphrase cosine.
         against: Reference rows (e.g. the dataset a candidate file would join); ``None``: ``frame``'s
             other rows.
+        embed_raw: Gives the raw vectors of ``frame``'s texts (its stored chunks) when ``against`` is None.
     """
     texts = row_texts(frame, settings)
     if against is None:
-        vectors = embed_centred(texts)
+        vectors = compared(texts, embed_raw=embed_raw)
         nearest, cos = index.nearest_other(vectors)
     else:
-        both = embed_centred(texts + row_texts(against, settings))
+        both = embed_set(texts + row_texts(against, settings))
         queries, base = both[: len(texts)], both[len(texts) :]
         nearest, cos = index.nearest(queries, base)
         nearest = np.where(np.any(queries != 0, axis=1), nearest, -1)

@@ -22,9 +22,13 @@ from scipy.sparse.csgraph import connected_components
 
 from core import _minhash, dedup, similarity
 from core.semantic import DEFAULT_COSINE, DEFAULT_JACCARD, METHODS, index  # noqa: F401  (re-exported)
-from core.semantic.function_words import embed_centred
+from core.semantic.embedding import embed_set, fit
 
 Progress = Callable[[int, int], None]
+
+
+RawEmbedder = Callable[[list[str]], np.ndarray]
+"""Gives the model's raw vectors of texts (:meth:`core.semantic.model.StaticModel.embed`), e.g. stored."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,12 +97,20 @@ def row_texts(frame: pd.DataFrame, settings: PairSettings) -> list[str]:
 
 
 def duplicate_pairs(
-    frame: pd.DataFrame, settings: PairSettings, *, progress: Progress | None = None
+    frame: pd.DataFrame,
+    settings: PairSettings,
+    *,
+    progress: Progress | None = None,
+    embed_raw: RawEmbedder | None = None,
 ) -> list[SimilarPair]:
-    """Return the pairs of rows of one table that the settings' method links, by ``a`` then ``b``."""
+    """Return the pairs of rows of one table that the settings' method links, by ``a`` then ``b``.
+
+    ``embed_raw`` gives the model's raw vectors of the distinct texts (e.g. from a version's stored
+    chunks, :mod:`core.semantic.chunks`) instead of embedding them here (``progress`` is then unused).
+    """
     texts = row_texts(frame, settings)
     codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
-    vectors = embed_centred(list(uniques), progress=progress)
+    vectors = compared(list(uniques), progress=progress, embed_raw=embed_raw)
     found: dict[tuple[int, int], None] = {}
     if settings.method != "lexical":
         found.update(dict.fromkeys(_semantic_links(codes, vectors, settings)))
@@ -107,16 +119,25 @@ def duplicate_pairs(
     return _measured(sorted(found), (texts, vectors[codes]), (texts, vectors[codes]), settings)
 
 
+def compared(
+    texts: list[str], *, progress: Progress | None = None, embed_raw: RawEmbedder | None = None
+) -> np.ndarray:
+    """:func:`core.semantic.embedding.embed_set` of ``texts``, from ``embed_raw``'s raw vectors when given."""
+    if embed_raw is None:
+        return embed_set(texts, progress=progress)
+    return fit(texts, raw=embed_raw(texts))[1]
+
+
 def leakage_pairs(
     train: pd.DataFrame, other: pd.DataFrame, settings: PairSettings, *, progress: Progress | None = None
 ) -> list[SimilarPair]:
     """Return every (train row, other row) pair the settings' method links, by ``a`` then ``b``.
 
-    Both tables are embedded together (:func:`core.semantic.function_words.embed_centred`): minority
+    Both tables are embedded together (:func:`core.semantic.embedding.embed_set`): minority
     languages' function words and the common direction of the two together are taken out.
     """
     left, right = row_texts(train, settings), row_texts(other, settings)
-    vectors = embed_centred(left + right, progress=progress)
+    vectors = embed_set(left + right, progress=progress)
     a_vec, b_vec = vectors[: len(left)], vectors[len(left) :]
     found: dict[tuple[int, int], None] = {}
     if settings.method != "lexical":

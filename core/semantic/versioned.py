@@ -9,7 +9,9 @@ slider then only filters them (:func:`pairs_at`).
 The background warm-up of a new version (:func:`core.derived.warm`) runs :func:`background_pass` with
 the Dedup page's settings, writing where the embedding pass is to :data:`PROGRESS_FILE` beside the
 results; the page shows that progress (:func:`pass_progress`) while it waits, instead of embedding the
-rows itself.
+rows itself. The model's raw vectors of the distinct texts are kept in chunks per scope
+(:mod:`core.semantic.chunks`), so a pass killed partway resumes at the first missing chunk, and the
+novelty of the same scope reads them instead of embedding again.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core import derived
+from core.semantic import chunks
 from core.semantic.model import PassProgress, timed_progress
 from core.semantic.novelty import Novelty, row_novelty
-from core.semantic.pairs import PairSettings, SimilarPair, duplicate_pairs
+from core.semantic.pairs import PairSettings, RawEmbedder, SimilarPair, duplicate_pairs
+from core.semantic.representative import Typicality, row_typicality
 from core.workspace import Workspace
 
 COSINE_FLOOR = 0.75
@@ -60,7 +65,8 @@ def version_pairs(
 
     def compute() -> list[SimilarPair]:
         rows = frame if frame is not None else ws.load_version(version)
-        return duplicate_pairs(rows, floor, progress=timed_progress(progress) if progress else None)
+        reported = timed_progress(progress) if progress else None
+        return duplicate_pairs(rows, floor, embed_raw=_stored_raw(ws, version, settings, reported))
 
     return derived.stored(_pairs_path(ws, version, settings), compute, read=_read, write=_write)
 
@@ -98,7 +104,8 @@ def version_novelty(
     )
 
     def compute() -> pd.DataFrame:
-        found = row_novelty(frame if frame is not None else ws.load_version(version), settings)
+        rows = frame if frame is not None else ws.load_version(version)
+        found = row_novelty(rows, settings, embed_raw=_stored_raw(ws, version, settings, None))
         return pd.DataFrame({"novelty": found.scores, "nearest": found.nearest})
 
     table = derived.stored(
@@ -110,6 +117,23 @@ def version_novelty(
     return Novelty(
         scores=table["novelty"].to_numpy(), nearest=table["nearest"].to_numpy(), cosine=settings.cosine
     )
+
+
+def version_typicality(
+    ws: Workspace,
+    version: int,
+    frame: pd.DataFrame,
+    settings: PairSettings | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Typicality:
+    """Return :func:`core.semantic.representative.row_typicality` of the version, from its stored chunks.
+
+    After the background pass the rows are not embedded again; before it, the chunks it would write are.
+    ``progress`` is called with (rows embedded, rows), stored chunks counting as done.
+    """
+    settings = settings or PairSettings()
+    return row_typicality(frame, settings, embed_raw=_stored_raw(ws, version, settings, progress))
 
 
 def pairs_at(pairs: list[SimilarPair], settings: PairSettings) -> list[SimilarPair]:
@@ -127,6 +151,21 @@ def pairs_at(pairs: list[SimilarPair], settings: PairSettings) -> list[SimilarPa
         if wanted:
             kept.append(dataclasses.replace(pair, method=method))
     return kept
+
+
+def _stored_raw(
+    ws: Workspace, version: int, settings: PairSettings, progress: Callable[[int, int], None] | None
+) -> RawEmbedder:
+    """Raw vectors of texts from the version's chunks of this scope (:mod:`core.semantic.chunks`)."""
+    folder = ws.derived_dir(version) / (
+        f"semantic-raw-v{FORMAT}-{settings.scope.replace('+', '_')}-sys{int(settings.include_system)}"
+    )
+
+    def embed(texts: list[str]) -> np.ndarray:
+        codes, uniques = pd.factorize(pd.Series(texts, dtype=object), sort=False)
+        return chunks.embed_stored(folder, list(uniques), progress=progress)[codes]
+
+    return embed
 
 
 def _floor(settings: PairSettings) -> PairSettings:

@@ -146,11 +146,12 @@ def test_warm_in_background_measures_once_per_version(saved):
         "semantic",
         "semantic",
         "semantic",
+        "semantic",
         "split",
         "text",
         "tokens",
     ]
-    assert {n.split("-")[1] for n in names if n.startswith("semantic")} == {"novelty", "pairs", "pass"}
+    assert {n.split("-")[1] for n in names if n.startswith("semantic")} == {"novelty", "pairs", "pass", "raw"}
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
     assert graph.rows == len(frame) and graph.scope == "all"
     assert derived.warm_in_background(ws, None) is None

@@ -222,7 +222,10 @@ def test_cli_with_production(tmp_path, capsys):
     prod = tmp_path / "prod.txt"
     prod.write_text("\n".join(_production()["text"]) + "\n")
     assert main(["profile", str(train), "--production", str(prod), "--json"]) == 0
-    payload = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert "embedding train and production: 330 / 330 rows," in captured.err  # the pass's rows/s and ETA
+    assert "rows/s" in captured.err
     assert payload["drift"]["production_rows"] == 210
     assert payload["drift"]["lengths"]["ks_p_value"] < 0.01
     assert any(t["kind"] == "cluster" for t in payload["targets"])

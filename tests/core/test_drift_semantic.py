@@ -82,3 +82,18 @@ def test_without_the_model_auto_falls_back_to_tfidf(monkeypatch) -> None:
 def test_config_refuses_an_unknown_method() -> None:
     with pytest.raises(ValueError, match="method"):
         drift.DriftConfig(method="bm25")
+
+
+def test_the_embedding_pass_reports_its_progress_up_to_every_row_of_both_samples() -> None:
+    features = profile.compute_features(_training())
+    seen: list[tuple[int, int]] = []
+    drift.compare(
+        features,
+        _production(),
+        drift.DriftConfig(method="semantic"),
+        seed=0,
+        progress=lambda *p: seen.append(p),
+    )
+    total = len(features) + len(_production())
+    assert seen and seen[-1] == (total, total)
+    assert all(t == total for _, t in seen)

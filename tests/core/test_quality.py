@@ -212,8 +212,10 @@ def test_semantic_curation_leaves_out_a_restatement_that_shares_few_words():
     from core.quality.curate import curate
 
     frame = _restated_frame()
-    result = curate(frame, 4, method="semantic")
+    seen: list[tuple[int, int]] = []
+    result = curate(frame, 4, method="semantic", progress=lambda *p: seen.append(p))
     assert result.method == "semantic"
+    assert seen[-1] == (len(frame), len(frame))  # the embedding pass reported its rows
     lines = sorted(int(frame["source_line"][p]) for p in result.chosen)
     assert len({1, 2} & set(lines)) == 1 and {3, 4} <= set(lines)
     (reason,) = result.left_out["reason"]
@@ -230,7 +232,7 @@ def test_lexical_curation_keeps_that_restatement():
 def test_curation_by_meaning_without_the_model_falls_back_to_words(monkeypatch):
     from core.quality import curate as curation
 
-    monkeypatch.setattr(curation, "_embeddings", lambda frame: None)
+    monkeypatch.setattr(curation, "_embeddings", lambda frame, progress=None: None)
     assert curation.curate(_restated_frame(), 4).method == "lexical"
     with pytest.raises(ValueError, match="embedding model is not available"):
         curation.curate(_restated_frame(), 4, method="semantic")

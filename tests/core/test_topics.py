@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from core import explore, topics
 from core.__main__ import main
+from tests.conftest import write_prompts
 
 SUBJECTS = {
     "refund": [
@@ -51,6 +52,13 @@ def test_planted_subjects_come_back_as_topics_named_by_their_words():
     assert sum(found.sizes().values()) == len(texts)
 
 
+def test_the_embedding_pass_reports_rows_done_of_rows_with_text():
+    texts, _ = _planted(30)
+    seen: list[tuple[int, int]] = []
+    topics.find_topics(texts + [None, ""], k=3, progress=lambda *p: seen.append(p))
+    assert seen and seen[-1] == (len(texts), len(texts))
+
+
 def test_the_same_texts_and_seed_give_the_same_topics():
     texts, _ = _planted(30)
     first, again = topics.find_topics(texts, seed=4), topics.find_topics(texts, seed=4)
@@ -90,16 +98,7 @@ def test_a_topic_is_a_facet_of_explore():
 
 def test_search_counts_topics_and_filters_by_one(tmp_path, capsys):
     texts, _ = _planted(20)
-    path = tmp_path / "planted.jsonl"
-    path.write_text(
-        "".join(
-            json.dumps(
-                {"messages": [{"role": "user", "content": t}, {"role": "assistant", "content": "Sure."}]}
-            )
-            + "\n"
-            for t in texts
-        )
-    )
+    path = write_prompts(tmp_path / "planted.jsonl", texts)
     assert main(["search", str(path), "--topics", "--json"]) == 0
     counted = json.loads(capsys.readouterr().out)["counts"]["topic"]
     assert sum(counted.values()) == len(texts)

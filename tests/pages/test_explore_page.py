@@ -129,3 +129,26 @@ def test_matches_sent_to_review_become_a_set_the_review_page_decides_and_applies
     assert len(ws.current_dataset()) == 39
     page.button(key="review_apply_undo").click().run()
     assert len(ws.current_dataset()) == 40
+
+
+def test_outliers_come_first_with_their_reason_and_removing_them_can_be_undone(tmp_path):
+    from tests.core.test_semantic_representative import _OFF_TOPIC
+    from tests.core.test_semantic_representative import _frame as planted_outliers
+
+    frame, prompts = planted_outliers()
+    ws = Workspace.open(tmp_path / "ws")
+    ws.save_dataset(frame, note="upload paraphrases.jsonl", name="p.jsonl", source_format="openai-sft")
+    at = app_test(PAGE, ws.root).run()
+    at.radio(key="explore_order").set_value("outliers").run()
+    assert not at.exception, at.exception
+    listed = next(t.value for t in at.dataframe if "typicality" in t.value.columns)
+    assert set(listed["prompt"].iloc[:3]) == set(_OFF_TOPIC)
+    assert listed["why"].iloc[0].startswith("mean cosine ") and "nearest: " in listed["why"].iloc[0]
+    assert listed["typicality"].is_monotonic_increasing
+    at.number_input(key="explore_outlier_n").set_value(3).run()
+    at.button(key="explore_remove_outliers").click().run()
+    assert not at.exception, at.exception
+    assert ws.dataset_info().note.startswith("explore: removed 3 outliers")
+    assert set(ws.current_dataset()["prompt_text"]).isdisjoint(_OFF_TOPIC)
+    at.button(key="explore_undo").click().run()
+    assert len(ws.current_dataset()) == len(prompts)
