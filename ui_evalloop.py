@@ -140,6 +140,16 @@ def rounds(
     )
     st.plotly_chart(ui_figures.history_figure(history, dimension=dimension), key="eval_history_chart")
     st.dataframe(rounds, hide_index=True, width="stretch")
+    numbers = [int(n) for n in rounds["round"]]
+    chosen = st.selectbox("A saved round's rows", numbers[::-1], key="eval_round_rows")
+    rows = evalloop.load_round(ws, int(chosen))
+    st.download_button(
+        f"Download round {chosen}'s {len(rows):,} eval rows (JSON Lines)",
+        rows.to_json(orient="records", lines=True, force_ascii=False).encode(),
+        f"eval_round_{int(chosen):04d}.jsonl",
+        "application/jsonl",
+        key="eval_round_download",
+    )
 
 
 def _selected_failures(

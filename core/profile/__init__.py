@@ -112,7 +112,6 @@ __all__ = [
     "measure_texts",
     "negatives_missing",
     "normalize_difficulty",
-    "profile_frame",
     "robust_z",
     "run_checks",
     "thin_languages",
@@ -241,11 +240,3 @@ def build_profile(
     checks = run_checks(features, config, token_limit=limit, local_limit=local_limit, steps=steps)
     targets = compute_targets(features, config, clusters=clusters)
     return Profile(features, tuple(checks), tuple(targets), limit)
-
-
-def profile_frame(
-    frame: pd.DataFrame, config: ProfileConfig | None = None, *, steps: StepSummaries | None = None
-) -> Profile:
-    """Profile a canonical table: features, readiness checklist and targets (no production sample)."""
-    config = config or ProfileConfig()
-    return build_profile(compute_features(frame, config), config, steps=steps)

@@ -362,12 +362,17 @@ def test_every_rule_of_the_issue_has_a_check():
     ]
 
 
+def _profile(frame):
+    config = profile.ProfileConfig()
+    return profile.build_profile(profile.compute_features(frame, config), config)
+
+
 def test_targets_use_the_shared_format():
     rows = [
         {"prompt": _prompt(i), "category": "tiny" if i < 5 else "big", "difficulty": "easy", "response": "ok"}
         for i in range(50)
     ]
-    result = profile.profile_frame(make_frame(rows))
+    result = _profile(make_frame(rows))
     kinds = {t["kind"] for t in result.targets}
     assert {"category", "difficulty", "negative"} <= kinds
     for target in result.targets:
@@ -380,7 +385,7 @@ def test_targets_use_the_shared_format():
 
 def test_summary_shape():
     rows = [{"prompt": _prompt(i), "category": "a", "difficulty": "easy"} for i in range(4)]
-    summary = profile.profile_frame(make_frame(rows)).summary()
+    summary = _profile(make_frame(rows)).summary()
     assert summary["rows"] == 4
     assert summary["categories"] == {"a": 4}
     assert summary["difficulty"] == {"easy": 1.0, "moderate": 0.0, "hard": 0.0}

@@ -66,6 +66,9 @@ def test_save_round_and_chart(sample_app):
     assert evalloop.list_rounds(ws)["round"].tolist() == [1]
     at.selectbox(key="eval_history_dim").set_value("category").run()
     assert not at.exception
+    assert at.selectbox(key="eval_round_rows").value == 1
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download round 1's 200 eval rows (JSON Lines)" in labels
 
 
 def test_add_eval_rows_to_the_dataset(sample_app):
