@@ -143,13 +143,13 @@ def version_features(ws: Workspace, frame: pd.DataFrame, model: str) -> pd.DataF
 
 @st.cache_resource(max_entries=4, show_spinner="Scanning every reply…")
 def _quality_report(root: str, dataset_version: int, _frame: pd.DataFrame) -> Any:
-    from core import quality
+    from core.quality import versioned  # measured in the background with the version, usually
 
-    return quality.scan_quality(_frame)
+    return versioned.version_report(Workspace.open(root), dataset_version, _frame)
 
 
 def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
-    """Return :func:`core.quality.scan_quality` of the current version (once per version and server)."""
+    """Return :func:`core.quality.scan_quality` of the current version (stored with it, cached per server)."""
     return _quality_report(str(ws.root), ws.dataset_version(), frame)
 
 

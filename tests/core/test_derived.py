@@ -143,6 +143,8 @@ def test_warm_in_background_measures_once_per_version(saved):
     names = sorted(p.name for p in ws.derived_dir(version).iterdir() if not p.name.startswith("."))
     assert [n.split("-")[0] for n in names] == [
         "dedup",
+        "quality",
+        "quality",
         "semantic",
         "semantic",
         "semantic",
@@ -151,6 +153,7 @@ def test_warm_in_background_measures_once_per_version(saved):
         "tokens",
     ]
     assert {n.split("-")[1] for n in names if n.startswith("semantic")} == {"novelty", "pairs", "pass"}
+    assert {n.split("-")[1] for n in names if n.startswith("quality")} == {"flags", "curation"}
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
     assert graph.rows == len(frame) and graph.scope == "all"
     assert derived.warm_in_background(ws, None) is None
@@ -279,6 +282,8 @@ def test_big_versions_are_measured_in_a_child_process(saved, monkeypatch):
     assert calls == []  # the work happened in the child
     assert sorted(p.name.split("-")[0] for p in ws.derived_dir(version).glob("[!.]*-f1.*")) == [
         "dedup",
+        "quality",
+        "quality",
         "split",
         "text",
         "tokens",
