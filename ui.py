@@ -156,14 +156,13 @@ def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
 # a resource, not data: Explore passes it on every rerun, and a copy of 100,000 names each time is waste
 @st.cache_resource(max_entries=4, show_spinner="Grouping the prompts into topics…")
 def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> tuple[str | None, ...]:
-    from core import topics
+    from core import topics  # found in the background with the version, usually
 
-    texts = _frame["prompt_text"].tolist() if "prompt_text" in _frame.columns else [None] * len(_frame)
-    return tuple(topics.find_topics(texts).of_rows())
+    return tuple(topics.version_topics(Workspace.open(root), dataset_version, _frame))
 
 
 def version_topics(ws: Workspace, frame: pd.DataFrame) -> tuple[str | None, ...]:
-    """Return each row's topic (:func:`core.topics.find_topics` of its prompt), once per version."""
+    """Return each row's topic (:func:`core.topics.find_topics` of its prompt), stored with the version."""
     return _topics(str(ws.root), ws.dataset_version(), frame)
 
 

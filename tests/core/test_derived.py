@@ -151,6 +151,7 @@ def test_warm_in_background_measures_once_per_version(saved):
         "split",
         "text",
         "tokens",
+        "topics",
     ]
     assert {n.split("-")[1] for n in names if n.startswith("semantic")} == {"novelty", "pairs", "pass"}
     assert {n.split("-")[1] for n in names if n.startswith("quality")} == {"flags", "curation"}
@@ -287,6 +288,7 @@ def test_big_versions_are_measured_in_a_child_process(saved, monkeypatch):
         "split",
         "text",
         "tokens",
+        "topics",
     ]
     pd.testing.assert_frame_equal(
         derived.features(ws, version, profile.ProfileConfig()), profile.compute_features(frame)
