@@ -145,24 +145,23 @@ def version_features(ws: Workspace, frame: pd.DataFrame, model: str) -> pd.DataF
 
 @st.cache_resource(max_entries=4, show_spinner="Scanning every reply…")
 def _quality_report(root: str, dataset_version: int, _frame: pd.DataFrame) -> Any:
-    from core import quality
+    from core.quality import versioned  # measured in the background with the version, usually
 
-    return quality.scan_quality(_frame)
+    return versioned.version_report(Workspace.open(root), dataset_version, _frame)
 
 
 def quality_report(ws: Workspace, frame: pd.DataFrame) -> Any:
-    """Return :func:`core.quality.scan_quality` of the current version (once per version and server)."""
+    """Return :func:`core.quality.scan_quality` of the current version (stored with it, cached per server)."""
     return _quality_report(str(ws.root), ws.dataset_version(), frame)
 
 
 # a resource, not data: Explore passes it on every rerun, and a copy of 100,000 names each time is waste
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _topics(root: str, dataset_version: int, _frame: pd.DataFrame) -> tuple[str | None, ...]:
-    from core import topics
+    from core import topics  # found in the background with the version, usually
 
-    texts = _frame["prompt_text"].tolist() if "prompt_text" in _frame.columns else [None] * len(_frame)
     with embedding_bar("Embedding the prompts for topics…") as progress:
-        return tuple(topics.find_topics(texts, progress=progress).of_rows())
+        return tuple(topics.version_topics(Workspace.open(root), dataset_version, _frame, progress=progress))
 
 
 @contextlib.contextmanager
@@ -182,7 +181,7 @@ def embedding_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def version_topics(ws: Workspace, frame: pd.DataFrame) -> tuple[str | None, ...]:
-    """Return each row's topic (:func:`core.topics.find_topics` of its prompt), once per version."""
+    """Return each row's topic (:func:`core.topics.find_topics` of its prompt), stored with the version."""
     return _topics(str(ws.root), ws.dataset_version(), frame)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from core import quality
-from core.quality import judge
+from core.quality import judge, versioned
 from core.quality.curate import Curation, curate
 from core.synth import runner, teachers
 from core.synth.budget import Price, lookup_price
@@ -110,13 +113,15 @@ def curate_section(
         closest = cols[2].slider("Closest cosine", 0.5, 0.99, 0.85, 0.01, key="quality_curate_cosine")
     else:
         closest = cols[2].slider("Closest allowed", 0.3, 0.9, 0.5, 0.05, key="quality_curate_similarity")
-    result = _curation(str(ws.root), version, int(n), method, float(closest), frame, report)
+    model_flags = [f for f in report.flags if f.signal not in quality.SIGNALS]  # perplexity, judge
+    flags_key = hashlib.sha256(repr(model_flags).encode()).hexdigest()
+    result = _curation(str(ws.root), version, int(n), method, float(closest), flags_key, frame, report)
     reasons = result.reasons()
     cols[3].metric("Would keep", f"{len(result.chosen):,} of {len(frame):,}")
     if reasons:
         st.caption("Left out: " + ", ".join(f"{count:,} {kind}" for kind, count in reasons.items()))
     with st.expander("Why each one was left out"):
-        table = result.left_out.assign(line=[_line(frame, p) for p in result.left_out["position"]])
+        table = result.left_out.assign(line=_lines(frame, result.left_out["position"].to_numpy()))
         st.dataframe(table[["line", "reason"]], hide_index=True, key="quality_left_out")
     if st.button(f"Keep these {len(result.chosen):,} as a new version", key="quality_curate"):
         ws.save_dataset(
@@ -133,18 +138,26 @@ def _curation(
     n: int,
     method: str,
     closest: float,
+    flags_key: str,  # the model-based flags merged into the report
     _frame: pd.DataFrame,
     _report: quality.QualityReport,
 ) -> Curation:
+    if dataset_version is not None:  # stored with the version (the defaults measured in the background)
+        model_flags = [f for f in _report.flags if f.signal not in quality.SIGNALS]
+        return versioned.version_curation(
+            Workspace.open(root), dataset_version, n, method, closest, _frame, _report, model_flags
+        )
     if method == "semantic":
         with embedding_bar("Embedding prompt and reply…") as progress:
             return curate(_frame, n, max_cosine=closest, report=_report, method="auto", progress=progress)
     return curate(_frame, n, max_similarity=closest, report=_report, method="lexical")
 
 
-def _line(frame: pd.DataFrame, position: int) -> int | None:
-    line = frame["source_line"].iloc[position] if "source_line" in frame.columns else None
-    return int(line) if line is not None and pd.notna(line) else None
+def _lines(frame: pd.DataFrame, positions: np.ndarray) -> list[int | None]:
+    """The source line of each example at ``positions`` (``None`` where it has none)."""
+    if "source_line" not in frame.columns:
+        return [None] * len(positions)
+    return [None if pd.isna(v) else int(v) for v in frame["source_line"].iloc[positions].tolist()]
 
 
 def flag_chart(counts: dict[str, int]) -> str:

@@ -5,7 +5,10 @@ The app is started with `streamlit run app.py` on 127.0.0.1 over a workspace hol
 
 - "before measurements": every page opened right after the version is saved, while the app's
   background measurements of the version (core.derived) are still running or not started;
-- "after measurements": the same pages in a new browser session once those measurements are done.
+- "after measurements": the same pages in a new browser session once those measurements are done
+  (the server still holds what the first round computed and cached);
+- "cold, measured": the same pages in a new browser session on a newly started server, so no page
+  finds anything in Streamlit's caches: each first open reads what the measurements stored.
 
 A page's time runs from the navigation until the app's script state is idle twice in a row (Streamlit
 reruns a page right after some first runs). Wall time is what a person waits; the machine's load
@@ -127,16 +130,21 @@ def main() -> None:
             derived.warm_in_background(ws, version).join()  # already done by the app: returns at once then
             waited = time.perf_counter() - start
             after = _round(browser, base, args.pages)
+            process.terminate()
+            process.wait(30)
+            port = _free_port()
+            process = _start(root, port, root.parent / "streamlit-cold.log")
+            cold = _round(browser, f"http://127.0.0.1:{port}", args.pages)
             browser.close()
     finally:
         process.terminate()
         process.wait(30)
     print(f"{args.n:,} examples; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(f"after the first round, the background measurements needed {waited:.1f} s more")
-    print(f"{'page':20} {'before measurements s':>22} {'after measurements s':>21}")
+    print(f"{'page':20} {'before measurements s':>22} {'after measurements s':>21} {'cold, measured s':>17}")
     for name, first in before.items():
-        shown = [f"{v:.1f}" if v < 1e8 else "page error" for v in (first, after[name])]
-        print(f"{name:20} {shown[0]:>22} {shown[1]:>21}")
+        shown = [f"{v:.1f}" if v < 1e8 else "page error" for v in (first, after[name], cold[name])]
+        print(f"{name:20} {shown[0]:>22} {shown[1]:>21} {shown[2]:>17}")
 
 
 if __name__ == "__main__":

@@ -271,8 +271,9 @@ def prune(ws: Workspace, keep: int = 3) -> list[int]:
 def warm(ws: Workspace, version: int) -> None:
     """Compute what the Distribution, Dedup and Split pages need first for ``version``.
 
-    Last, the semantic pass (embeddings, semantic pairs and novelty: :mod:`core.semantic.versioned`),
-    so that the Dedup page's semantic view reads them instead of embedding every row on the page.
+    Then the Quality page's scan and curation and the Explore page's topics; last, the semantic pass
+    (embeddings, semantic pairs and novelty: :mod:`core.semantic.versioned`), so that the Dedup page's
+    semantic view reads them instead of embedding every row on the page.
 
     With their defaults, or the Dedup settings last applied in this workspace. Measurements of old
     versions are pruned first (see :func:`prune`).
@@ -289,12 +290,22 @@ def warm(ws: Workspace, version: int) -> None:
         lambda: features(ws, version, profile.ProfileConfig(), frame),
         lambda: dedup_graph(ws, version, config, frame),
         lambda: split_graph(ws, version, None, config.scope, frame),
+        lambda: _quality_pass(ws, version, frame),
         lambda: _semantic_pass(ws, version, config, frame),
     ]
     for step in steps:
         if ws.dataset_version() != version:
             return  # superseded by a newer version: its own warm-up measures what matters now
         step()
+
+
+def _quality_pass(ws: Workspace, version: int, frame: pd.DataFrame) -> None:
+    """The Quality page's scan and default curation (:mod:`core.quality.versioned`), Explore's topics."""
+    from core import topics  # both store their results through this module
+    from core.quality import versioned
+
+    versioned.warm(ws, version, frame)
+    topics.version_topics(ws, version, frame)
 
 
 def _semantic_pass(ws: Workspace, version: int, config: dedup.DedupConfig, frame: pd.DataFrame) -> None:

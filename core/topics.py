@@ -4,7 +4,8 @@ Prompts are embedded with the packaged static model (:mod:`core.semantic.model`,
 direction every prompt shares is taken out, and k-means (seeded) groups them. Each topic is named by
 the three words most particular to it (class-based TF-IDF: frequent in the topic, rare in the others),
 so a person reads "refund · card · charged" instead of "cluster 7". On the Explore page a topic is a
-facet like category: a bar per topic, a click filters the rows.
+facet like category: a bar per topic, a click filters the rows. A version's topics are found once, in
+its background measurements (:func:`version_topics`, :mod:`core.derived`), and kept with it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
+if TYPE_CHECKING:
+    from core.workspace import Workspace
+
+FORMAT = 1
 MAX_TOPICS = 30
 MIN_ROWS = 20
 """Fewer prompts than this are one topic: k-means on a handful of rows finds noise, not subjects."""
@@ -127,3 +134,32 @@ def _names(texts: Sequence[str], labels: np.ndarray, k: int) -> tuple[str, ...]:
             name = f"{name} ({topic + 1})"
         names.append(name)
     return tuple(names)
+
+
+def version_topics(
+    ws: Workspace,
+    version: int,
+    frame: pd.DataFrame | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str | None]:
+    """Return each row's topic of a version (:func:`find_topics` of its prompts, stored with it).
+
+    ``progress`` is called during the embedding pass when the topics are not stored yet.
+    """
+    from core import derived
+
+    def compute() -> pd.DataFrame:
+        data = frame if frame is not None else ws.load_version(version)
+        texts = data["prompt_text"].tolist() if "prompt_text" in data.columns else [None] * len(data)
+        return pd.DataFrame(
+            {"topic": pd.Series(find_topics(texts, progress=progress).of_rows(), dtype=object)}
+        )
+
+    table = derived.stored(
+        ws.derived_dir(version) / f"topics-seed0-f{FORMAT}.parquet",
+        compute,
+        read=pd.read_parquet,
+        write=lambda value, path: value.to_parquet(path, index=False),
+    )
+    return [None if v is None else str(v) for v in table["topic"].tolist()]

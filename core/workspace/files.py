@@ -43,7 +43,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
     json_columns = json.loads((table.schema.metadata or {}).get(_JSON_MARK, b"[]"))
     frame = table.to_pandas()
     for column in json_columns:
-        frame[column] = [json.loads(v) if isinstance(v, str) else None for v in frame[column]]
+        frame[column] = [_loads(v) if isinstance(v, str) else None for v in frame[column]]
     if "source_line" in frame.columns:
         frame["source_line"] = frame["source_line"].astype("Int64")
     if set(records.CORE_COLUMNS) <= set(frame.columns) and "n_turns" in frame.columns:
@@ -59,6 +59,13 @@ def _write_or_inherit(frame: pd.DataFrame | None, path: Path, parent: Path | Non
         tmp = path.with_suffix(".tmp")
         shutil.copyfile(parent, tmp)
         tmp.replace(path)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or a number orjson does not read, written by the forgiving path
+        return json.loads(text)
 
 
 def _dumps(value: Any) -> str:

@@ -143,6 +143,8 @@ def test_warm_in_background_measures_once_per_version(saved):
     names = sorted(p.name for p in ws.derived_dir(version).iterdir() if not p.name.startswith("."))
     assert [n.split("-")[0] for n in names] == [
         "dedup",
+        "quality",
+        "quality",
         "semantic",
         "semantic",
         "semantic",
@@ -150,8 +152,10 @@ def test_warm_in_background_measures_once_per_version(saved):
         "split",
         "text",
         "tokens",
+        "topics",
     ]
     assert {n.split("-")[1] for n in names if n.startswith("semantic")} == {"novelty", "pairs", "pass", "raw"}
+    assert {n.split("-")[1] for n in names if n.startswith("quality")} == {"flags", "curation"}
     graph = split.PairGraph.load(next(ws.derived_dir(version).glob("split-graph-*")))
     assert graph.rows == len(frame) and graph.scope == "all"
     assert derived.warm_in_background(ws, None) is None
@@ -280,9 +284,12 @@ def test_big_versions_are_measured_in_a_child_process(saved, monkeypatch):
     assert calls == []  # the work happened in the child
     assert sorted(p.name.split("-")[0] for p in ws.derived_dir(version).glob("[!.]*-f1.*")) == [
         "dedup",
+        "quality",
+        "quality",
         "split",
         "text",
         "tokens",
+        "topics",
     ]
     pd.testing.assert_frame_equal(
         derived.features(ws, version, profile.ProfileConfig()), profile.compute_features(frame)

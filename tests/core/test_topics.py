@@ -105,3 +105,21 @@ def test_search_counts_topics_and_filters_by_one(tmp_path, capsys):
     name, size = next(iter(counted.items()))
     assert main(["search", str(path), "--where", f"topic={name}", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["matches"] == size
+
+
+def test_a_versions_stored_topics_are_what_finding_them_gives_and_are_read_back(tmp_path, monkeypatch):
+    from core import records
+    from core.workspace import Workspace
+
+    texts, _ = _planted(30)
+    rows = [
+        records.make_record("sft", [{"role": "user", "content": t}, {"role": "assistant", "content": "ok."}])
+        for t in texts
+    ]
+    ws = Workspace.open(tmp_path / "ws")
+    version = ws.save_dataset(records.make_frame(rows), note="t", name="t.jsonl", source_format="openai-sft")
+    frame = ws.load_version(version)
+    fresh = topics.find_topics(frame["prompt_text"].tolist()).of_rows()
+    assert topics.version_topics(ws, version, frame) == fresh
+    monkeypatch.setattr(topics, "find_topics", lambda *_a, **_k: pytest.fail("found again"))
+    assert topics.version_topics(ws, version) == fresh  # from the stored file alone
