@@ -2,10 +2,13 @@
 
 Embedding 100,000 rows takes tens of seconds on two cores; the warm-up of a version runs it in the
 background, and a restart of the app (or a killed process) used to lose all of it. :func:`embed_stored`
-embeds the texts :data:`CHUNK_ROWS` at a time into a folder: ``texts.sha256`` (the marker: which texts
-the chunks belong to; other texts start the folder afresh) and ``chunk-00000.npy``, ``chunk-00001.npy``,
-each renamed into place once complete. A later call reads the chunks there and embeds from the first
-missing one. The chunks hold the model's raw vectors: what a set's rows share is taken out after
+embeds the texts :data:`CHUNK_ROWS` at a time into a subfolder named by the texts' digest:
+``texts.sha256`` (the marker: which texts the chunks belong to) and ``chunk-00000.npy``,
+``chunk-00001.npy``, each renamed into place once complete. A later call reads the chunks there and
+embeds from the first missing one. Other texts get their own subfolder, so two processes embedding
+different texts of one version at once (the page and the background pass) never remove each other's
+files; two embedding the same texts write the same chunks, each renamed whole. The chunks hold the
+model's raw vectors: what a set's rows share is taken out after
 (:func:`core.semantic.embedding.fit` with ``raw``), over all of them.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import shutil
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -33,16 +36,16 @@ def embed_stored(
     """Return the raw embeddings of ``texts``, reading the chunks stored in ``folder`` and adding the rest.
 
     Args:
-        folder: The chunks' folder (made when missing; emptied when it holds other texts' chunks).
+        folder: The chunks' folder (made when missing); these texts' chunks go to its subfolder.
         texts: The texts, in order.
         progress: Called with (rows done, rows), the stored chunks counting as done.
     """
     digest = _digest(texts)
-    marker = folder / MARKER
-    if folder.exists() and (not marker.exists() or marker.read_text(encoding="utf-8") != digest):
-        shutil.rmtree(folder)
+    folder = folder / digest[:16]
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(marker, functools.partial(_write_text, text=digest))
+    marker = folder / MARKER
+    if not marker.exists():
+        _write_atomic(marker, functools.partial(_write_text, text=digest))
     model = load_model()
     out = np.zeros((len(texts), model.dims), dtype=np.float32)
     for number, start in enumerate(range(0, len(texts), CHUNK_ROWS)):
@@ -59,8 +62,8 @@ def embed_stored(
 
 
 def stored_chunks(folder: Path) -> list[Path]:
-    """The chunk files in ``folder``, in order."""
-    return sorted(folder.glob("chunk-*.npy")) if folder.exists() else []
+    """The chunk files stored under ``folder`` (every set of texts), in order."""
+    return sorted(folder.glob("*/chunk-*.npy")) if folder.exists() else []
 
 
 def _read(path: Path, rows: int, dims: int) -> np.ndarray | None:
@@ -89,7 +92,7 @@ def _save(path: Path, value: np.ndarray) -> None:
 
 
 def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     try:
         write(partial)
         os.replace(partial, path)

@@ -164,3 +164,26 @@ def test_typicality_reads_the_version_chunks_and_equals_embedding_the_rows(
     assert calls == []  # the background pass's chunks, not a new pass
     assert np.allclose(found.scores, expected.scores, atol=1e-5)
     assert list(found.outliers(3)) == list(expected.outliers(3))
+
+
+def test_two_sets_of_texts_in_one_folder_keep_their_own_chunks(tmp_path: Path, monkeypatch) -> None:
+    # the page (say, the outlier ranking) and the background pass can embed different texts of one
+    # version at the same time: neither may remove the other's chunks (it did: a FileNotFoundError)
+    from core.semantic import chunks
+    from core.semantic.model import StaticModel
+
+    embedded: list[list[str]] = []
+    real_embed = StaticModel.embed
+
+    def recording(self, texts, *, progress=None):
+        embedded.append(list(texts))
+        return real_embed(self, texts, progress=progress)
+
+    monkeypatch.setattr(StaticModel, "embed", recording)
+    folder = tmp_path / "semantic-raw"
+    first = chunks.embed_stored(folder, ["reset my password", "where is my order"])
+    second = chunks.embed_stored(folder, ["cancel the subscription"])
+    assert len(embedded) == 2 and len(chunks.stored_chunks(folder)) == 2
+    embedded.clear()
+    again = chunks.embed_stored(folder, ["reset my password", "where is my order"])
+    assert embedded == [] and (again == first).all() and second.shape == (1, first.shape[1])
