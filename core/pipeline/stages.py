@@ -214,6 +214,8 @@ def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
     (key, label) before :func:`core._minhash.bucket_pairs` (reused so big buckets pair
     exactly as in :mod:`core.dedup`) pairs them.
     """
+    if len(keys) < 2:  # a partition with at most one key of its kind: no pair
+        return np.zeros((0, 2), dtype=np.int64)
     order = np.argsort(keys)
     ordered = keys[order]
     same = ordered[1:] == ordered[:-1]

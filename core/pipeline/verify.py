@@ -109,6 +109,8 @@ def verify_tasks(
 
     ``weight`` (the pairs routed to the block, duplicates included) comes from the routing markers.
     """
+    if not holders:
+        return []
     routes = [store.read_marker(routed, f"route-{p:05d}").get("blocks", []) for p in range(partitions)]
     return [
         {
