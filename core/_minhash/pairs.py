@@ -45,6 +45,8 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 
 def bucket_pairs(keys: np.ndarray) -> np.ndarray:
     """Return pairs ``(i, j)``, ``i < j``, of positions sharing a key (big buckets: first + neighbours)."""
+    if len(keys) < 2:  # no pair (and the masks below assume two keys or more)
+        return np.zeros((0, 2), dtype=np.int64)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     same = ordered[1:] == ordered[:-1]

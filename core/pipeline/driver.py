@@ -4,7 +4,8 @@ The driver holds ids and small per-row state only (row labels, exact keys, lengt
 cluster roots); every shard's text is read by the worker that processes it. Stage
 directories under ``out``: ``validate``, ``measure``, ``signatures``, ``buckets``, ``components``,
 ``kept`` (the filter stage), ``split``, ``export`` (the rounds of components in
-``buckets/_candidates`` and ``components/_unite``: ``_`` folders, which Parquet readers skip);
+``buckets/_candidates`` and ``components/_unite``, the candidate pairs routed to their
+verification blocks in ``components/_pairs``: ``_`` folders, which Parquet readers skip);
 plus ``quarantine.parquet``, ``removed.parquet``, ``export/manifest.json``, ``progress.json``
 (each stage's figures as it runs) and ``run.json`` (summary, settings, inputs).
 """
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core import _minhash
-from core.pipeline import components, measure, stages, store
+from core.pipeline import components, measure, stages, store, verify
 from core.pipeline.engine import Engine, PipelineRun, expand_inputs
 from core.pipeline.plan import (
     SPLITS,
@@ -32,7 +33,6 @@ from core.pipeline.plan import (
     choose_kept,
     removed_table,
     split_of,
-    verification_tasks,
     write_manifest,
 )
 from core.pipeline.progress import RECORD_FILE, ProgressRecord, StageProgress
@@ -188,38 +188,46 @@ def _dedup(run: PipelineRun, index: dict[str, Any], upstream: str) -> tuple[str,
     ]
     run.stage("buckets", stages.bucket_partition, buckets, unit="keys")
     parts = range(config.partitions)
-    pairs = store.read_tables([run.dir("buckets") / f"part-{p:05d}.parquet" for p in parts], ["a", "b"])
+    comp = run.dir("components")
     comp_fp = store.fingerprint(sig_fp, config.dedup.threshold)
     near = [(str(run.dir("buckets") / f"part-{p:05d}.parquet"), ("a", "b")) for p in parts]
+    cand_dir = run.dir("buckets") / "_candidates"
     cand_fp = store.fingerprint(sig_fp, "candidates")
-    candidates = components.connect(
-        run, "buckets", near, run.dir("buckets") / "_candidates", cand_fp, config.partitions
-    )
-    gather, blocks = verification_tasks(
-        pairs,
-        candidates,
-        index,
-        sig_dir,
-        run.dir("components"),
-        comp_fp,
-        config.dedup.threshold,
-        config.partitions,
-    )
-    run.stage("gather", stages.gather_shard, gather)
-    run.stage("components", stages.verify_partition, blocks, unit="pairs")
+    candidates = components.connect(run, "buckets", near, cand_dir, cand_fp, config.partitions)
+    blocks = _verify(run, candidates, index, sig_dir, comp_fp)
     signatures = store.read_tables(
         [sig_dir / f"part-{i:05d}.parquet" for i in range(shards)], ["g", "exact_key", "length"]
     )
-    comp = run.dir("components")
     partial = [
         *(str(run.dir("buckets") / f"exact-{p:05d}.parquet") for p in parts),
         *(str(comp / f"roots-{t['name']}.parquet") for t in blocks),
     ]
     sources = [(path, ("node", "root")) for path in partial]
     roots = components.connect(run, "components", sources, comp / "_unite", comp_fp, config.partitions)
-    edges = store.read_tables([comp / f"{t['name']}.parquet" for t in blocks], ["a", "b", "jaccard"])
-    decisions = choose_kept(roots, edges, signatures, config.keep)
+    best = store.read_tables([comp / f"roots-{t['name']}.parquet" for t in blocks], ["node", "jaccard"])
+    decisions = choose_kept(roots, best, signatures, config.keep)
     return store.fingerprint(comp_fp, config.keep), decisions
+
+
+def _verify(
+    run: PipelineRun, candidates: pa.Table, index: dict[str, Any], sig_dir: Path, fp: str
+) -> list[dict[str, Any]]:
+    """Route the candidate pairs to their blocks, gather their rows' shingles, verify each block.
+
+    The driver hands out paths and counts only: the pairs go from the bucket partitions' files to
+    the blocks' files in the routing tasks (see :mod:`core.pipeline.verify`).
+    """
+    partitions, comp = run.config.partitions, run.dir("components")
+    held = run.dir("buckets") / "_candidates" / verify.CANDIDATES_FILE
+    store.write_table(held, candidates)
+    gather, holders = verify.gather_tasks(candidates, index, sig_dir, comp, fp, partitions)
+    run.stage("gather", verify.gather_shard, gather)
+    routed = comp / "_pairs"
+    routes = verify.route_tasks(run.dir("buckets"), held, routed, fp, partitions) if holders else []
+    run.stage("gather", verify.route_pairs, routes, unit="pairs", label="gather pairs")
+    blocks = verify.verify_tasks(holders, routed, comp, fp, run.config.dedup.threshold, partitions)
+    run.stage("components", verify.verify_partition, blocks, unit="pairs")
+    return blocks
 
 
 def _dedup_counts(decisions: dict[str, np.ndarray] | None, valid: int) -> dict[str, int]:

@@ -93,7 +93,7 @@ class PipelineRun:
         start = time.monotonic()
         todo = [t for t in tasks if not store.is_done(Path(t["out"]), t["name"], t["fp"])]
         weights = [_task_weight(t) for t in todo]
-        known = all(any(k in t for k in ("g", "a", "splits")) for t in todo)
+        known = all(any(k in t for k in ("g", "weight", "splits")) for t in todo)
         bar = StageProgress(
             label or name,
             weights,
@@ -143,8 +143,8 @@ def _task_weight(task: dict[str, Any]) -> float:
     """A task's size for the ETA: its rows when the driver knows them, else its input bytes."""
     if "g" in task:
         return float(len(task["g"]))
-    if "a" in task:
-        return float(len(task["a"]))
+    if "weight" in task:
+        return float(task["weight"])
     if "splits" in task:
         return float(sum(len(labels) for labels in task["splits"].values()))
     if "path" in task:

@@ -1,4 +1,4 @@
-"""The driver's small computations: settings, verification blocks, keep decisions, splits, manifest.
+"""The driver's small computations: settings, keep decisions, splits, manifest.
 
 Everything here works on row labels and per-row scalars (never text), so it fits on the
 driver at millions of rows.
@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import xxhash
 
 from core import _minhash
 from core.dedup import DedupConfig
-from core.pipeline import stages, store
+from core.pipeline import store
 
 STEPS = ("validate", "measure", "dedup", "split", "export")
 KEEP_POLICIES = ("smallest", "longest")
@@ -75,82 +74,13 @@ class PipelineConfig:
             raise ValueError(f"partitions must be at least 1, got {self.partitions!r}")
 
 
-def verification_tasks(
-    pairs: pa.Table,
-    candidates: pa.Table,
-    index: dict[str, Any],
-    sig_dir: Path,
-    out: Path,
-    fp: str,
-    threshold: float,
-    partitions: int,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Plan the verification of the distinct candidate pairs: gather tasks, then verify tasks.
-
-    Candidate rows are grouped by their component in the candidate graph (``candidates``: the
-    ``(node, root)`` of every candidate row, from :func:`core.pipeline.components.connect`, so a
-    pair never straddles two partitions) and the components spread over ``partitions`` by a hash of their
-    smallest label. Each shard's gather task copies the shingles of its candidate rows to their
-    partitions (every shard read once, every candidate row copied once); each verify task reads
-    its partition's gathered rows and checks its pairs.
-    """
-    if pairs.num_rows == 0:
-        return [], []
-    both = stages.unique_pairs(
-        np.stack([pairs.column("a").to_numpy(), pairs.column("b").to_numpy()], axis=1).astype(np.int64)
-    )
-    nodes = candidates.column("node").to_numpy().astype(np.int64)
-    roots = candidates.column("root").to_numpy().astype(np.int64)
-    part_of_node = (_minhash.mix64(roots.astype(np.uint64)) % np.uint64(partitions)).astype(np.int64)
-    shard_of, pos_of = index["shard_of_g"][nodes], index["pos_of_g"][nodes]
-    order = np.lexsort((pos_of, shard_of))
-    cuts = np.flatnonzero(np.diff(shard_of[order]) != 0) + 1
-    gather, holders = [], defaultdict(list)
-    for rows in np.split(order, cuts):
-        shard = int(shard_of[rows[0]])
-        name = f"gather-{shard:05d}"
-        facts = np.stack([nodes[rows], part_of_node[rows]])
-        gather.append(
-            {
-                "shard": shard,
-                "name": name,
-                "source": str(sig_dir / f"part-{shard:05d}.parquet"),
-                "pos": pos_of[rows],
-                "g": nodes[rows],
-                "q": part_of_node[rows],
-                "out": str(out),
-                "fp": store.fingerprint(fp, name, hashlib.sha256(facts.tobytes()).hexdigest()),
-            }
-        )
-        for q in _minhash.sorted_unique(part_of_node[rows]).tolist():
-            holders[q].append(str(out / stages.gather_name(shard, q)))
-    pair_part = part_of_node[np.searchsorted(nodes, both[:, 0])]
-    verify = []
-    for q in sorted(holders):
-        mine = both[pair_part == q]
-        name = f"part-{q:05d}"
-        verify.append(
-            {
-                "partition": q,
-                "name": name,
-                "sources": holders[q],
-                "a": mine[:, 0],
-                "b": mine[:, 1],
-                "threshold": threshold,
-                "out": str(out),
-                "fp": store.fingerprint(fp, name, threshold, hashlib.sha256(mine.tobytes()).hexdigest()),
-            }
-        )
-    return gather, verify
-
-
-def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: str) -> dict[str, np.ndarray]:
+def choose_kept(roots: pa.Table, best: pa.Table, signatures: pa.Table, keep: str) -> dict[str, np.ndarray]:
     """Pick each cluster's keeper (deterministic, order-free).
 
     Args:
         roots: ``(node, root)`` of every clustered row, sorted by node, ``root`` its cluster's smallest
             label (:func:`core.pipeline.components.connect` of the partial components).
-        edges: Verified near pairs ``(a, b, jaccard)``.
+        best: ``(node, jaccard)``: each near-duplicate row's best verified Jaccard.
         signatures: Per row: ``g``, ``exact_key``, ``length``.
         keep: ``smallest`` (the smallest label, i.e. the smallest id) or ``longest`` (ties: smallest).
 
@@ -171,11 +101,9 @@ def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: st
     first = np.concatenate([[True], final[order][1:] != final[order][:-1]]) if len(g) else np.zeros(0, bool)
     roots_sorted, keepers = final[order][first], g[order][first]  # roots ascending, one keeper each
     kept = keepers[np.searchsorted(roots_sorted, final)] if len(g) else np.zeros(0, np.int64)
-    best = np.zeros(len(label))
-    if edges.num_rows:
-        a, b, j = (edges.column(c).to_numpy() for c in ("a", "b", "jaccard"))
-        np.maximum.at(best, a, j)
-        np.maximum.at(best, b, j)
+    best_of = np.zeros(len(label))
+    if best.num_rows:
+        np.maximum.at(best_of, best.column("node").to_numpy(), best.column("jaccard").to_numpy())
     exact = exact_key[g] == exact_key[kept]
     return {
         "g": g,
@@ -183,7 +111,7 @@ def choose_kept(roots: pa.Table, edges: pa.Table, signatures: pa.Table, keep: st
         "kept": kept,
         "removed": g != kept,
         "exact": exact,
-        "jaccard": np.where(exact, 1.0, best[g]),
+        "jaccard": np.where(exact, 1.0, best_of[g]),
     }
 
 

@@ -214,6 +214,8 @@ def _pairs_of(keys: np.ndarray, labels: np.ndarray) -> np.ndarray:
     (key, label) before :func:`core._minhash.bucket_pairs` (reused so big buckets pair
     exactly as in :mod:`core.dedup`) pairs them.
     """
+    if len(keys) < 2:  # a partition with at most one key of its kind: no pair
+        return np.zeros((0, 2), dtype=np.int64)
     order = np.argsort(keys)
     ordered = keys[order]
     same = ordered[1:] == ordered[:-1]
@@ -247,60 +249,6 @@ def local_components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
     smallest = np.full(labels.max() + 1, np.iinfo(np.int64).max)
     np.minimum.at(smallest, labels, nodes)
     return nodes, smallest[labels]
-
-
-# -- components: verification of candidate pairs ----------------------------------------------------
-
-
-def gather_shard(task: dict[str, Any]) -> dict[str, Any]:
-    """Copy the shingles of one shard's candidate rows into one file per verification partition.
-
-    Each shard's signatures are read once here, whatever the number of shards holding the
-    other sides of its pairs. Task keys: ``shard``, ``source`` (signature part), ``pos``
-    (sorted row positions of its candidate rows), ``g`` (their labels), ``q`` (their
-    verification partitions), ``out``, ``fp``.
-    """
-    out, shard = Path(task["out"]), task["shard"]
-    pos, q = np.asarray(task["pos"], np.int64), np.asarray(task["q"], np.int64)
-    column = pq.read_table(task["source"], columns=["shingles"]).column("shingles").combine_chunks()
-    picked = pa.table({"g": np.asarray(task["g"], np.int64), "shingles": column.take(pa.array(pos))})
-    order = np.argsort(q, kind="stable")
-    for part in _minhash.sorted_unique(q).tolist():
-        rows = order[np.searchsorted(q[order], part) : np.searchsorted(q[order], part, side="right")]
-        store.write_table(out / gather_name(shard, part), picked.take(pa.array(rows)))
-    store.mark_done(out, f"gather-{shard:05d}", task["fp"], rows=len(pos))
-    return {"rows": len(pos)}
-
-
-def gather_name(shard: int, partition: int) -> str:
-    """The file of shard ``shard``'s candidate rows that verification partition ``partition`` reads."""
-    return f"gather-{shard:05d}-{partition:05d}.parquet"
-
-
-def verify_partition(task: dict[str, Any]) -> dict[str, Any]:
-    """Verify one partition's candidate pairs by the true Jaccard of their gathered shingles.
-
-    A partition holds whole components of the candidate graph, so it needs no other
-    partition's rows. Task keys: ``partition``, ``sources`` (its gathered files), ``a`` /
-    ``b`` (labels of its pairs), ``threshold``, ``out``, ``fp``. Writes the verified
-    edges and the partition's local components.
-    """
-    out, name = Path(task["out"]), f"part-{task['partition']:05d}"
-    table = store.read_tables([Path(p) for p in task["sources"]])
-    labels = table.column("g").to_numpy().astype(np.int64)
-    column = table.column("shingles").combine_chunks()
-    shingles = column.flatten().to_numpy(zero_copy_only=False).astype(np.uint32)
-    counts = np.diff(column.offsets.to_numpy()).astype(np.int64)
-    order = np.argsort(labels)
-    a, b = np.asarray(task["a"], np.int64), np.asarray(task["b"], np.int64)
-    ai, bi = order[np.searchsorted(labels, a, sorter=order)], order[np.searchsorted(labels, b, sorter=order)]
-    jaccard = _minhash.verify_pairs(shingles, counts, ai, bi)
-    ok = jaccard >= task["threshold"] - 1e-12
-    nodes, roots = local_components(a[ok], b[ok])
-    store.write_table(out / f"{name}.parquet", pa.table({"a": a[ok], "b": b[ok], "jaccard": jaccard[ok]}))
-    store.write_table(out / f"roots-{name}.parquet", pa.table({"node": nodes, "root": roots}))
-    store.mark_done(out, name, task["fp"], rows=len(a), verified=int(ok.sum()))
-    return {"rows": len(a), "verified": int(ok.sum())}
 
 
 # -- filter and export ----------------------------------------------------------------------------
