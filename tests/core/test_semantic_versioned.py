@@ -83,13 +83,10 @@ class _Stop(Exception):
     pass
 
 
-def test_a_pass_killed_after_its_first_chunk_resumes_at_the_first_missing_chunk(
-    tmp_path: Path, monkeypatch
-) -> None:
-    from core.semantic import chunks
+def _record_embeddings(monkeypatch) -> list[list[str]]:
+    """The texts of every call of the real model's embed from now on (the model still embeds them)."""
     from core.semantic.model import StaticModel
 
-    monkeypatch.setattr(chunks, "CHUNK_ROWS", 4)  # 13 distinct prompts: 4 chunks
     embedded: list[list[str]] = []
     real_embed = StaticModel.embed
 
@@ -98,6 +95,16 @@ def test_a_pass_killed_after_its_first_chunk_resumes_at_the_first_missing_chunk(
         return real_embed(self, texts, progress=progress)
 
     monkeypatch.setattr(StaticModel, "embed", recording)
+    return embedded
+
+
+def test_a_pass_killed_after_its_first_chunk_resumes_at_the_first_missing_chunk(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from core.semantic import chunks
+
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 4)  # 13 distinct prompts: 4 chunks
+    embedded = _record_embeddings(monkeypatch)
     ws = _workspace(tmp_path / "ws")
     version = ws.dataset_version()
 
@@ -170,16 +177,8 @@ def test_two_sets_of_texts_in_one_folder_keep_their_own_chunks(tmp_path: Path, m
     # the page (say, the outlier ranking) and the background pass can embed different texts of one
     # version at the same time: neither may remove the other's chunks (it did: a FileNotFoundError)
     from core.semantic import chunks
-    from core.semantic.model import StaticModel
 
-    embedded: list[list[str]] = []
-    real_embed = StaticModel.embed
-
-    def recording(self, texts, *, progress=None):
-        embedded.append(list(texts))
-        return real_embed(self, texts, progress=progress)
-
-    monkeypatch.setattr(StaticModel, "embed", recording)
+    embedded = _record_embeddings(monkeypatch)
     folder = tmp_path / "semantic-raw"
     first = chunks.embed_stored(folder, ["reset my password", "where is my order"])
     second = chunks.embed_stored(folder, ["cancel the subscription"])
