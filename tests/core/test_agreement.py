@@ -157,6 +157,25 @@ def test_krippendorff_alpha_property(seed, level):
     assert agreement.krippendorff_alpha(m, level=level) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+def test_the_bootstrap_kernel_gives_the_reference_alpha_on_every_resample(level):
+    """Why alpha stays hand-written: one vectorised pass scores every bootstrap resample at once, and
+    each of its values is what the ``krippendorff`` package gives for that resample (one call each)."""
+    from core.agreement import metrics
+
+    data, m = random_matrix(7, n_items=30, missing=0.25)
+    categories = metrics._alpha_categories(m, level, None)
+    counts = metrics._counts(metrics._encode(m, categories), len(categories))
+    kept = np.flatnonzero(counts.sum(axis=1) >= 2)
+    draws = metrics._resample_weights(len(kept), 20, seed=3)
+    values = metrics._interval_values(categories, None) if level == "interval" else np.arange(len(categories))
+    batch = metrics._alpha_batch(counts[kept], draws, level, values.astype(float))
+    for r, weights in enumerate(draws):
+        resampled = data[:, np.repeat(kept, weights.astype(int))]
+        expected = krippendorff.alpha(reliability_data=resampled, level_of_measurement=level)
+        assert batch[r] == pytest.approx(expected), r
+
+
 def test_ordinal_alpha_with_text_labels_and_order():
     order = ["never", "sometimes", "often"]
     numeric = {"never": 1, "sometimes": 2, "often": 3}
