@@ -103,7 +103,7 @@ def _check_folder(path: Path, *, create: bool) -> None:
         if not create:
             raise WorkspaceError(f"no workspace at {path}")
         try:
-            path.mkdir(parents=True)
+            path.mkdir(parents=True, exist_ok=True)  # another process may make it between the two calls
         except OSError as exc:
             raise WorkspaceError(
                 f"cannot create the workspace folder {path}: {exc.strerror or exc}"

@@ -120,3 +120,24 @@ def test_later_versions_keep_the_uploads_quarantine_and_problems(tmp_path):
     assert ws.dataset_info(later).quarantined == 1
     fresh = ws.save_dataset(_frame(2), note="new upload", quarantine=quarantine.iloc[:0])
     assert ws.quarantine(fresh).empty and ws.dataset_info(fresh).quarantined == 0
+
+
+def test_a_folder_made_by_another_process_meanwhile_opens(tmp_path, monkeypatch):
+    # two runners started at once both saw no folder and both made it: the second got "File exists"
+    from pathlib import Path
+
+    root = tmp_path / "ws"
+    real_exists = Path.exists
+    looks = []
+
+    def not_yet(self, *args, **kwargs):
+        if self == root and len(looks) < 2:  # this process looks twice before it makes the folder
+            looks.append(self)
+            if len(looks) == 2:
+                root.mkdir()  # the other process makes it right after this one's last look
+            return False
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", not_yet)
+    ws = Workspace.open(root)
+    assert ws.root == root and root.is_dir()
